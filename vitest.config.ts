@@ -10,14 +10,13 @@ export default defineConfig({
     hookTimeout: 60_000,
     projects: [
       {
-        extends: true,
         test: {
           name: 'unit',
+          testTimeout: 30_000,
           include: ['{cli,core,controller,agent,ztunnel,waypoint,local-cluster}/**/*.test.ts'],
         },
       },
       {
-        extends: true,
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
@@ -27,7 +26,6 @@ export default defineConfig({
         },
       },
       {
-        extends: true,
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
