@@ -1,0 +1,77 @@
+/* Every Ambit map, declared once and included by each program so all objects agree on them.
+ * The agent loads the first object with `pinmaps` and hands the pinned maps to the others
+ * (bpftool `map name X pinned PATH`), so one node has exactly one instance of each map under
+ * /sys/fs/bpf/ambit/<node>/maps/. Sizes bound the kernel memory one node can use. */
+#ifndef AMBIT_MAPS_H
+#define AMBIT_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "ambit_types.h"
+
+/* Node settings written by the agent (index 0). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ambit_config);
+} ambit_config SEC(".maps");
+
+/* Mesh destinations: enrolled workload IPs (port 0) and service VIP:ports. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ambit_dst_key);
+	__type(value, struct ambit_dst_value);
+} ambit_mesh_dst SEC(".maps");
+
+/* connect4 -> sockops hand-off, keyed by socket cookie. LRU: a connect that never
+ * establishes leaves an entry that ages out instead of filling the map. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct ambit_orig_dst);
+} ambit_orig_by_cookie SEC(".maps");
+
+/* sockops -> ztunnel: the original destination keyed by what the ztunnel sees. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ambit_tuple_key);
+	__type(value, struct ambit_orig_dst);
+} ambit_orig_by_tuple SEC(".maps");
+
+/* Enrolled local pods and their peer-authentication mode, keyed by pod IPv4 (network order). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct ambit_pod_policy);
+} ambit_pod_policy SEC(".maps");
+
+/* Sources STRICT pods accept plaintext from besides the mesh address: the node's own
+ * addresses (kubelet probes). Key IPv4 network order, value unused (1). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u32);
+} ambit_probe_src SEC(".maps");
+
+/* Event counters for `ambit bpf` and tests; shared by all CPUs, updated atomically. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, AMBIT_CTR_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} ambit_counters SEC(".maps");
+
+static __always_inline void ambit_count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&ambit_counters, &idx);
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+#endif

@@ -1,0 +1,181 @@
+// The TypeScript side of every map in bpf/include/ambit_maps.h: one MapSpec per map with the
+// codecs of its key and value. This file mirrors bpf/include/ambit_types.h and is checked
+// against the compiled objects' BTF; change both together. Pure: no syscalls here.
+import { readIpv4, writeIpv4 } from './ipv4.js';
+import { type Codec, u32Codec, u64Codec } from './struct-codec.js';
+
+export interface MapSpec<K, V> {
+  /** Map name in the object and the pin file name under maps/. */
+  name: string;
+  key: Codec<K>;
+  value: Codec<V>;
+}
+
+// ---- struct ambit_config -------------------------------------------------------------------
+export interface AmbitConfig {
+  meshIp: string;
+  capturePort: number;
+}
+export const configCodec: Codec<AmbitConfig> = {
+  cType: 'struct ambit_config',
+  size: 8,
+  fields: [
+    { cName: 'mesh_ip', offset: 0, size: 4, order: 'network' },
+    { cName: 'capture_port', offset: 4, size: 2, order: 'host' },
+    { cName: 'flags', offset: 6, size: 2, order: 'host' },
+  ],
+  encode(v, b) {
+    writeIpv4(b, 0, v.meshIp);
+    b.writeUInt16LE(v.capturePort, 4);
+    b.writeUInt16LE(0, 6);
+  },
+  decode: (b) => ({ meshIp: readIpv4(b, 0), capturePort: b.readUInt16LE(4) }),
+};
+
+// ---- struct ambit_dst_key / ambit_dst_value --------------------------------------------------
+/** port 0: every port of ip (an enrolled workload). */
+export interface MeshDstKey {
+  ip: string;
+  port: number;
+}
+export const dstKeyCodec: Codec<MeshDstKey> = {
+  cType: 'struct ambit_dst_key',
+  size: 8,
+  fields: [
+    { cName: 'ip', offset: 0, size: 4, order: 'network' },
+    { cName: 'port', offset: 4, size: 2, order: 'network' },
+    { cName: 'pad', offset: 6, size: 2, order: 'host' },
+  ],
+  encode(v, b) {
+    writeIpv4(b, 0, v.ip);
+    b.writeUInt16BE(v.port, 4);
+    b.writeUInt16LE(0, 6);
+  },
+  decode: (b) => ({ ip: readIpv4(b, 0), port: b.readUInt16BE(4) }),
+};
+
+export type MeshDstKind = 'workload' | 'service';
+const DST_KIND_CODE: Record<MeshDstKind, number> = { workload: 1, service: 2 };
+export interface MeshDstValue {
+  kind: MeshDstKind;
+}
+export const dstValueCodec: Codec<MeshDstValue> = {
+  cType: 'struct ambit_dst_value',
+  size: 4,
+  fields: [{ cName: 'kind', offset: 0, size: 4, order: 'host' }],
+  encode: (v, b) => void b.writeUInt32LE(DST_KIND_CODE[v.kind], 0),
+  decode: (b) => ({ kind: b.readUInt32LE(0) === 2 ? 'service' : 'workload' }),
+};
+
+// ---- struct ambit_orig_dst / ambit_tuple_key -------------------------------------------------
+export interface OriginalDestination {
+  ip: string;
+  port: number;
+}
+export const origDstCodec: Codec<OriginalDestination> = {
+  cType: 'struct ambit_orig_dst',
+  size: 8,
+  fields: [
+    { cName: 'ip', offset: 0, size: 4, order: 'network' },
+    { cName: 'port', offset: 4, size: 2, order: 'network' },
+    { cName: 'pad', offset: 6, size: 2, order: 'host' },
+  ],
+  encode(v, b) {
+    writeIpv4(b, 0, v.ip);
+    b.writeUInt16BE(v.port, 4);
+    b.writeUInt16LE(0, 6);
+  },
+  decode: (b) => ({ ip: readIpv4(b, 0), port: b.readUInt16BE(4) }),
+};
+
+export interface TupleKey {
+  srcIp: string;
+  srcPort: number;
+}
+export const tupleKeyCodec: Codec<TupleKey> = {
+  cType: 'struct ambit_tuple_key',
+  size: 8,
+  fields: [
+    { cName: 'src_ip', offset: 0, size: 4, order: 'network' },
+    { cName: 'src_port', offset: 4, size: 4, order: 'host' },
+  ],
+  encode(v, b) {
+    writeIpv4(b, 0, v.srcIp);
+    b.writeUInt32LE(v.srcPort, 4);
+  },
+  decode: (b) => ({ srcIp: readIpv4(b, 0), srcPort: b.readUInt32LE(4) }),
+};
+
+// ---- pod policy / probe sources ------------------------------------------------------------
+/** A bare IPv4 key (__u32, network order). */
+export const ipv4KeyCodec: Codec<string> = {
+  cType: '__u32',
+  size: 4,
+  fields: [],
+  encode: (v, b) => writeIpv4(b, 0, v),
+  decode: (b) => readIpv4(b, 0),
+};
+
+export type KernelMtlsMode = 'PERMISSIVE' | 'STRICT';
+export interface PodPolicy {
+  mode: KernelMtlsMode;
+}
+export const podPolicyCodec: Codec<PodPolicy> = {
+  cType: 'struct ambit_pod_policy',
+  size: 4,
+  fields: [{ cName: 'mode', offset: 0, size: 4, order: 'host' }],
+  encode: (v, b) => void b.writeUInt32LE(v.mode === 'STRICT' ? 1 : 0, 0),
+  decode: (b) => ({ mode: b.readUInt32LE(0) === 1 ? 'STRICT' : 'PERMISSIVE' }),
+};
+
+// ---- counters --------------------------------------------------------------------------------
+/** Indexes of ambit_counters (AMBIT_CTR_* in ambit_types.h). */
+export const COUNTER_NAMES = ['redirected', 'passed', 'recorded', 'strictDropped'] as const;
+export type CounterName = (typeof COUNTER_NAMES)[number];
+
+// ---- the maps --------------------------------------------------------------------------------
+export const CONFIG_MAP: MapSpec<number, AmbitConfig> = {
+  name: 'ambit_config',
+  key: u32Codec,
+  value: configCodec,
+};
+export const MESH_DST_MAP: MapSpec<MeshDstKey, MeshDstValue> = {
+  name: 'ambit_mesh_dst',
+  key: dstKeyCodec,
+  value: dstValueCodec,
+};
+export const ORIG_BY_COOKIE_MAP: MapSpec<bigint, OriginalDestination> = {
+  name: 'ambit_orig_by_cookie',
+  key: u64Codec,
+  value: origDstCodec,
+};
+export const ORIG_BY_TUPLE_MAP: MapSpec<TupleKey, OriginalDestination> = {
+  name: 'ambit_orig_by_tuple',
+  key: tupleKeyCodec,
+  value: origDstCodec,
+};
+export const POD_POLICY_MAP: MapSpec<string, PodPolicy> = {
+  name: 'ambit_pod_policy',
+  key: ipv4KeyCodec,
+  value: podPolicyCodec,
+};
+export const PROBE_SRC_MAP: MapSpec<string, number> = {
+  name: 'ambit_probe_src',
+  key: ipv4KeyCodec,
+  value: u32Codec,
+};
+export const COUNTERS_MAP: MapSpec<number, bigint> = {
+  name: 'ambit_counters',
+  key: u32Codec,
+  value: u64Codec,
+};
+
+export const ALL_MAPS: readonly MapSpec<never, never>[] = [
+  CONFIG_MAP,
+  MESH_DST_MAP,
+  ORIG_BY_COOKIE_MAP,
+  ORIG_BY_TUPLE_MAP,
+  POD_POLICY_MAP,
+  PROBE_SRC_MAP,
+  COUNTERS_MAP,
+] as unknown as readonly MapSpec<never, never>[];
