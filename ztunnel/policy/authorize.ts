@@ -1,0 +1,179 @@
+// L4 AuthorizationPolicy evaluation at the destination ztunnel, with Istio's semantics: only
+// policies enforced by the ztunnel that select the destination workload apply; CUSTOM and AUDIT
+// are ignored; any matching DENY rule denies; then, if any ALLOW policy applies, one of its rules
+// must match. A rule that uses an L7 attribute (methods, paths, hosts, requestPrincipals, other
+// `when` keys) cannot be checked here and counts as a matching DENY (fail closed). Pure.
+import {
+  ROOT_NAMESPACE,
+  type AuthzCondition,
+  type AuthzOperation,
+  type AuthzRule,
+  type AuthzSource,
+  type MeshAuthorizationPolicy,
+  type Workload,
+} from '../../core/model/mesh.js';
+import { parseSpiffeId } from '../../core/identity/spiffe.js';
+import { ipInBlock } from './cidr.js';
+
+export interface AuthorizationRequest {
+  destination: Pick<Workload, 'namespace' | 'labels'>;
+  destinationIp: string;
+  destinationPort: number;
+  /** The peer's SPIFFE ID from its certificate; undefined for plaintext (15006). */
+  sourcePrincipal?: string;
+  /** See inbound/source-address.ts for which address this is. */
+  sourceIp: string;
+}
+
+export type AuthorizationResult =
+  | { kind: 'allow'; policy?: string }
+  | { kind: 'deny'; policy: string; reason: 'deny-policy' | 'no-allow-match' | 'l7-rule-at-ztunnel' };
+
+const L4_WHEN_KEYS = new Set([
+  'source.ip',
+  'remote.ip',
+  'source.namespace',
+  'source.principal',
+  'destination.ip',
+  'destination.port',
+]);
+
+export function appliesTo(p: MeshAuthorizationPolicy, w: Pick<Workload, 'namespace' | 'labels'>): boolean {
+  if (p.enforcedBy !== 'ztunnel') return false;
+  const meshWide = p.meshWide || p.namespace === ROOT_NAMESPACE;
+  if (!meshWide && p.namespace !== w.namespace) return false;
+  switch (p.scope.kind) {
+    case 'namespace':
+      return true;
+    case 'selector':
+      return Object.entries(p.scope.matchLabels).every(([k, v]) => w.labels[k] === v);
+    case 'targetRefs':
+      return false;
+    default: {
+      const never: never = p.scope;
+      throw new Error(`unknown scope ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** Istio string match: exact, `*`, `prefix*`, `*suffix`. */
+export function stringMatch(pattern: string, value: string | undefined): boolean {
+  if (value === undefined) return false;
+  if (pattern === '*') return true;
+  if (pattern.endsWith('*')) return value.startsWith(pattern.slice(0, -1));
+  if (pattern.startsWith('*')) return value.endsWith(pattern.slice(1));
+  return pattern === value;
+}
+
+/** Istio writes principals without the scheme (`cluster.local/ns/a/sa/b`); accept both. */
+function principalForm(p: string | undefined): string | undefined {
+  return p?.startsWith('spiffe://') ? p.slice('spiffe://'.length) : p;
+}
+
+function anyMatch(
+  patterns: string[] | undefined,
+  value: string | undefined,
+  norm = (s: string) => s,
+): boolean {
+  return (patterns ?? []).some((p) => stringMatch(norm(p), value));
+}
+
+function hasL7(rule: AuthzRule): boolean {
+  const src = (rule.from ?? []).some(
+    (f) => (f.source.requestPrincipals?.length ?? 0) > 0 || (f.source.notRequestPrincipals?.length ?? 0) > 0,
+  );
+  const op = (rule.to ?? []).some((t) => {
+    const o = t.operation;
+    return [o.hosts, o.notHosts, o.methods, o.notMethods, o.paths, o.notPaths].some(
+      (l) => (l?.length ?? 0) > 0,
+    );
+  });
+  const when = (rule.when ?? []).some((c) => !L4_WHEN_KEYS.has(c.key));
+  return src || op || when;
+}
+
+function sourceMatches(s: AuthzSource, r: AuthorizationRequest): boolean {
+  const principal = principalForm(r.sourcePrincipal);
+  const id = r.sourcePrincipal ? parseSpiffeId(r.sourcePrincipal) : undefined;
+  const ns = id?.kind === 'workload' ? id.namespace : undefined;
+  const norm = (p: string) => principalForm(p) ?? p;
+  if (s.principals?.length && !anyMatch(s.principals, principal, norm)) return false;
+  if (s.notPrincipals?.length && anyMatch(s.notPrincipals, principal, norm)) return false;
+  if (s.namespaces?.length && !anyMatch(s.namespaces, ns)) return false;
+  if (s.notNamespaces?.length && anyMatch(s.notNamespaces, ns)) return false;
+  const ipIn = (blocks: string[]) => blocks.some((b) => ipInBlock(r.sourceIp, b));
+  if (s.ipBlocks?.length && !ipIn(s.ipBlocks)) return false;
+  if (s.notIpBlocks?.length && ipIn(s.notIpBlocks)) return false;
+  if (s.remoteIpBlocks?.length && !ipIn(s.remoteIpBlocks)) return false;
+  if (s.notRemoteIpBlocks?.length && ipIn(s.notRemoteIpBlocks)) return false;
+  return true;
+}
+
+function operationMatches(o: AuthzOperation, r: AuthorizationRequest): boolean {
+  const port = String(r.destinationPort);
+  if (o.ports?.length && !o.ports.includes(port)) return false;
+  if (o.notPorts?.length && o.notPorts.includes(port)) return false;
+  return true;
+}
+
+function conditionMatches(c: AuthzCondition, r: AuthorizationRequest): boolean {
+  const id = r.sourcePrincipal ? parseSpiffeId(r.sourcePrincipal) : undefined;
+  const test = (v: string): boolean => {
+    switch (c.key) {
+      case 'source.ip':
+      case 'remote.ip':
+        return ipInBlock(r.sourceIp, v);
+      case 'destination.ip':
+        return ipInBlock(r.destinationIp, v);
+      case 'source.namespace':
+        return stringMatch(v, id?.kind === 'workload' ? id.namespace : undefined);
+      case 'source.principal':
+        return stringMatch(principalForm(v) ?? v, principalForm(r.sourcePrincipal));
+      case 'destination.port':
+        return v === String(r.destinationPort);
+      default:
+        return false;
+    }
+  };
+  if (c.values?.length && !c.values.some(test)) return false;
+  if (c.notValues?.length && c.notValues.some(test)) return false;
+  return true;
+}
+
+/** An L4-only rule matches when every present clause matches (from: any source; to: any operation; when: all). */
+export function ruleMatches(rule: AuthzRule, r: AuthorizationRequest): boolean {
+  if (rule.from?.length && !rule.from.some((f) => sourceMatches(f.source, r))) return false;
+  if (rule.to?.length && !rule.to.some((t) => operationMatches(t.operation, r))) return false;
+  if (rule.when?.length && !rule.when.every((c) => conditionMatches(c, r))) return false;
+  return true;
+}
+
+function key(p: MeshAuthorizationPolicy): string {
+  return `${p.namespace}/${p.name}`;
+}
+
+export function authorize(
+  policies: readonly MeshAuthorizationPolicy[],
+  r: AuthorizationRequest,
+): AuthorizationResult {
+  const applicable = policies
+    .filter((p) => appliesTo(p, r.destination))
+    .sort((a, b) => key(a).localeCompare(key(b)));
+  // Fail closed first: an L7 rule in any applicable ALLOW or DENY policy denies.
+  for (const p of applicable) {
+    if ((p.action === 'ALLOW' || p.action === 'DENY') && p.rules.some(hasL7)) {
+      return { kind: 'deny', policy: key(p), reason: 'l7-rule-at-ztunnel' };
+    }
+  }
+  for (const p of applicable) {
+    if (p.action === 'DENY' && p.rules.some((rule) => ruleMatches(rule, r))) {
+      return { kind: 'deny', policy: key(p), reason: 'deny-policy' };
+    }
+  }
+  const allows = applicable.filter((p) => p.action === 'ALLOW');
+  if (allows.length === 0) return { kind: 'allow' };
+  for (const p of allows) {
+    if (p.rules.some((rule) => ruleMatches(rule, r))) return { kind: 'allow', policy: key(p) };
+  }
+  return { kind: 'deny', policy: allows.map(key).join(','), reason: 'no-allow-match' };
+}
