@@ -1,6 +1,7 @@
 // `ambit agent`: the per-node agent that loads the eBPF programs and enrolls pods.
 import type { Command } from 'commander';
-import { notBuiltYet } from '../run-action.js';
+import { runAction } from '../run-action.js';
+import { DEFAULT_MESH_ADDRESS } from '../../core/bpf-maps/mesh-address.js';
 
 export function registerAgent(program: Command): void {
   program
@@ -9,5 +10,30 @@ export function registerAgent(program: Command): void {
     .requiredOption('--node <name>', 'the Node this agent runs on')
     .option('--controller <host:port>', 'controller address', '127.0.0.1:15010')
     .option('--state-dir <dir>', 'directory holding the trust root and join token', '.ambit/')
-    .action(notBuiltYet('ambit agent'));
+    .option('--mesh-address <ip>', "the node ztunnel's capture and source address", DEFAULT_MESH_ADDRESS)
+    .option(
+      '--state-file <path>',
+      'read the mesh state from this JSON file instead of the controller (debugging)',
+    )
+    .option(
+      '--bpf-objects <dir>',
+      'directory of the compiled BPF objects (default: bpf/build of this checkout)',
+    )
+    .option('--uninstall', "detach this node's programs, remove its pins and mesh address, then exit")
+    .action(
+      runAction(
+        async (o: {
+          node: string;
+          controller: string;
+          stateDir: string;
+          meshAddress: string;
+          stateFile?: string;
+          bpfObjects?: string;
+          uninstall?: boolean;
+        }) => {
+          const { runAgent } = await import('../../agent/run-agent.js');
+          await runAgent(o);
+        },
+      ),
+    );
 }

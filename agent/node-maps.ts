@@ -1,0 +1,75 @@
+// This node's pinned maps opened once through core/bpf-maps (bpf(2) via koffi), with the reads
+// the reconciler needs turned into plain maps. Closing releases the fds, never the pins.
+import { PinnedMap } from '../core/bpf-maps/pinned-map.js';
+import {
+  CONFIG_MAP,
+  COUNTERS_MAP,
+  COUNTER_NAMES,
+  MESH_DST_MAP,
+  ORIG_BY_TUPLE_MAP,
+  POD_POLICY_MAP,
+  PROBE_SRC_MAP,
+  type AmbitConfig,
+  type CounterName,
+  type KernelMtlsMode,
+  type MeshDstKey,
+  type MeshDstValue,
+  type OriginalDestination,
+  type PodPolicy,
+  type TupleKey,
+} from '../core/bpf-maps/map-codecs.js';
+import { dstId } from './reconcile.js';
+
+export class NodeMaps {
+  readonly config: PinnedMap<number, AmbitConfig>;
+  readonly meshDst: PinnedMap<MeshDstKey, MeshDstValue>;
+  readonly podPolicy: PinnedMap<string, PodPolicy>;
+  readonly probeSrc: PinnedMap<string, number>;
+  readonly counters: PinnedMap<number, bigint>;
+  readonly origByTuple: PinnedMap<TupleKey, OriginalDestination>;
+
+  constructor(readonly node: string) {
+    this.config = PinnedMap.open(node, CONFIG_MAP);
+    this.meshDst = PinnedMap.open(node, MESH_DST_MAP);
+    this.podPolicy = PinnedMap.open(node, POD_POLICY_MAP);
+    this.probeSrc = PinnedMap.open(node, PROBE_SRC_MAP);
+    this.counters = PinnedMap.open(node, COUNTERS_MAP);
+    this.origByTuple = PinnedMap.open(node, ORIG_BY_TUPLE_MAP);
+  }
+
+  readConfig(): AmbitConfig | undefined {
+    const c = this.config.lookup(0);
+    return c && c.meshIp !== '0.0.0.0' ? c : undefined;
+  }
+
+  readMeshDst(): Map<string, MeshDstValue['kind']> {
+    return new Map(this.meshDst.entries().map(([k, v]) => [dstId(k.ip, k.port), v.kind]));
+  }
+
+  readPodPolicy(): Map<string, KernelMtlsMode> {
+    return new Map(this.podPolicy.entries().map(([ip, v]) => [ip, v.mode]));
+  }
+
+  readProbeSources(): Set<string> {
+    return new Set(this.probeSrc.entries().map(([ip]) => ip));
+  }
+
+  readCounters(): Record<CounterName, bigint> {
+    const out = {} as Record<CounterName, bigint>;
+    COUNTER_NAMES.forEach((name, i) => (out[name] = this.counters.lookup(i) ?? 0n));
+    return out;
+  }
+
+  close(): void {
+    for (const m of [
+      this.config,
+      this.meshDst,
+      this.podPolicy,
+      this.probeSrc,
+      this.counters,
+      this.origByTuple,
+    ]) {
+      m.close();
+    }
+  }
+}

@@ -1,0 +1,45 @@
+// What the node itself needs for the mesh: the mesh address on `lo` (where the ztunnel listens
+// and dials local pods from) and the list of the node's own addresses (probe sources). Set up on
+// start, removed on uninstall; runs in whatever network namespace the agent was started in.
+import { execFile } from 'node:child_process';
+import { networkInterfaces } from 'node:os';
+import { promisify } from 'node:util';
+import { AgentError } from './errors.js';
+
+const execFileAsync = promisify(execFile);
+
+async function ip(args: string[]): Promise<string> {
+  try {
+    return (await execFileAsync('ip', args)).stdout;
+  } catch (err) {
+    throw new AgentError('AG_NODE_SETUP', `ip ${args.join(' ')} failed`, { cause: err, hint: 'run as root' });
+  }
+}
+
+async function hasLoAddress(address: string): Promise<boolean> {
+  const info = JSON.parse(await ip(['-j', 'addr', 'show', 'dev', 'lo'])) as {
+    addr_info?: { local: string }[];
+  }[];
+  return info.some((l) => l.addr_info?.some((a) => a.local === address));
+}
+
+export async function addMeshAddress(address: string): Promise<boolean> {
+  if (await hasLoAddress(address)) return false;
+  await ip(['addr', 'add', `${address}/32`, 'dev', 'lo']);
+  return true;
+}
+
+export async function removeMeshAddress(address: string): Promise<void> {
+  if (await hasLoAddress(address)) await ip(['addr', 'del', `${address}/32`, 'dev', 'lo']);
+}
+
+/** IPv4 addresses of this network namespace, without loopback and the mesh address. */
+export function nodeAddresses(meshAddress: string): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.family === 'IPv4' && !a.internal && a.address !== meshAddress) out.push(a.address);
+    }
+  }
+  return out.sort();
+}

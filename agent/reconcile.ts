@@ -1,0 +1,169 @@
+// The agent's decider: from the mesh state, this node's name and what is pinned and attached in
+// the kernel now, compute the plan that makes the kernel match (attach/detach per pod cgroup,
+// map puts/deletes). Pure and idempotent: a plan computed against its own result is empty, which
+// is what makes an agent restart attach nothing twice. The plumbing in plan-executor.ts carries
+// it out; nothing here touches the kernel.
+import { effectiveMtlsMode } from '../core/model/peer-authentication-mode.js';
+import type { MeshState, Workload } from '../core/model/mesh.js';
+import type { AmbitConfig, KernelMtlsMode, MeshDstKind } from '../core/bpf-maps/map-codecs.js';
+import { CAPTURE_PORT } from '../core/bpf-maps/mesh-address.js';
+import { isIpv4 } from '../core/bpf-maps/ipv4.js';
+import { ATTACH_KINDS, type AttachKind } from './attach-kinds.js';
+import { resolveCgroupPath } from './cgroup-path.js';
+
+/** What the kernel holds for this node now (read from pins, maps and `bpftool cgroup tree`). */
+export interface NodeKernelState {
+  /** absolute cgroup path -> our programs attached there */
+  attachments: ReadonlyMap<string, ReadonlySet<AttachKind>>;
+  config?: AmbitConfig;
+  /** `${ip}:${port}` -> kind */
+  meshDst: ReadonlyMap<string, MeshDstKind>;
+  /** pod ip -> mode */
+  podPolicy: ReadonlyMap<string, KernelMtlsMode>;
+  probeSources: ReadonlySet<string>;
+}
+
+export interface ReconcileInput {
+  state: MeshState;
+  node: string;
+  meshAddress: string;
+  /** This node's own addresses: kubelet probes come from them (STRICT lets them through). */
+  nodeAddresses: readonly string[];
+  /** Mount point of cgroup v2, to resolve relative cgroup paths. */
+  cgroupRoot: string;
+  current: NodeKernelState;
+}
+
+export interface CgroupAttachment {
+  cgroup: string;
+  kind: AttachKind;
+  /** <namespace>/<name> of the pod, for logs ('' when only the kernel knows it). */
+  pod: string;
+}
+
+export interface MapChanges<K, V> {
+  put: [K, V][];
+  delete: K[];
+}
+
+export interface ReconcilePlan {
+  /** Maps are filled before attaching, and emptied after detaching. */
+  config?: AmbitConfig;
+  meshDst: MapChanges<{ ip: string; port: number }, MeshDstKind>;
+  podPolicy: MapChanges<string, KernelMtlsMode>;
+  probeSources: MapChanges<string, true>;
+  attach: CgroupAttachment[];
+  detach: CgroupAttachment[];
+  /** Local enrolled pods that cannot be captured, with why. */
+  skipped: { pod: string; reason: string }[];
+  /** Local pods enrolled after the plan runs, `<ns>/<name>`. */
+  enrolledPods: string[];
+}
+
+export function isPlanEmpty(plan: ReconcilePlan): boolean {
+  return (
+    plan.config === undefined &&
+    plan.attach.length === 0 &&
+    plan.detach.length === 0 &&
+    [plan.meshDst, plan.podPolicy, plan.probeSources].every(
+      (c) => c.put.length === 0 && c.delete.length === 0,
+    )
+  );
+}
+
+const podName = (w: Workload): string => `${w.namespace}/${w.name}`;
+
+export function dstId(ip: string, port: number): string {
+  return `${ip}:${port}`;
+}
+
+function diffMap<V>(
+  desired: ReadonlyMap<string, V>,
+  current: ReadonlyMap<string, V>,
+): { put: [string, V][]; delete: string[] } {
+  const put: [string, V][] = [];
+  for (const [k, v] of desired) if (current.get(k) !== v) put.push([k, v]);
+  const del = [...current.keys()].filter((k) => !desired.has(k));
+  return { put, delete: del };
+}
+
+/** The mode the kernel enforces for a pod: only STRICT drops; DISABLE and PERMISSIVE pass plaintext. */
+export function kernelModeFor(state: MeshState, w: Workload): KernelMtlsMode {
+  return effectiveMtlsMode(state.peerAuthentications, w) === 'STRICT' ? 'STRICT' : 'PERMISSIVE';
+}
+
+export function reconcile(input: ReconcileInput): ReconcilePlan {
+  const { state, node, current } = input;
+  const skipped: ReconcilePlan['skipped'] = [];
+
+  // Mesh destinations: every enrolled workload IP (any port) and every service VIP:port.
+  const meshDst = new Map<string, MeshDstKind>();
+  for (const w of state.workloads) {
+    if (!w.enrolled) continue;
+    for (const ip of w.ips) if (isIpv4(ip)) meshDst.set(dstId(ip, 0), 'workload');
+  }
+  for (const s of state.services) {
+    for (const vip of s.vips) {
+      if (!isIpv4(vip)) continue;
+      for (const p of s.ports) if (p.protocol === 'TCP') meshDst.set(dstId(vip, p.port), 'service');
+    }
+  }
+
+  // Local enrolled pods: their cgroups get our programs, their IPs a policy entry.
+  const wantAttach = new Map<string, string>(); // cgroup -> pod
+  const podPolicy = new Map<string, KernelMtlsMode>();
+  const enrolledPods: string[] = [];
+  for (const w of state.workloads) {
+    if (w.node !== node || !w.enrolled) continue;
+    if (!w.cgroupPath) {
+      skipped.push({ pod: podName(w), reason: 'no cgroup path (annotation ambit.dev/cgroup-path)' });
+      continue;
+    }
+    let cgroup: string;
+    try {
+      cgroup = resolveCgroupPath(w.cgroupPath, input.cgroupRoot);
+    } catch (err) {
+      skipped.push({ pod: podName(w), reason: (err as Error).message });
+      continue;
+    }
+    wantAttach.set(cgroup, podName(w));
+    enrolledPods.push(podName(w));
+    const mode = kernelModeFor(state, w);
+    for (const ip of w.ips) if (isIpv4(ip)) podPolicy.set(ip, mode);
+  }
+
+  const probe = new Map<string, true>();
+  for (const a of input.nodeAddresses) if (isIpv4(a) && a !== input.meshAddress) probe.set(a, true);
+  const currentProbe = new Map<string, true>([...current.probeSources].map((a) => [a, true]));
+
+  const attach: CgroupAttachment[] = [];
+  for (const [cgroup, pod] of wantAttach) {
+    const have = current.attachments.get(cgroup);
+    for (const kind of ATTACH_KINDS) if (!have?.has(kind)) attach.push({ cgroup, kind, pod });
+  }
+  const detach: CgroupAttachment[] = [];
+  for (const [cgroup, kinds] of current.attachments) {
+    if (wantAttach.has(cgroup)) continue;
+    for (const kind of kinds) detach.push({ cgroup, kind, pod: '' });
+  }
+
+  const config: AmbitConfig = { meshIp: input.meshAddress, capturePort: CAPTURE_PORT };
+  const configChanged =
+    current.config?.meshIp !== config.meshIp || current.config?.capturePort !== config.capturePort;
+
+  const dst = diffMap(meshDst, current.meshDst);
+  const parseDst = (id: string): { ip: string; port: number } => {
+    const i = id.lastIndexOf(':');
+    return { ip: id.slice(0, i), port: Number(id.slice(i + 1)) };
+  };
+  return {
+    config: configChanged ? config : undefined,
+    meshDst: { put: dst.put.map(([k, v]) => [parseDst(k), v]), delete: dst.delete.map(parseDst) },
+    podPolicy: diffMap(podPolicy, current.podPolicy),
+    probeSources: diffMap(probe, currentProbe),
+    attach,
+    detach,
+    skipped,
+    enrolledPods: enrolledPods.sort(),
+  };
+}

@@ -1,0 +1,47 @@
+// Runs the agent process: start the NodeAgent, feed it mesh states from the discovery client
+// (or a state file), stop on SIGINT/SIGTERM leaving the kernel state in place. `uninstall`
+// removes this node's programs, pins and mesh address instead.
+import pino from 'pino';
+import { NodeAgent } from './node-agent.js';
+import { discoverySource } from './discovery-source.js';
+import { stateFileSource, type MeshStateSource } from './state-file-source.js';
+
+export interface RunAgentOptions {
+  node: string;
+  controller: string;
+  stateDir: string;
+  meshAddress?: string;
+  stateFile?: string;
+  bpfObjects?: string;
+  uninstall?: boolean;
+}
+
+export async function runAgent(o: RunAgentOptions): Promise<void> {
+  const logger = pino({ base: { component: 'agent', node: o.node } });
+  const agent = new NodeAgent({ node: o.node, meshAddress: o.meshAddress, objectDir: o.bpfObjects, logger });
+  if (o.uninstall) {
+    await agent.uninstall();
+    return;
+  }
+  await agent.start();
+  const onState = (s: Parameters<NodeAgent['apply']>[0]) => agent.apply(s);
+  const source: MeshStateSource = o.stateFile
+    ? stateFileSource(o.stateFile, onState)
+    : await discoverySource({
+        controller: o.controller,
+        stateDir: o.stateDir,
+        node: o.node,
+        logger,
+        onState,
+      });
+  const stop = async (signal: string): Promise<void> => {
+    logger.info({ signal }, 'agent stopping; programs stay attached');
+    await source.close().catch(() => undefined);
+    agent.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  await source.start();
+  logger.info('first mesh state applied');
+}

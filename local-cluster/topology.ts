@@ -1,0 +1,166 @@
+// The shape of a local cluster, decided before anything is created: names (all under one random
+// prefix, so runs never collide and a sweep finds everything), network namespaces, addresses
+// (10.x, only inside our namespaces) and cgroup directories. Pure.
+//
+//   control netns <p>ctl: bridge ul0 10.250.0.254/24 = the underlay; the controller listens here
+//   node i  netns <p>n<i>: ul 10.250.0.<i>/24 (InternalIP), bridge br0 10.20.<i>.1/24 for its pods,
+//                          routes 10.20.<k>.0/24 via 10.250.0.<k> to the other nodes
+//   pod j on node i, netns <p>n<i>p<j>: eth0 10.20.<i>.<10+j>/24, default via 10.20.<i>.1
+//   cgroup of that pod: <cgroup2 root>/<p>cluster/n<i>p<j>
+import { randomBytes } from 'node:crypto';
+
+export const UNDERLAY_CIDR_PREFIX = '10.250.0';
+export const CONTROL_ADDRESS = `${UNDERLAY_CIDR_PREFIX}.254`;
+export const CONTROLLER_PORT = 15010;
+export const SERVICE_VIP_PREFIX = '10.96.0';
+export const HTTP_PORT = 8080;
+export const ECHO_PORT = 9000;
+
+export interface PodSpec {
+  name: string;
+  namespace: string;
+  /** 1-based node index */
+  node: number;
+  labels?: Record<string, string>;
+  serviceAccount?: string;
+}
+
+export interface NamespaceSpec {
+  name: string;
+  labels?: Record<string, string>;
+}
+
+export interface ServiceSpec {
+  name: string;
+  namespace: string;
+  selector: Record<string, string>;
+  /** service port -> target port */
+  ports: { name: string; port: number; targetPort: number }[];
+}
+
+export interface TopologySpec {
+  nodes: number;
+  namespaces: NamespaceSpec[];
+  pods: PodSpec[];
+  services: ServiceSpec[];
+}
+
+export interface NodePlan {
+  index: number;
+  name: string;
+  netns: string;
+  address: string;
+  podCidr: string;
+  bridgeAddress: string;
+}
+
+export interface PodPlan {
+  spec: PodSpec;
+  uid: string;
+  netns: string;
+  /** link name in the node netns */
+  nodeLink: string;
+  ip: string;
+  node: NodePlan;
+  /** relative to the cgroup2 root: what the ambit.dev/cgroup-path annotation says */
+  cgroupRel: string;
+  labels: Record<string, string>;
+  serviceAccount: string;
+}
+
+export interface ServicePlan {
+  spec: ServiceSpec;
+  vip: string;
+}
+
+export interface Topology {
+  prefix: string;
+  controlNetns: string;
+  cgroupDirRel: string;
+  nodes: NodePlan[];
+  pods: PodPlan[];
+  services: ServicePlan[];
+  namespaces: NamespaceSpec[];
+}
+
+export function randomPrefix(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = randomBytes(4);
+  return `amb${[...bytes].map((b) => alphabet[b % alphabet.length]).join('')}-`;
+}
+
+/** Two nodes, two pods each, all in the ambient namespace `demo`, plus services for both apps. */
+export function defaultTopologySpec(): TopologySpec {
+  return {
+    nodes: 2,
+    namespaces: [{ name: 'demo', labels: { 'ambit.dev/dataplane-mode': 'ambient' } }],
+    pods: [
+      { name: 'client-1', namespace: 'demo', node: 1, labels: { app: 'client' }, serviceAccount: 'client' },
+      { name: 'server-1', namespace: 'demo', node: 1, labels: { app: 'server' }, serviceAccount: 'server' },
+      { name: 'client-2', namespace: 'demo', node: 2, labels: { app: 'client' }, serviceAccount: 'client' },
+      { name: 'server-2', namespace: 'demo', node: 2, labels: { app: 'server' }, serviceAccount: 'server' },
+    ],
+    services: [
+      {
+        name: 'server',
+        namespace: 'demo',
+        selector: { app: 'server' },
+        ports: [
+          { name: 'http', port: 80, targetPort: HTTP_PORT },
+          { name: 'echo', port: ECHO_PORT, targetPort: ECHO_PORT },
+        ],
+      },
+    ],
+  };
+}
+
+export function planTopology(spec: TopologySpec, prefix = randomPrefix()): Topology {
+  if (spec.nodes < 1 || spec.nodes > 200) throw new Error('nodes must be 1..200');
+  const nodes: NodePlan[] = [];
+  for (let i = 1; i <= spec.nodes; i++) {
+    nodes.push({
+      index: i,
+      name: `${prefix}n${i}`,
+      netns: `${prefix}n${i}`,
+      address: `${UNDERLAY_CIDR_PREFIX}.${i}`,
+      podCidr: `10.20.${i}.0/24`,
+      bridgeAddress: `10.20.${i}.1`,
+    });
+  }
+  const perNode = new Map<number, number>();
+  const pods: PodPlan[] = spec.pods.map((p) => {
+    const node = nodes[p.node - 1];
+    if (!node) throw new Error(`pod ${p.name}: no node ${p.node}`);
+    const j = (perNode.get(p.node) ?? 0) + 1;
+    if (j > 200) throw new Error('at most 200 pods per node');
+    perNode.set(p.node, j);
+    const short = `n${p.node}p${j}`;
+    return {
+      spec: p,
+      uid: `${prefix}${short}-uid`,
+      netns: `${prefix}${short}`,
+      nodeLink: `p${j}`,
+      ip: `10.20.${p.node}.${10 + j}`,
+      node,
+      cgroupRel: `${prefix}cluster/${short}`,
+      labels: p.labels ?? {},
+      serviceAccount: p.serviceAccount ?? 'default',
+    };
+  });
+  const services = spec.services.map((s, i) => ({ spec: s, vip: `${SERVICE_VIP_PREFIX}.${10 + i}` }));
+  return {
+    prefix,
+    controlNetns: `${prefix}ctl`,
+    cgroupDirRel: `${prefix}cluster`,
+    nodes,
+    pods,
+    services,
+    namespaces: spec.namespaces,
+  };
+}
+
+export function podByName(t: Topology, name: string): PodPlan {
+  const p = t.pods.find((x) => x.spec.name === name);
+  if (!p) throw new Error(`no pod ${name}`);
+  return p;
+}
