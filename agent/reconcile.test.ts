@@ -1,0 +1,205 @@
+// The agent's decider without a kernel: what gets attached, detached and written for a mesh
+// state against a simulated kernel state, and that applying a plan then reconciling again
+// yields an empty plan (restart idempotence).
+import { describe, expect, it } from 'vitest';
+import type { MeshState, Workload } from '../core/model/mesh.js';
+import { isPlanEmpty, reconcile, type NodeKernelState, type ReconcilePlan } from './reconcile.js';
+import type { AttachKind } from './attach-kinds.js';
+
+const ROOT = '/sys/fs/cgroup/unified';
+
+const wl = (name: string, over: Partial<Workload> = {}): Workload => ({
+  uid: name,
+  namespace: 'shop',
+  name,
+  serviceAccount: 'default',
+  identity: `spiffe://cluster.local/ns/shop/sa/default`,
+  node: 'n1',
+  ips: [`10.0.0.${name.length}`],
+  labels: { app: name },
+  enrolled: true,
+  ready: true,
+  terminating: false,
+  cgroupPath: `kube/${name}`,
+  workloadName: name,
+  canonicalService: name,
+  canonicalRevision: 'latest',
+  ...over,
+});
+
+const state = (workloads: Workload[], over: Partial<MeshState> = {}): MeshState => ({
+  trustDomain: 'cluster.local',
+  workloads,
+  nodes: [],
+  services: [],
+  waypoints: [],
+  authorizationPolicies: [],
+  peerAuthentications: [],
+  routes: [],
+  ...over,
+});
+
+const empty: NodeKernelState = {
+  attachments: new Map(),
+  meshDst: new Map(),
+  podPolicy: new Map(),
+  probeSources: new Set(),
+};
+
+const run = (s: MeshState, current: NodeKernelState = empty): ReconcilePlan =>
+  reconcile({
+    state: s,
+    node: 'n1',
+    meshAddress: '169.254.7.1',
+    nodeAddresses: ['10.250.0.1', '169.254.7.1'],
+    cgroupRoot: ROOT,
+    current,
+  });
+
+/** What the kernel would hold after the plan ran. */
+function apply(current: NodeKernelState, plan: ReconcilePlan): NodeKernelState {
+  const attachments = new Map<string, Set<AttachKind>>(
+    [...current.attachments].map(([k, v]) => [k, new Set(v)]),
+  );
+  for (const a of plan.attach) {
+    const s = attachments.get(a.cgroup) ?? new Set<AttachKind>();
+    s.add(a.kind);
+    attachments.set(a.cgroup, s);
+  }
+  for (const d of plan.detach) {
+    attachments.get(d.cgroup)?.delete(d.kind);
+    if (attachments.get(d.cgroup)?.size === 0) attachments.delete(d.cgroup);
+  }
+  const meshDst = new Map(current.meshDst);
+  for (const [k, v] of plan.meshDst.put) meshDst.set(`${k.ip}:${k.port}`, v);
+  for (const k of plan.meshDst.delete) meshDst.delete(`${k.ip}:${k.port}`);
+  const podPolicy = new Map(current.podPolicy);
+  for (const [k, v] of plan.podPolicy.put) podPolicy.set(k, v);
+  for (const k of plan.podPolicy.delete) podPolicy.delete(k);
+  const probeSources = new Set(current.probeSources);
+  for (const [k] of plan.probeSources.put) probeSources.add(k);
+  for (const k of plan.probeSources.delete) probeSources.delete(k);
+  return { attachments, meshDst, podPolicy, probeSources, config: plan.config ?? current.config };
+}
+
+describe('reconcile', () => {
+  it('enrolls a local enrolled pod: three programs on its cgroup, its IP as mesh destination and policy', () => {
+    const plan = run(state([wl('cart')]));
+    expect(plan.attach.map((a) => [a.cgroup, a.kind])).toEqual([
+      [`${ROOT}/kube/cart`, 'connect4'],
+      [`${ROOT}/kube/cart`, 'sockops'],
+      [`${ROOT}/kube/cart`, 'strict_ingress'],
+    ]);
+    expect(plan.meshDst.put).toEqual([[{ ip: '10.0.0.4', port: 0 }, 'workload']]);
+    expect(plan.podPolicy.put).toEqual([['10.0.0.4', 'PERMISSIVE']]);
+    expect(plan.config).toEqual({ meshIp: '169.254.7.1', capturePort: 15001 });
+    expect(plan.probeSources.put).toEqual([['10.250.0.1', true]]);
+    expect(plan.enrolledPods).toEqual(['shop/cart']);
+  });
+
+  it.each([
+    {
+      description: 'a pod on another node is a destination but not attached',
+      w: wl('cart', { node: 'n2' }),
+      attach: 0,
+      dst: 1,
+    },
+    {
+      description: 'an unenrolled local pod is neither',
+      w: wl('cart', { enrolled: false }),
+      attach: 0,
+      dst: 0,
+    },
+    {
+      description: 'an enrolled pod without cgroup path is skipped',
+      w: wl('cart', { cgroupPath: undefined }),
+      attach: 0,
+      dst: 1,
+    },
+    {
+      description: 'an absolute cgroup path is kept',
+      w: wl('cart', { cgroupPath: `${ROOT}/x/cart` }),
+      attach: 3,
+      dst: 1,
+    },
+    {
+      description: 'an escaping cgroup path is refused',
+      w: wl('cart', { cgroupPath: '../../etc' }),
+      attach: 0,
+      dst: 1,
+    },
+  ])('$description', ({ w, attach, dst }) => {
+    const plan = run(state([w]));
+    expect(plan.attach).toHaveLength(attach);
+    expect(plan.meshDst.put).toHaveLength(dst);
+  });
+
+  it('service VIPs are mesh destinations per TCP port', () => {
+    const plan = run(
+      state([], {
+        services: [
+          {
+            namespace: 'shop',
+            name: 'cart',
+            hostname: 'cart.shop.svc.cluster.local',
+            vips: ['10.96.0.10', 'fd00::1'],
+            ports: [
+              { port: 80, targetPort: 8080, protocol: 'TCP' },
+              { port: 53, targetPort: 53, protocol: 'UDP' },
+            ],
+            labels: {},
+            endpoints: [],
+          },
+        ],
+      }),
+    );
+    expect(plan.meshDst.put).toEqual([[{ ip: '10.96.0.10', port: 80 }, 'service']]);
+  });
+
+  it('STRICT from a namespace PeerAuthentication reaches the pod policy; DISABLE stays permissive', () => {
+    const pa = (mode: 'STRICT' | 'DISABLE') => ({
+      namespace: 'shop',
+      name: 'default',
+      mode,
+      portLevelMtls: {},
+      meshWide: false,
+    });
+    expect(run(state([wl('cart')], { peerAuthentications: [pa('STRICT')] })).podPolicy.put).toEqual([
+      ['10.0.0.4', 'STRICT'],
+    ]);
+    expect(run(state([wl('cart')], { peerAuthentications: [pa('DISABLE')] })).podPolicy.put).toEqual([
+      ['10.0.0.4', 'PERMISSIVE'],
+    ]);
+  });
+
+  it('a plan applied and reconciled again is empty (restart attaches nothing twice)', () => {
+    const s = state([wl('cart'), wl('web', { node: 'n2' }), wl('db', { enrolled: false })]);
+    const after = apply(empty, run(s));
+    const again = run(s, after);
+    expect(isPlanEmpty(again)).toBe(true);
+  });
+
+  it('unenrolling detaches after the fact and removes its entries', () => {
+    const s = state([wl('cart'), wl('web')]);
+    const enrolled = apply(empty, run(s));
+    const plan = run(state([wl('cart', { enrolled: false }), wl('web')]), enrolled);
+    expect(plan.attach).toEqual([]);
+    expect(plan.detach.map((d) => [d.cgroup, d.kind])).toEqual([
+      [`${ROOT}/kube/cart`, 'connect4'],
+      [`${ROOT}/kube/cart`, 'sockops'],
+      [`${ROOT}/kube/cart`, 'strict_ingress'],
+    ]);
+    expect(plan.meshDst.delete).toEqual([{ ip: '10.0.0.4', port: 0 }]);
+    expect(plan.podPolicy.delete).toEqual(['10.0.0.4']);
+  });
+
+  it('a deleted pod is unenrolled the same way; a half-attached pod gets only what it lacks', () => {
+    const enrolled = apply(empty, run(state([wl('cart')])));
+    expect(run(state([]), enrolled).detach).toHaveLength(3);
+    const half: NodeKernelState = {
+      ...enrolled,
+      attachments: new Map([[`${ROOT}/kube/cart`, new Set<AttachKind>(['connect4'])]]),
+    };
+    expect(run(state([wl('cart')]), half).attach.map((a) => a.kind)).toEqual(['sockops', 'strict_ingress']);
+  });
+});
