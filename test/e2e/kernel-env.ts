@@ -1,0 +1,39 @@
+// When the kernel e2e suites may run: as root with bpftool, clang, cgroup v2 and the BPF
+// objects. They skip only when not root AND CI is not 'true'; under CI=true a missing
+// capability fails the suite instead of skipping it.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function kernelTestsEnabled(): boolean {
+  const isRoot = process.getuid?.() === 0;
+  if (!isRoot) {
+    if (process.env.CI === 'true') throw new Error('CI=true: the kernel e2e tests must run as root');
+    return false;
+  }
+  // root: everything else missing is a failure, not a skip
+  execFileSync('make', ['-s', '-C', path.join(repoRoot, 'bpf')], { stdio: 'inherit' });
+  for (const o of ['connect4.o', 'sockops.o', 'strict_ingress.o']) {
+    if (!existsSync(path.join(repoRoot, 'bpf', 'build', o))) throw new Error(`bpf/build/${o} missing`);
+  }
+  execFileSync('bpftool', ['version'], { stdio: 'ignore' });
+  return true;
+}
+
+export async function until<T>(
+  what: string,
+  fn: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  stepMs = 25,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
