@@ -261,7 +261,7 @@ export class LocalCluster {
   }
 
   /** A stand-in capture listener (mesh address:15001) that answers with the original destination. */
-  async startCaptureStub(i: number): Promise<ManagedProcess> {
+  async startCaptureStub(i: number, extraArgs: string[] = []): Promise<ManagedProcess> {
     const n = this.node(i);
     const proc = this.track(
       spawnIn({ netns: n.netns }, `capture-stub ${n.name}`, [
@@ -270,6 +270,7 @@ export class LocalCluster {
         n.name,
         this.meshAddress,
         '15001',
+        ...extraArgs,
       ]),
     );
     await proc.waitForLine(/^ready$/, 15_000);
