@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash, randomBytes } from 'node:crypto';
+import type net from 'node:net';
+import { echoServer, startTwoNodeMesh, type TwoNodeMesh } from './testing/two-node-mesh.js';
+import { socks5Connect, Socks5Refused } from './testing/socks5-client.js';
+import { policy } from './state/mesh-fixture.js';
+
+let m: TwoNodeMesh;
+beforeAll(async () => {
+  m = await startTwoNodeMesh({ prefix: '127.0.10' });
+});
+afterAll(async () => m?.stop());
+
+function roundTrip(s: net.Socket, payload: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    s.on('data', (c: Buffer) => chunks.push(c));
+    s.on('end', () => resolve(Buffer.concat(chunks)));
+    s.on('error', reject);
+    s.resume();
+    s.end(payload);
+  });
+}
+
+describe('two in-process ztunnels', () => {
+  it('carries bytes through HBONE and back, with half-close', async () => {
+    const s = await socks5Connect(m.socks1, { ip: m.serverIp, port: m.serverPort }, m.clientIp);
+    const payload = randomBytes(1 << 20);
+    const back = await roundTrip(s, payload);
+    expect(createHash('sha256').update(back).digest('hex')).toBe(
+      createHash('sha256').update(payload).digest('hex'),
+    );
+  });
+
+  it('goes through a Service VIP and reports Istio TCP metrics at both ends', async () => {
+    const s = await socks5Connect(m.socks1, { ip: m.vip, port: 80 }, m.clientIp);
+    expect((await roundTrip(s, Buffer.from('hello'))).toString()).toBe('hello');
+    await new Promise((r) => setTimeout(r, 50));
+    const src = await m.z1.metrics.registry.getSingleMetricAsString('istio_tcp_connections_closed_total');
+    expect(src).toContain('reporter="source"');
+    expect(src).toContain('destination_service="echo.default.svc.cluster.local"');
+    expect(src).toContain('destination_principal="spiffe://cluster.local/ns/default/sa/server"');
+    const dst = await m.z2.metrics.registry.getSingleMetricAsString('istio_tcp_received_bytes_total');
+    expect(dst).toContain('reporter="destination"');
+    expect(dst).toContain('source_principal="spiffe://cluster.local/ns/default/sa/client"');
+    expect(dst).toContain('connection_security_policy="mutual_tls"');
+  });
+
+  it('reuses one pooled mTLS connection for many tunnels', async () => {
+    const before = m.z1.pool.connections();
+    const socks = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        socks5Connect(m.socks1, { ip: m.serverIp, port: m.serverPort }, m.clientIp),
+      ),
+    );
+    expect(m.z1.pool.connections()).toBeLessThanOrEqual(Math.max(before, 1));
+    await Promise.all(socks.map((s) => roundTrip(s, Buffer.from('x'))));
+  });
+
+  it('refuses with DENY when an AuthorizationPolicy denies, and allows again once it is removed', async () => {
+    await m.push({
+      ...m.state,
+      authorizationPolicies: [policy({ name: 'deny-all', action: 'DENY', rules: [{}] })],
+    });
+    await expect(
+      socks5Connect(m.socks1, { ip: m.serverIp, port: m.serverPort }, m.clientIp),
+    ).rejects.toBeInstanceOf(Socks5Refused);
+    const dst = await m.z2.metrics.registry.getSingleMetricAsString('istio_tcp_connections_opened_total');
+    expect(dst).toMatch(/reporter="destination"[^}]*response_flags="DENY"/);
+    await m.push(m.state);
+    const s = await socks5Connect(m.socks1, { ip: m.serverIp, port: m.serverPort }, m.clientIp);
+    expect((await roundTrip(s, Buffer.from('again'))).toString()).toBe('again');
+  });
+
+  it('refuses an unknown source', async () => {
+    await expect(
+      socks5Connect(m.socks1, { ip: m.serverIp, port: m.serverPort }, '127.0.10.99'),
+    ).rejects.toBeInstanceOf(Socks5Refused);
+  });
+
+  it('passes through to destinations outside the mesh', async () => {
+    const outside = await echoServer('127.0.10.50');
+    const port = (outside.address() as net.AddressInfo).port;
+    const direct = await socks5Connect(m.socks1, { ip: '127.0.10.50', port }, m.clientIp);
+    expect((await roundTrip(direct, Buffer.from('p'))).toString()).toBe('p');
+    outside.close();
+  });
+});

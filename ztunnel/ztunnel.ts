@@ -1,0 +1,325 @@
+// One ztunnel process: subscribes to the controller, keeps the snapshot and certificates current,
+// and runs the listeners of DESIGN §4 (15001 outbound capture and 15006 inbound plaintext on the
+// mesh address; 15008 HBONE, 15020 admin and 15021 readiness on the node address; optional
+// SOCKS5). Wiring only: decisions live in outbound/ and inbound/, bytes in hbone/.
+import net from 'node:net';
+import type http from 'node:http';
+import pino, { type Logger } from 'pino';
+import type { MeshState } from '../core/model/mesh.js';
+import { SnapshotWatch } from './state/snapshot-watch.js';
+import { buildSnapshot, type ZtunnelSnapshot } from './state/ztunnel-snapshot.js';
+import { HboneServer } from './hbone/hbone-server.js';
+import { HbonePool } from './hbone/hbone-pool.js';
+import { InboundProxy } from './inbound/inbound-proxy.js';
+import { OutboundProxy } from './outbound/outbound-proxy.js';
+import { handleSocks5 } from './outbound/socks5-listener.js';
+import { LoadBalancerState } from './outbound/endpoint-picker.js';
+import type { OriginalDestinationResolver } from './outbound/original-destination.js';
+import { WorkloadCertificates, type RotatingCertificate } from './identity/workload-certificates.js';
+import type { Credential } from './identity/credential.js';
+import { ZtunnelMetrics } from './telemetry/ztunnel-metrics.js';
+import { createAdminServer, createReadinessServer } from './admin/admin-server.js';
+import type { ControlPlane } from './control-plane.js';
+import { ztError } from './errors.js';
+
+export const ZTUNNEL_PORTS = {
+  outbound: 15001,
+  inboundPlaintext: 15006,
+  hbone: 15008,
+  admin: 15020,
+  ready: 15021,
+} as const;
+
+export interface ZtunnelOptions {
+  node: string;
+  controlPlane: ControlPlane;
+  resolver: OriginalDestinationResolver;
+  /** Node address override (else the Node's InternalIP from the snapshot). */
+  address?: string;
+  /** Where capture listeners live and the source address for dials to local pods. */
+  meshAddress: string;
+  socks5?: { host: string; port: number };
+  ports?: Partial<Record<keyof typeof ZTUNNEL_PORTS, number>>;
+  /** Pre-made listening fds (SO_REUSEPORT workers), by port name. */
+  fds?: Partial<Record<keyof typeof ZTUNNEL_PORTS | 'socks5', number>>;
+  /** Skip the admin listeners (a worker whose primary serves them). */
+  adminListeners?: boolean;
+  idleTimeoutMs?: number;
+  logger?: Logger;
+  metrics?: ZtunnelMetrics;
+  /** How long start() waits for the first snapshot naming this node. */
+  startTimeoutMs?: number;
+}
+
+export class Ztunnel {
+  readonly snapshots = new SnapshotWatch<ZtunnelSnapshot>();
+  readonly metrics: ZtunnelMetrics;
+  readonly logger: Logger;
+  readonly pool: HbonePool;
+  readonly certificates: WorkloadCertificates;
+  private nodeRotator: RotatingCertificate | undefined;
+  private nodeCredential: Credential | undefined;
+  private hbone: HboneServer | undefined;
+  private readonly servers: (net.Server | http.Server)[] = [];
+  private subscription: { close(): Promise<void> } | undefined;
+  private readonly lb = new LoadBalancerState();
+  private updates = 0;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  /** Addresses actually bound, by listener name. */
+  readonly bound: Record<string, { address: string; port: number }> = {};
+
+  constructor(private readonly o: ZtunnelOptions) {
+    this.logger = o.logger ?? pino({ name: 'ztunnel', base: { node: o.node } });
+    this.metrics = o.metrics ?? new ZtunnelMetrics();
+    this.pool = new HbonePool({ onConnectionCount: (n) => this.metrics.poolConnections.set(n) });
+    this.certificates = new WorkloadCertificates(o.controlPlane.workloadRotator, {
+      onRotate: (identity) => {
+        this.logger.info(
+          { identity },
+          'workload certificate rotated; pooled connections of the old one retire',
+        );
+        this.pool.retire((key) => key.startsWith(`${identity}|`));
+      },
+      onError: (identity, err) =>
+        this.logger.warn({ identity, err: (err as Error).message }, 'workload certificate not issued'),
+    });
+  }
+
+  ready(): boolean {
+    return (
+      this.snapshots.get() !== undefined && this.nodeCredential !== undefined && this.hbone !== undefined
+    );
+  }
+
+  async start(): Promise<void> {
+    // 1. Node identity first: it authenticates us to the controller for everything else.
+    this.nodeRotator = this.o.controlPlane.nodeCertificate((c) => {
+      this.nodeCredential = c;
+      this.hbone?.setCredential(c);
+      this.logger.info({ notAfter: c.notAfter.toISOString() }, 'node certificate rotated');
+    });
+    this.nodeCredential = await this.nodeRotator.start();
+    // 2. Discovery; wait for a snapshot that names our node (its address and identity).
+    const first = new Promise<ZtunnelSnapshot>((resolve) => {
+      const off = this.snapshots.subscribe((s) => {
+        if (this.o.address || s.nodeByName.has(this.o.node)) {
+          off();
+          resolve(s);
+        }
+      });
+    });
+    this.subscription = await this.o.controlPlane.subscribe((state, version) => this.apply(state, version));
+    const timeoutMs = this.o.startTimeoutMs ?? 60_000;
+    let timer: NodeJS.Timeout | undefined;
+    const snap = await Promise.race([
+      first,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              ztError(
+                'ZT_NO_NODE',
+                `node ${this.o.node} did not appear in the mesh state within ${timeoutMs} ms`,
+              ),
+            ),
+          timeoutMs,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+    const address = this.o.address ?? snap.nodeByName.get(this.o.node)!.address;
+    await this.listen(address);
+    this.expiryTimer = setInterval(() => this.reportExpiry(), 10_000);
+    this.expiryTimer.unref();
+    this.reportExpiry();
+    this.logger.info({ address, meshAddress: this.o.meshAddress, bound: this.bound }, 'ztunnel ready');
+  }
+
+  private apply(state: MeshState, version: string): void {
+    const snap = buildSnapshot(state, version); // conversion before the swap; throws -> NACK
+    this.snapshots.set(snap);
+    this.metrics.snapshotVersion.set(++this.updates);
+    const mine = new Set(
+      state.workloads
+        .filter((w) => w.node === this.o.node && w.enrolled && !w.terminating)
+        .map((w) => w.identity),
+    );
+    this.certificates.sync(mine);
+  }
+
+  private reportExpiry(): void {
+    const now = Date.now();
+    this.metrics.certExpiry.reset();
+    const held = [...this.certificates.held(), ...(this.nodeCredential ? [this.nodeCredential] : [])];
+    for (const c of held)
+      this.metrics.certExpiry.set({ identity: c.identity }, Math.round((c.notAfter.getTime() - now) / 1000));
+  }
+
+  private port(name: keyof typeof ZTUNNEL_PORTS): number {
+    return this.o.ports?.[name] ?? ZTUNNEL_PORTS[name];
+  }
+
+  private async listenNet(
+    name: string,
+    server: net.Server | http.Server,
+    host: string,
+    port: number,
+    fd?: number,
+  ): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) =>
+        reject(ztError('ZT_LISTEN', `cannot listen for ${name} on ${host}:${port}: ${err.message}`, err));
+      server.once('error', onError);
+      const done = () => {
+        server.off('error', onError);
+        resolve();
+      };
+      if (fd !== undefined) server.listen({ fd, exclusive: true }, done);
+      else server.listen({ host, port, exclusive: true }, done);
+    });
+    const a = server.address();
+    if (a && typeof a === 'object') this.bound[name] = { address: a.address, port: a.port };
+    this.servers.push(server);
+  }
+
+  private async listen(address: string): Promise<void> {
+    const inbound = new InboundProxy({
+      node: this.o.node,
+      meshAddress: this.o.meshAddress,
+      snapshots: this.snapshots,
+      metrics: this.metrics,
+      logger: this.logger,
+      ...(this.o.idleTimeoutMs ? { idleTimeoutMs: this.o.idleTimeoutMs } : {}),
+    });
+    const outbound = new OutboundProxy({
+      node: this.o.node,
+      snapshots: this.snapshots,
+      pool: this.pool,
+      certificates: this.certificates,
+      lb: this.lb,
+      metrics: this.metrics,
+      logger: this.logger,
+      ...(this.o.idleTimeoutMs ? { idleTimeoutMs: this.o.idleTimeoutMs } : {}),
+    });
+    const hbone = new HboneServer({
+      credential: this.nodeCredential!,
+      trustDomain: () => this.snapshots.get()?.trustDomain ?? 'cluster.local',
+      onTunnel: (stream, headers, peer) => inbound.handleTunnel(stream, headers, peer),
+      onRejectedPeer: (reason, addr) => {
+        this.metrics.decisions.inc({ direction: 'inbound', decision: 'reject', reason: 'tls' });
+        this.logger.warn({ peer: addr, reason }, 'HBONE client refused at TLS');
+      },
+    });
+    await this.listenNet('hbone', hbone.server, address, this.port('hbone'), this.o.fds?.hbone);
+    this.hbone = hbone;
+
+    const capture = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) =>
+      outbound.handleCaptured(s, this.o.resolver),
+    );
+    await this.listenNet(
+      'outbound',
+      capture,
+      this.o.meshAddress,
+      this.port('outbound'),
+      this.o.fds?.outbound,
+    );
+    const plaintext = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) =>
+      inbound.handlePlaintext(s, this.o.resolver),
+    );
+    await this.listenNet(
+      'inboundPlaintext',
+      plaintext,
+      this.o.meshAddress,
+      this.port('inboundPlaintext'),
+      this.o.fds?.inboundPlaintext,
+    );
+    if (this.o.socks5) {
+      const socks = net.createServer({ allowHalfOpen: true }, (s) => handleSocks5(s, outbound));
+      await this.listenNet('socks5', socks, this.o.socks5.host, this.o.socks5.port, this.o.fds?.socks5);
+    }
+    if (this.o.adminListeners !== false) {
+      const admin = createAdminServer({
+        metrics: async () => ({
+          contentType: this.metrics.registry.contentType,
+          body: await this.metrics.registry.metrics(),
+        }),
+        configDump: () => this.configDump(),
+        workloads: () => this.workloadsDump(),
+        ready: () => this.ready(),
+      });
+      await this.listenNet('admin', admin, address, this.port('admin'), this.o.fds?.admin);
+      await this.listenNet(
+        'ready',
+        createReadinessServer(() => this.ready()),
+        address,
+        this.port('ready'),
+        this.o.fds?.ready,
+      );
+    }
+  }
+
+  configDump(): unknown {
+    const s = this.snapshots.get();
+    return {
+      node: this.o.node,
+      version: s?.version,
+      meshAddress: this.o.meshAddress,
+      listeners: this.bound,
+      certificates: [...this.certificates.held(), ...(this.nodeCredential ? [this.nodeCredential] : [])].map(
+        (c) => ({
+          identity: c.identity,
+          notAfter: c.notAfter.toISOString(),
+        }),
+      ),
+      poolConnections: this.pool.connections(),
+      state: s?.state,
+    };
+  }
+
+  workloadsDump(): unknown {
+    const s = this.snapshots.get();
+    return (s?.state.workloads ?? []).map((w) => ({
+      uid: w.uid,
+      namespace: w.namespace,
+      name: w.name,
+      node: w.node,
+      ips: w.ips,
+      identity: w.identity,
+      enrolled: w.enrolled,
+      ready: w.ready,
+      local: w.node === this.o.node,
+      ...(w.waypoint ? { waypoint: `${w.waypoint.namespace}/${w.waypoint.name}` } : {}),
+    }));
+  }
+
+  /** Drain: GOAWAY pooled and served HBONE connections, stop listening, stop rotators. */
+  async stop(): Promise<void> {
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
+    this.pool.close();
+    await Promise.all([
+      this.hbone?.close(),
+      ...this.servers
+        .filter((s) => s !== this.hbone?.server)
+        .map((s) => new Promise<void>((r) => s.close(() => r()))),
+    ]);
+    await this.subscription?.close();
+    this.certificates.stop();
+    this.nodeRotator?.stop();
+    this.o.resolver.close();
+    this.o.controlPlane.close();
+  }
+
+  /** Hard stop for tests: close everything without waiting for tunnels. */
+  destroy(): void {
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
+    this.pool.close();
+    this.hbone?.destroy();
+    for (const s of this.servers) {
+      s.close();
+      if ('closeAllConnections' in s) s.closeAllConnections();
+    }
+    void this.subscription?.close();
+    this.certificates.stop();
+    this.nodeRotator?.stop();
+    this.o.controlPlane.close();
+  }
+}
