@@ -66,6 +66,8 @@ export class BpfMapHandle {
   readonly nextKey: NativeBuffer;
   private readonly attr = allocNative(ATTR_SIZE);
   private fd: number;
+  /** What the attr currently holds, so back-to-back lookups skip rewriting it (hot path). */
+  private attrLayout = '';
 
   constructor(
     readonly pinPath: string,
@@ -117,6 +119,7 @@ export class BpfMapHandle {
 
   private prepare(): Buffer {
     if (this.fd < 0) throw new BpfError('BPF_SYSCALL', `map ${this.pinPath} is closed`);
+    this.attrLayout = '';
     const a = this.attr.buf;
     a.fill(0, 0, 32);
     a.writeUInt32LE(this.fd, 0);
@@ -124,10 +127,14 @@ export class BpfMapHandle {
   }
 
   private elemCall(cmd: number, valueAddr: bigint, flags: bigint, enoentIsFalse: boolean): boolean {
-    const a = this.prepare();
-    a.writeBigUInt64LE(this.key.address, 8);
-    a.writeBigUInt64LE(valueAddr, 16);
-    a.writeBigUInt64LE(flags, 24);
+    const layout = `${valueAddr}/${flags}`;
+    if (layout !== this.attrLayout) {
+      const a = this.prepare();
+      a.writeBigUInt64LE(this.key.address, 8);
+      a.writeBigUInt64LE(valueAddr, 16);
+      a.writeBigUInt64LE(flags, 24);
+      this.attrLayout = layout;
+    }
     if (this.call(cmd) >= 0) return true;
     const errno = koffi.errno();
     if (enoentIsFalse && errno === ENOENT) return false;
