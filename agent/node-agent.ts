@@ -35,6 +35,8 @@ export class NodeAgent {
   private running?: Promise<void>;
   private pending?: MeshState;
   private lastError?: Error;
+  private lastState?: MeshState;
+  private retryTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: NodeAgentOptions) {
     this.node = opts.node;
@@ -53,19 +55,31 @@ export class NodeAgent {
     );
   }
 
-  /** Applies a mesh state; resolves when it (or a newer one) is in the kernel. Throws if that failed. */
+  /**
+   * Applies a mesh state; resolves when it (or a newer one) is in the kernel. Kernel-side
+   * failures (a pod cgroup not created yet, a failed attach) do not reject: they are logged and
+   * the same state is reconciled again a second later, until it converges or a newer one comes.
+   */
   async apply(state: MeshState): Promise<void> {
+    await this.applyOnce(state);
+    clearTimeout(this.retryTimer);
+    if (this.lastError && this.lastState === state) {
+      this.retryTimer = setTimeout(() => {
+        if (this.lastState === state) void this.apply(state);
+      }, 1000);
+      this.retryTimer.unref();
+    }
+  }
+
+  private async applyOnce(state: MeshState): Promise<void> {
+    this.lastState = state;
     this.pending = state;
     while (this.running) await this.running;
-    if (this.pending === undefined) {
-      if (this.lastError) throw this.lastError;
-      return;
-    }
+    if (this.pending === undefined) return;
     const next = this.pending;
     this.pending = undefined;
     this.running = this.applyNow(next).finally(() => (this.running = undefined));
     await this.running;
-    if (this.lastError) throw this.lastError;
   }
 
   private async applyNow(state: MeshState): Promise<void> {
@@ -116,6 +130,7 @@ export class NodeAgent {
   }
 
   close(): void {
+    clearTimeout(this.retryTimer);
     this.maps?.close();
     this.maps = undefined;
   }

@@ -1,0 +1,194 @@
+// `ambit demo`: a 2-node × 2-pod local cluster running the whole mesh (controller, an agent and
+// a ztunnel per node), some traffic between the pods, and a table of what the ztunnels saw,
+// read from their /metrics (Istio metric names). Progress goes to stderr, the table to stdout.
+// Tears everything down unless --keep.
+import { PinnedMap } from '../core/bpf-maps/pinned-map.js';
+import { POD_POLICY_MAP } from '../core/bpf-maps/map-codecs.js';
+import { LocalCluster } from './cluster.js';
+import { inNetns } from './host.js';
+import { preflight } from './preflight.js';
+import { parsePrometheusText, type Sample } from './prometheus-text.js';
+import { ECHO_PORT, HTTP_PORT } from './topology.js';
+
+export interface DemoOptions {
+  keep?: boolean;
+  out?: (s: string) => void;
+  progress?: (s: string) => void;
+}
+
+export interface DemoFlow {
+  from: string;
+  to: string;
+  host: string;
+  port: number;
+  ok: boolean;
+  bytes: number;
+  error?: string;
+}
+
+export interface DemoRow {
+  source: string;
+  destination: string;
+  sourceIdentity: string;
+  destinationIdentity: string;
+  mtls: boolean;
+  connections: number;
+  bytesSent: number;
+  bytesReceived: number;
+  decision: string;
+}
+
+async function waitEnrolled(c: LocalCluster, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const n of c.topology.nodes) {
+    const ips = c.topology.pods.filter((p) => p.node === n).map((p) => p.ip);
+    for (;;) {
+      try {
+        const m = PinnedMap.open(n.name, POD_POLICY_MAP);
+        const missing = ips.filter((ip) => !m.lookup(ip));
+        m.close();
+        if (missing.length === 0) break;
+      } catch {
+        // not pinned yet
+      }
+      if (Date.now() > deadline) throw new Error(`pods on ${n.name} not enrolled within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+export function scrapeMetrics(c: LocalCluster, node: number): Sample[] {
+  const n = c.node(node);
+  const text = inNetns(n.netns, ['curl', '-s', '-m', '2', `http://${n.address}:15020/metrics`], {
+    allowFail: true,
+  });
+  return parsePrometheusText(text);
+}
+
+/** One row per (source workload, destination) as reported by the source ztunnels. */
+export function demoRows(samples: Sample[]): DemoRow[] {
+  const rows = new Map<string, DemoRow>();
+  for (const s of samples) {
+    if (s.labels.reporter !== 'source') continue;
+    const l = s.labels;
+    const dest =
+      l.destination_workload && l.destination_workload !== 'unknown'
+        ? l.destination_workload
+        : (l.destination_service ?? 'unknown');
+    const key = [l.source_workload, dest, l.destination_service, l.response_flags].join('|');
+    const row =
+      rows.get(key) ??
+      ({
+        source: `${l.source_workload_namespace ?? '?'}/${l.source_workload ?? '?'}`,
+        destination:
+          l.destination_service && l.destination_service !== 'unknown'
+            ? `${dest} (${l.destination_service})`
+            : dest,
+        sourceIdentity: l.source_principal ?? 'unknown',
+        destinationIdentity: l.destination_principal ?? 'unknown',
+        mtls: l.connection_security_policy === 'mutual_tls',
+        connections: 0,
+        bytesSent: 0,
+        bytesReceived: 0,
+        decision: !l.response_flags || l.response_flags === '-' ? 'allow' : l.response_flags,
+      } satisfies DemoRow);
+    if (s.name === 'istio_tcp_connections_opened_total') row.connections += s.value;
+    if (s.name === 'istio_tcp_sent_bytes_total') row.bytesSent += s.value;
+    if (s.name === 'istio_tcp_received_bytes_total') row.bytesReceived += s.value;
+    rows.set(key, row);
+  }
+  return [...rows.values()].filter((r) => r.connections > 0);
+}
+
+export function formatTable(rows: DemoRow[]): string {
+  const header = [
+    'source',
+    'destination',
+    'source identity',
+    'destination identity',
+    'mTLS',
+    'conns',
+    'bytes out/in',
+    'policy',
+  ];
+  const body = rows.map((r) => [
+    r.source,
+    r.destination,
+    r.sourceIdentity.replace(/^spiffe:\/\//, ''),
+    r.destinationIdentity.replace(/^spiffe:\/\//, ''),
+    r.mtls ? 'yes' : 'no',
+    String(r.connections),
+    `${r.bytesSent}/${r.bytesReceived}`,
+    r.decision,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+export async function runDemo(o: DemoOptions = {}): Promise<void> {
+  const out = o.out ?? ((s: string) => void process.stdout.write(s + '\n'));
+  const progress = o.progress ?? ((s: string) => void process.stderr.write(`[demo] ${s}\n`));
+  preflight();
+  const c = await LocalCluster.create({ progress });
+  let keep = false;
+  try {
+    await c.startController();
+    progress('starting an agent and a ztunnel in each node');
+    for (const n of c.topology.nodes) await c.startAgent(n.index);
+    for (const n of c.topology.nodes) await c.startZtunnel(n.index);
+    progress('waiting for the agents to enroll the pods');
+    await waitEnrolled(c, 15_000);
+
+    progress('sending traffic between the pods');
+    const vip = c.topology.services[0]?.vip ?? '';
+    const flows: [string, string, string, number, string[]][] = [
+      ['client-1', 'server-2', c.pod('server-2').ip, HTTP_PORT, ['--http', '/hello']],
+      ['client-1', 'server (VIP)', vip, 80, ['--http', '/via-service']],
+      ['client-2', 'server-1', c.pod('server-1').ip, ECHO_PORT, ['--send', 'hello from client-2\n']],
+      ['client-2', 'server-2', c.pod('server-2').ip, ECHO_PORT, ['--send', 'same node\n']],
+    ];
+    const results: DemoFlow[] = [];
+    for (const [from, to, host, port, args] of flows) {
+      const r = await c.runInPod(from, host, port, [...args, '--timeout', '5000']);
+      results.push({ from, to, host, port, ok: r.ok, bytes: r.bytes, error: r.error });
+    }
+    await new Promise((r) => setTimeout(r, 300)); // let the ztunnels close and count the connections
+    const rows = demoRows(c.topology.nodes.flatMap((n) => scrapeMetrics(c, n.index)));
+
+    out('');
+    out('connections made from the pods:');
+    for (const r of results) {
+      out(
+        `  ${r.from} -> ${r.to} (${r.host}:${r.port}): ${r.ok ? `ok, ${r.bytes} bytes back` : `FAILED (${r.error})`}`,
+      );
+    }
+    out('');
+    out('what the source ztunnels saw (istio_tcp_* on :15020/metrics):');
+    out(rows.length > 0 ? formatTable(rows) : '  (no mesh connections reported)');
+    out('');
+    if (results.some((r) => !r.ok)) throw new Error('some demo connections failed (see above)');
+    if (o.keep) {
+      keep = true;
+      out(`the cluster keeps running (prefix ${c.prefix}); Ctrl-C tears it down. To look around:`);
+      out(`  ambit bpf`);
+      out(
+        `  nsenter --net=/run/netns/${c.pod('client-1').netns} curl http://${vip}/   # not captured: run it in the pod cgroup:`,
+      );
+      out(
+        `  sh -c 'echo $$ > ${c.podCgroup(c.pod('client-1'))}/cgroup.procs; exec nsenter --net=/run/netns/${c.pod('client-1').netns} curl -s http://${vip}/'`,
+      );
+      out(`  nsenter --net=/run/netns/${c.node(1).netns} curl -s http://${c.node(1).address}:15020/metrics`);
+      out(
+        `  nsenter --net=/run/netns/${c.topology.controlNetns} node bin/ambit.js status --controller ${c.controllerAddress} --state-dir ${c.stateDir}`,
+      );
+      await new Promise<never>(() => undefined); // until SIGINT/SIGTERM (the cluster's handlers tear down)
+    }
+  } finally {
+    if (!keep) await c.teardown();
+  }
+}

@@ -1,0 +1,55 @@
+// Checks that this machine can host a local cluster before anything is created: root, cgroup v2,
+// the bpf(2) syscall, bpftool and the compiled BPF objects (built with make if clang is there).
+// Each failure is one AmbitError with a stable code and a hint.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { AmbitError } from '../core/errors.js';
+import { objGet } from '../core/bpf-maps/bpf-syscall.js';
+import { cgroup2Root, repoRoot } from './host.js';
+
+export function preflight(): void {
+  if (process.getuid?.() !== 0) {
+    throw new AmbitError('LC_NOT_ROOT', 'the local cluster needs root (network namespaces, cgroups, eBPF)', {
+      hint: 'run it with sudo',
+    });
+  }
+  try {
+    cgroup2Root();
+  } catch (err) {
+    throw new AmbitError('LC_NO_CGROUP2', 'cgroup v2 is not mounted', { cause: err });
+  }
+  try {
+    objGet('/sys/fs/bpf/.ambit-preflight-does-not-exist');
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== 'BPF_NOT_PINNED') {
+      throw new AmbitError(
+        'LC_NO_BPF',
+        `this kernel does not offer the bpf(2) syscall: ${(err as Error).message}`,
+        {
+          cause: err,
+          hint: 'needs CONFIG_BPF_SYSCALL and CONFIG_CGROUP_BPF (Linux >= 5.8)',
+        },
+      );
+    }
+  }
+  for (const tool of ['bpftool', 'ip', 'nsenter']) {
+    try {
+      execFileSync(tool, tool === 'ip' ? ['-V'] : ['--version'], { stdio: 'ignore' });
+    } catch {
+      throw new AmbitError('LC_NO_TOOL', `${tool} is not installed`, { hint: 'npm run setup installs it' });
+    }
+  }
+  const bpfDir = path.join(repoRoot(), 'bpf');
+  const objects = ['connect4.o', 'sockops.o', 'strict_ingress.o'].map((o) => path.join(bpfDir, 'build', o));
+  if (!objects.every((o) => existsSync(o))) {
+    try {
+      execFileSync('make', ['-s', '-C', bpfDir], { stdio: 'ignore' });
+    } catch {
+      throw new AmbitError('LC_NO_BPF_OBJECTS', 'the BPF objects are not built and `make -C bpf` failed', {
+        hint: 'install clang and libbpf-dev (npm run setup)',
+      });
+    }
+  }
+}
