@@ -1,6 +1,19 @@
-// `ambit controller`: flags of DESIGN.md §8; starts the controller component.
+// `ambit controller`: flags of DESIGN.md §8; starts the controller component and stops it cleanly
+// on SIGINT/SIGTERM.
 import type { Command } from 'commander';
-import { notBuiltYet } from '../run-action.js';
+import { pino } from 'pino';
+import { runAction } from '../run-action.js';
+import { startController } from '../../controller/controller.js';
+
+interface ControllerFlags {
+  config?: string;
+  kubeconfig?: string;
+  listen: string;
+  stateDir: string;
+  caCert?: string;
+  caKey?: string;
+  trustDomain: string;
+}
 
 export function registerController(program: Command): void {
   program
@@ -13,5 +26,27 @@ export function registerController(program: Command): void {
     .option('--ca-cert <file>', 'operator-supplied root certificate (PEM)')
     .option('--ca-key <file>', 'operator-supplied root key (PEM)')
     .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
-    .action(notBuiltYet('ambit controller'));
+    .action(
+      runAction(async (flags: ControllerFlags) => {
+        const logger = pino({ name: 'ambit-controller', level: process.env.AMBIT_LOG_LEVEL ?? 'info' });
+        const controller = await startController({
+          configDir: flags.config,
+          kubeconfig: flags.kubeconfig,
+          listen: flags.listen,
+          stateDir: flags.stateDir,
+          caCertFile: flags.caCert,
+          caKeyFile: flags.caKey,
+          trustDomain: flags.trustDomain,
+          logger,
+        });
+        await new Promise<void>((resolve) => {
+          const stop = (signal: string): void => {
+            logger.info({ signal }, 'controller stopping');
+            void controller.close().then(resolve);
+          };
+          process.once('SIGINT', () => stop('SIGINT'));
+          process.once('SIGTERM', () => stop('SIGTERM'));
+        });
+      }),
+    );
 }

@@ -1,6 +1,123 @@
-// `ambit status`, `ambit config dump`, `ambit describe`: ask a running controller.
+// `ambit status`, `ambit config dump`, `ambit describe`: ask a running controller (join token from
+// --state-dir) and print text/YAML, or JSON with -o json. Formatting only; the answers come from
+// the controller and core/model/describe-workload.ts.
 import type { Command } from 'commander';
-import { notBuiltYet } from '../run-action.js';
+import { stringify } from 'yaml';
+import { AmbitError } from '../../core/errors.js';
+import { fetchConfigDump, fetchStatus } from '../../core/discovery/inspection-client.js';
+import { formatConfigError } from '../../core/model/config-error.js';
+import { describeWorkload } from '../../core/model/describe-workload.js';
+import { runAction } from '../run-action.js';
+
+interface InspectFlags {
+  controller: string;
+  stateDir: string;
+  output: string;
+}
+
+function checkOutput(output: string, allowed: string[]): void {
+  if (!allowed.includes(output)) {
+    throw new AmbitError('CLI_BAD_OUTPUT', `-o ${output} is not supported here: use ${allowed.join(' or ')}`);
+  }
+}
+
+function print(s: string): void {
+  process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+}
+
+async function status(flags: InspectFlags): Promise<void> {
+  checkOutput(flags.output, ['text', 'json', 'yaml']);
+  const s = await fetchStatus(flags);
+  const out = {
+    configVersion: s.configVersion,
+    configSource: s.configSource,
+    trustDomain: s.trustDomain,
+    lastRejected: s.lastRejectedAt
+      ? {
+          at: s.lastRejectedAt,
+          errors: s.lastRejectedErrors,
+          messages: s.lastRejectedErrors.map(formatConfigError),
+        }
+      : null,
+    subscribers: s.subscribers.map((x) => ({
+      kind: x.subscriber.kind,
+      node: x.subscriber.node || undefined,
+      name: x.subscriber.name || undefined,
+      connected: x.connected,
+      peer: x.peer,
+      connectedAt: x.connectedAt,
+      disconnectedAt: x.disconnectedAt || undefined,
+      lastSentVersion: x.lastSentVersion || undefined,
+      lastAckedVersion: x.lastAckedVersion || undefined,
+      lastAckAt: x.lastAckAt || undefined,
+      lastNackVersion: x.lastNackVersion || undefined,
+      lastNackError: x.lastNackError || undefined,
+      lastNackAt: x.lastNackAt || undefined,
+    })),
+    resourceStatus: JSON.parse(s.resourceStatus.toString('utf8') || '{}') as unknown,
+  };
+  if (flags.output === 'json') return print(JSON.stringify(out, null, 2));
+  if (flags.output === 'yaml') return print(stringify(out));
+  const lines = [
+    `config version: ${out.configVersion}`,
+    `config source:  ${out.configSource}`,
+    `trust domain:   ${out.trustDomain}`,
+  ];
+  if (out.lastRejected) {
+    lines.push(`last change REJECTED at ${out.lastRejected.at} (the previous config stays in force):`);
+    for (const m of out.lastRejected.messages) lines.push(`  ${m}`);
+  } else lines.push('last change: accepted');
+  lines.push(`subscribers (${out.subscribers.length}):`);
+  for (const x of out.subscribers) {
+    const who = x.kind === 'waypoint' ? `waypoint ${x.name}` : `${x.kind} ${x.node}`;
+    const ack = x.lastAckedVersion ? `ACK ${x.lastAckedVersion} at ${x.lastAckAt}` : 'no ACK yet';
+    const nack = x.lastNackVersion
+      ? `; NACK ${x.lastNackVersion} at ${x.lastNackAt}: ${x.lastNackError}`
+      : '';
+    lines.push(`  ${who} [${x.connected ? 'connected' : `disconnected ${x.disconnectedAt}`}] ${ack}${nack}`);
+  }
+  print(lines.join('\n'));
+}
+
+async function configDump(flags: InspectFlags): Promise<void> {
+  checkOutput(flags.output, ['yaml', 'json']);
+  const d = await fetchConfigDump(flags);
+  const out = { version: d.version, state: d.state };
+  print(flags.output === 'json' ? JSON.stringify(out, null, 2) : stringify(out));
+}
+
+async function describe(pod: string, flags: InspectFlags): Promise<void> {
+  checkOutput(flags.output, ['text', 'json', 'yaml']);
+  const m = /^([^/]+)\/([^/]+)$/.exec(pod);
+  if (!m) throw new AmbitError('CLI_BAD_ARGUMENT', `"${pod}" is not <namespace>/<pod>`);
+  const d = await fetchConfigDump(flags);
+  const desc = describeWorkload(d.state, m[1]!, m[2]!);
+  if (!desc)
+    throw new AmbitError('CLI_NOT_FOUND', `pod ${pod} is not in the mesh state (version ${d.version})`);
+  if (flags.output === 'json') return print(JSON.stringify(desc, null, 2));
+  if (flags.output === 'yaml') return print(stringify(desc));
+  const wp = (r?: { namespace: string; name: string }) => (r ? `${r.namespace}/${r.name}` : 'none');
+  const lines = [
+    `pod:        ${pod}`,
+    `identity:   ${desc.identity}`,
+    `node:       ${desc.node || '(not scheduled)'}`,
+    `ips:        ${desc.ips.join(', ') || '(none)'}`,
+    `enrolled:   ${desc.enrolled ? 'yes (ambient)' : 'no'}`,
+    `ready:      ${desc.workload.ready}${desc.workload.terminating ? ' (terminating)' : ''}`,
+    `waypoint:   ${wp(desc.waypoint)}`,
+    `mTLS mode:  ${desc.mtlsMode}`,
+    `services (${desc.services.length}):`,
+    ...desc.services.map(
+      (s) =>
+        `  ${s.namespace}/${s.name} vips=${s.vips.join(',') || '-'} ready=${s.ready} waypoint=${wp(s.waypoint)}`,
+    ),
+    `authorization policies (${desc.policies.length}):`,
+    ...desc.policies.map(
+      (p) => `  ${p.namespace}/${p.name} ${p.action} via ${p.via}, enforced by ${p.enforcedBy}`,
+    ),
+  ];
+  print(lines.join('\n'));
+}
 
 export function registerInspect(program: Command): void {
   program
@@ -9,7 +126,7 @@ export function registerInspect(program: Command): void {
     .option('--controller <host:port>', 'controller address', '127.0.0.1:15010')
     .option('--state-dir <dir>', 'directory holding the trust root and join token', '.ambit/')
     .option('-o, --output <format>', 'output format: text or json', 'text')
-    .action(notBuiltYet('ambit status'));
+    .action(runAction((flags: InspectFlags) => status(flags)));
   const config = program.command('config').description('inspect the mesh configuration');
   config
     .command('dump')
@@ -17,12 +134,12 @@ export function registerInspect(program: Command): void {
     .option('--controller <host:port>', 'controller address', '127.0.0.1:15010')
     .option('--state-dir <dir>', 'directory holding the trust root and join token', '.ambit/')
     .option('-o, --output <format>', 'output format: yaml or json', 'yaml')
-    .action(notBuiltYet('ambit config dump'));
+    .action(runAction((flags: InspectFlags) => configDump(flags)));
   program
     .command('describe <pod>')
     .description('show how the mesh sees one pod (<namespace>/<name>)')
     .option('--controller <host:port>', 'controller address', '127.0.0.1:15010')
     .option('--state-dir <dir>', 'directory holding the trust root and join token', '.ambit/')
     .option('-o, --output <format>', 'output format: text or json', 'text')
-    .action(notBuiltYet('ambit describe'));
+    .action(runAction((pod: string, flags: InspectFlags) => describe(pod, flags)));
 }

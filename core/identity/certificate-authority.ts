@@ -91,13 +91,15 @@ export class CertificateAuthority {
   /**
    * Signs a CSR for `identity`. The CSR must be validly self-signed and ask for exactly that URI
    * SAN (or none: the identity is then taken from the caller's authorization). The leaf carries
-   * only the SPIFFE URI SAN, is usable for TLS client and server auth, and expires after ttlMs.
+   * only the SPIFFE URI SAN (plus `dnsNames`, used for the controller's own serving certificate),
+   * is usable for TLS client and server auth, and expires after ttlMs.
    */
   async sign(
     csrPem: string,
     identity: string,
     ttlMs = DEFAULT_WORKLOAD_CERT_TTL_MS,
     now = new Date(),
+    dnsNames: readonly string[] = [],
   ): Promise<string> {
     let csr;
     try {
@@ -139,7 +141,10 @@ export class CertificateAuthority {
           x509.ExtendedKeyUsage.clientAuth,
         ]),
         await x509.AuthorityKeyIdentifierExtension.create(this.root),
-        new x509.SubjectAlternativeNameExtension([{ type: 'url', value: identity }], true),
+        new x509.SubjectAlternativeNameExtension(
+          [{ type: 'url', value: identity }, ...dnsNames.map((d) => ({ type: 'dns' as const, value: d }))],
+          true,
+        ),
       ],
     });
     return leaf.toString('pem');

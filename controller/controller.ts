@@ -1,0 +1,193 @@
+// The controller process: config store -> mesh state -> discovery pushes, plus the CA, all on one
+// gRPC server (TLS; client certificates requested, checked per call). Wires the parts together;
+// each decision lives in its own file.
+import { X509Certificate } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { meshProtos } from '../core/discovery/proto.js';
+import { MAX_MESSAGE_BYTES } from '../core/identity/controller-endpoint.js';
+import { computeMeshState } from '../core/model/compute-mesh-state.js';
+import type { ConfigStore } from './config-store.js';
+import { DirectoryConfigStore } from './directory-config-store.js';
+import { caServiceHandlers } from './ca-service.js';
+import { DiscoveryService } from './discovery-service.js';
+import { inspectionHandlers } from './inspection-service.js';
+import { publicationOf, type MeshPublication } from './mesh-publication.js';
+import { routeStatuses } from './route-status.js';
+import { prepareStateDir } from './state-dir.js';
+import { CTL, ControllerError } from './errors.js';
+
+export interface ControllerOptions {
+  configDir?: string;
+  kubeconfig?: string;
+  listen: string;
+  stateDir: string;
+  caCertFile?: string;
+  caKeyFile?: string;
+  trustDomain: string;
+  logger: Logger;
+}
+
+export interface RunningController {
+  /** host:port actually bound (resolves port 0). */
+  address: string;
+  discovery: DiscoveryService;
+  current(): MeshPublication;
+  close(): Promise<void>;
+}
+
+/**
+ * Certificates for grpc-js's certificate-provider credentials, the only server credentials that
+ * request a client certificate without requiring one. Listeners are called on the next turn:
+ * grpc-js registers its watcher only after adding the listener, so a synchronous call is lost.
+ */
+function staticCertificateProvider(
+  ca: Buffer,
+  cert: Buffer,
+  key: Buffer,
+): grpc.experimental.CertificateProvider {
+  return {
+    addCaCertificateListener: (l) => setImmediate(() => l({ caCertificate: ca })),
+    removeCaCertificateListener: () => undefined,
+    addIdentityCertificateListener: (l) => setImmediate(() => l({ certificate: cert, privateKey: key })),
+    removeIdentityCertificateListener: () => undefined,
+  };
+}
+
+function hostOf(listen: string): string {
+  const i = listen.lastIndexOf(':');
+  if (i <= 0) throw new ControllerError(CTL.listen, `--listen ${listen} is not HOST:PORT`);
+  return listen.slice(0, i);
+}
+
+export async function startController(o: ControllerOptions): Promise<RunningController> {
+  if (o.kubeconfig) {
+    throw new ControllerError(
+      CTL.kubeconfigUnsupported,
+      'the Kubernetes config store (--kubeconfig) is not built yet',
+      {
+        hint: 'use --config DIR (the embedded directory store)',
+      },
+    );
+  }
+  if (!o.configDir) {
+    throw new ControllerError(CTL.noConfigSource, 'no config source: give --config DIR');
+  }
+  const host = hostOf(o.listen);
+  const logger = o.logger;
+  const creds = await prepareStateDir(o);
+  const root = new X509Certificate(creds.ca.rootPem);
+
+  const store: ConfigStore = new DirectoryConfigStore(
+    o.configDir,
+    logger.child({ component: 'config-store' }),
+  );
+  await store.start();
+  let generation = store.get().generation;
+  let current = publicationOf(computeMeshState(store.get().resources, o.trustDomain));
+  logger.info({ version: current.version, workloads: current.state.workloads.length }, 'mesh state computed');
+
+  const discovery = new DiscoveryService({
+    root,
+    joinToken: creds.joinToken,
+    trustDomain: o.trustDomain,
+    current: () => current,
+    logger: logger.child({ component: 'discovery' }),
+  });
+  store.subscribe((snap) => {
+    if (snap.generation === generation) return; // a rejection: the last good state stays
+    generation = snap.generation;
+    const next = publicationOf(computeMeshState(snap.resources, o.trustDomain));
+    if (next.version === current.version) return;
+    current = next;
+    logger.info(
+      { version: current.version, workloads: current.state.workloads.length },
+      'mesh state published',
+    );
+    discovery.publish();
+  });
+
+  const protos = meshProtos();
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+  });
+  // pushes are pre-encoded once for all subscribers (push-encoder.ts): the stream sends bytes as they are
+  const discoveryDef = { ...protos.discovery.service };
+  discoveryDef.Stream = { ...discoveryDef.Stream!, responseSerialize: (b: Buffer) => b };
+  server.addService(discoveryDef, {
+    Stream: discovery.handleStream,
+    ...inspectionHandlers({
+      root,
+      joinToken: creds.joinToken,
+      trustDomain: o.trustDomain,
+      current: () => current,
+      storeStatus: () => store.status(),
+      subscribers: () => discovery.subscribers(),
+      resourceStatus: () => routeStatuses(current.state),
+    }),
+  });
+  server.addService(
+    protos.ca.service,
+    caServiceHandlers({
+      ca: creds.ca,
+      root,
+      joinToken: creds.joinToken,
+      trustDomain: o.trustDomain,
+      state: () => current.state,
+      logger: logger.child({ component: 'ca' }),
+    }),
+  );
+  const serverCreds = grpc.experimental.createCertificateProviderServerCredentials(
+    staticCertificateProvider(
+      Buffer.from(creds.ca.rootPem),
+      Buffer.from(creds.serving.certPem),
+      Buffer.from(creds.serving.keyPem),
+    ),
+    staticCertificateProvider(
+      Buffer.from(creds.ca.rootPem),
+      Buffer.from(creds.serving.certPem),
+      Buffer.from(creds.serving.keyPem),
+    ),
+    false,
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(o.listen, serverCreds, (err, p) =>
+      err
+        ? reject(
+            new ControllerError(CTL.listen, `cannot listen on ${o.listen}: ${err.message}`, { cause: err }),
+          )
+        : resolve(p),
+    ),
+  ).catch(async (err) => {
+    await store.close();
+    throw err;
+  });
+  const address = `${host}:${port}`;
+  logger.info(
+    { address, stateDir: o.stateDir, trustDomain: o.trustDomain, version: current.version },
+    'controller listening',
+  );
+
+  return {
+    address,
+    discovery,
+    current: () => current,
+    close: async () => {
+      await store.close();
+      discovery.closeAll();
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 2_000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,156 @@
+// The embedded config store: every *.yaml / *.yml under a directory (recursively, multi-document),
+// watched with fs.watch (debounced ~50 ms) plus a periodic rescan as a safety net. A change with
+// any invalid document is rejected whole; the last good snapshot stays in force.
+import { watch, type FSWatcher } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { formatConfigError } from '../core/model/config-error.js';
+import type { ManifestFile } from '../core/model/parse-manifests.js';
+import { emptyConfig, validateConfig } from '../core/model/validate-config.js';
+import type { ConfigSnapshot, ConfigStore, ConfigStoreStatus } from './config-store.js';
+import { CTL, ControllerError } from './errors.js';
+
+export const DEBOUNCE_MS = 50;
+export const RESCAN_INTERVAL_MS = 2_000;
+
+async function listManifests(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue; // editors' swap files, .git
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile() && /\.ya?ml$/i.test(e.name)) out.push(p);
+    }
+  };
+  await walk(root);
+  return out.sort();
+}
+
+export class DirectoryConfigStore implements ConfigStore {
+  private snapshot: ConfigSnapshot = {
+    generation: 0,
+    resources: emptyConfig(),
+    acceptedAt: new Date().toISOString(),
+  };
+  private readonly listeners = new Set<(s: ConfigSnapshot) => void>();
+  private lastStatus: ConfigStoreStatus;
+  private watcher: FSWatcher | undefined;
+  private debounce: NodeJS.Timeout | undefined;
+  private rescan: NodeJS.Timeout | undefined;
+  /** fingerprint (path, size, mtime) of what was last loaded, accepted or not */
+  private fingerprint = '';
+  private loading: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+
+  constructor(
+    private readonly dir: string,
+    private readonly logger: Logger,
+  ) {
+    this.lastStatus = { source: `dir:${path.resolve(dir)}` };
+  }
+
+  async start(): Promise<void> {
+    try {
+      if (!(await stat(this.dir)).isDirectory()) throw new Error('not a directory');
+    } catch (err) {
+      throw new ControllerError(
+        CTL.configDir,
+        `config directory ${this.dir} is not readable: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    await this.reload(true);
+    try {
+      this.watcher = watch(this.dir, { recursive: true }, () => this.scheduleReload());
+      this.watcher.on('error', (err) =>
+        this.logger.warn({ err: err.message }, 'config watch error; periodic rescan continues'),
+      );
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'fs.watch unavailable; relying on periodic rescan');
+    }
+    this.rescan = setInterval(() => this.scheduleReload(), RESCAN_INTERVAL_MS);
+    this.rescan.unref();
+  }
+
+  get(): ConfigSnapshot {
+    return this.snapshot;
+  }
+
+  subscribe(fn: (s: ConfigSnapshot) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  status(): ConfigStoreStatus {
+    return this.lastStatus;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.watcher?.close();
+    clearTimeout(this.debounce);
+    clearInterval(this.rescan);
+    await this.loading;
+  }
+
+  private scheduleReload(): void {
+    if (this.closed) return;
+    clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => void this.reload(false), DEBOUNCE_MS);
+  }
+
+  private async reload(force: boolean): Promise<void> {
+    if (this.loading) {
+      this.again = true;
+      return this.loading;
+    }
+    this.loading = this.load(force).finally(() => {
+      this.loading = undefined;
+      if (this.again && !this.closed) {
+        this.again = false;
+        void this.reload(false);
+      }
+    });
+    return this.loading;
+  }
+
+  private async load(force: boolean): Promise<void> {
+    let files: ManifestFile[];
+    let fingerprint: string;
+    try {
+      const paths = await listManifests(this.dir);
+      const stats = await Promise.all(paths.map((p) => stat(p)));
+      fingerprint = paths.map((p, i) => `${p}:${stats[i]!.size}:${stats[i]!.mtimeMs}`).join('\n');
+      if (!force && fingerprint === this.fingerprint) return;
+      files = await Promise.all(
+        paths.map(async (p) => ({ path: path.relative(this.dir, p), text: await readFile(p, 'utf8') })),
+      );
+    } catch (err) {
+      // a file vanished between listing and reading (an editor's rename): the next event or rescan retries
+      this.logger.debug({ err: (err as Error).message }, 'config scan raced with a file change; rescanning');
+      this.scheduleReload();
+      return;
+    }
+    this.fingerprint = fingerprint;
+    const result = validateConfig(files);
+    const at = new Date().toISOString();
+    if (!result.valid) {
+      this.lastStatus = { ...this.lastStatus, lastRejected: { at, errors: result.errors } };
+      this.logger.error(
+        { errors: result.errors.map(formatConfigError), keptGeneration: this.snapshot.generation },
+        `config change rejected (${result.errors.length} error${result.errors.length === 1 ? '' : 's'}); the last good config stays in force`,
+      );
+    } else {
+      this.lastStatus = { source: this.lastStatus.source };
+      this.snapshot = { generation: this.snapshot.generation + 1, resources: result.result, acceptedAt: at };
+      this.logger.info({ generation: this.snapshot.generation, files: files.length }, 'config accepted');
+    }
+    for (const fn of this.listeners) fn(this.snapshot);
+  }
+}

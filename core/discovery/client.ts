@@ -1,0 +1,226 @@
+// The subscriber side of discovery, used by the agent, the ztunnel and the waypoint: one
+// bidirectional stream to the controller, a full snapshot first, then deltas applied onto the
+// records held here; every push is ACKed, or NACKed with the error onState threw (the previous
+// state then stays). Reconnects with backoff forever; a new stream starts from a full snapshot.
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { AmbitError } from '../errors.js';
+import type { MeshState } from '../model/mesh.js';
+import { bootstrapNodeIdentity, bootstrapWaypointIdentity } from '../identity/ca-client.js';
+import { renewAt } from '../identity/certificate-rotator.js';
+import type { IssuedCertificate } from '../identity/issued-certificate.js';
+import {
+  controllerChannelCredentials,
+  controllerChannelOptions,
+  readRootCert,
+} from '../identity/controller-endpoint.js';
+import { meshProtos } from './proto.js';
+import { isMeshResourceType, meshStateFromRecords } from './mesh-resources.js';
+import type { DiscoveryRequest, DiscoveryResponse } from './wire-types.js';
+
+export interface DiscoveryClientOptions {
+  controller: string;
+  stateDir: string;
+  subscriber: { kind: 'agent' | 'ztunnel' | 'waypoint'; node?: string; name?: string };
+  /** throw => NACK with the error's message; state is the full merged MeshState (deltas applied) */
+  onState: (state: MeshState, version: string) => void | Promise<void>;
+  logger?: Logger;
+  /** mTLS client cert; when absent the client bootstraps its identity itself with the join token. */
+  credentials?: () => IssuedCertificate;
+}
+
+/** Reconnect backoff; reset after a stream delivered a push. */
+export const DISCOVERY_BACKOFF = { initialMs: 100, maxMs: 5_000, factor: 2 } as const;
+
+/** Refusals that retrying cannot fix: start() rejects with them instead of retrying. */
+const FATAL = new Set([
+  grpc.status.PERMISSION_DENIED,
+  grpc.status.UNAUTHENTICATED,
+  grpc.status.INVALID_ARGUMENT,
+]);
+
+type Records = Map<string, Map<string, unknown>>;
+
+type StreamCall = grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+
+export class DiscoveryClient {
+  private records: Records = new Map();
+  private version = '';
+  private state: MeshState | undefined;
+  private bootstrapped: IssuedCertificate | undefined;
+  private client: grpc.Client | undefined;
+  private call: StreamCall | undefined;
+  private closed = false;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private firstApplied!: { resolve: () => void; reject: (e: Error) => void; done: boolean };
+
+  constructor(private readonly o: DiscoveryClientOptions) {
+    const k = o.subscriber.kind;
+    if ((k === 'agent' || k === 'ztunnel') && !o.subscriber.node)
+      throw new AmbitError('DISC_BAD_SUBSCRIBER', `${k} subscriber needs a node`);
+    if (k === 'waypoint' && !o.subscriber.name)
+      throw new AmbitError('DISC_BAD_SUBSCRIBER', 'waypoint subscriber needs name <ns>/<gateway>');
+  }
+
+  /** Resolves once the first snapshot was applied (onState returned without throwing). */
+  start(): Promise<void> {
+    const p = new Promise<void>((resolve, reject) => {
+      this.firstApplied = { resolve, reject, done: false };
+    });
+    void this.connect();
+    return p;
+  }
+
+  /** The last applied state and its version (undefined before the first snapshot). */
+  current(): { state: MeshState; version: string } | undefined {
+    return this.state ? { state: this.state, version: this.version } : undefined;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.call?.cancel();
+    this.client?.close();
+    this.call = undefined;
+    this.client = undefined;
+    if (!this.firstApplied.done)
+      this.settleFirst(new AmbitError('DISC_CLOSED', 'discovery client closed before the first snapshot'));
+    await this.queue.catch(() => undefined);
+  }
+
+  private settleFirst(err?: Error): void {
+    if (this.firstApplied.done) return;
+    this.firstApplied.done = true;
+    if (err) this.firstApplied.reject(err);
+    else this.firstApplied.resolve();
+  }
+
+  private async credentials(): Promise<IssuedCertificate> {
+    if (this.o.credentials) return this.o.credentials();
+    const c = this.bootstrapped;
+    if (c && Date.now() < renewAt(c)) return c;
+    const { controller, stateDir, subscriber } = this.o;
+    this.bootstrapped =
+      subscriber.kind === 'waypoint'
+        ? await bootstrapWaypointIdentity({ controller, stateDir, waypoint: subscriber.name! })
+        : await bootstrapNodeIdentity({ controller, stateDir, node: subscriber.node! });
+    return this.bootstrapped;
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    let cert: IssuedCertificate;
+    let rootPem: string;
+    try {
+      rootPem = readRootCert(this.o.stateDir);
+      cert = await this.credentials();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'CA_PERMISSION_DENIED') return this.fatal(err as Error);
+      return this.retry(err as Error);
+    }
+    if (this.closed) return;
+    const client = new (meshProtos().discovery)(
+      this.o.controller,
+      controllerChannelCredentials(rootPem, cert),
+      controllerChannelOptions(),
+    );
+    const call = (client as unknown as { Stream(): StreamCall }).Stream();
+    this.client = client;
+    this.call = call;
+    const { kind, node = '', name = '' } = this.o.subscriber;
+    call.write({ subscriber: { kind, node, name }, responseNonce: '', versionInfo: '', errorDetail: '' });
+    call.on('data', (res: DiscoveryResponse) => {
+      this.queue = this.queue.then(() => this.apply(call, res));
+    });
+    call.on('error', (err: grpc.ServiceError) => {
+      if (this.call !== call) return;
+      this.dropStream();
+      if (err.code === grpc.status.CANCELLED && this.closed) return;
+      if (FATAL.has(err.code) && !this.firstApplied.done) {
+        this.fatal(
+          new AmbitError(
+            'DISC_REFUSED',
+            `controller refused the subscription: ${err.details || err.message}`,
+            { cause: err },
+          ),
+        );
+        return;
+      }
+      this.retry(err);
+    });
+    call.on('end', () => {
+      if (this.call !== call) return;
+      this.dropStream();
+      this.retry(new Error('controller ended the stream'));
+    });
+  }
+
+  private dropStream(): void {
+    this.client?.close();
+    this.client = undefined;
+    this.call = undefined;
+  }
+
+  private fatal(err: Error): void {
+    this.o.logger?.error(
+      { controller: this.o.controller, err: err.message },
+      'discovery subscription refused; not retrying',
+    );
+    this.closed = true;
+    this.settleFirst(err);
+  }
+
+  private retry(err: Error): void {
+    if (this.closed) return;
+    const delay = Math.min(
+      DISCOVERY_BACKOFF.initialMs * DISCOVERY_BACKOFF.factor ** this.attempt++,
+      DISCOVERY_BACKOFF.maxMs,
+    );
+    this.o.logger?.warn(
+      { controller: this.o.controller, err: err.message, retryInMs: delay },
+      'discovery stream down; reconnecting',
+    );
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.connect(), delay);
+  }
+
+  private async apply(call: StreamCall, res: DiscoveryResponse): Promise<void> {
+    if (this.call !== call) return;
+    this.attempt = 0;
+    let next: Records;
+    let state: MeshState;
+    try {
+      next = res.full ? new Map() : new Map(this.records);
+      const touched = new Set<string>();
+      const mutable = (type: string): Map<string, unknown> => {
+        if (!isMeshResourceType(type)) throw new Error(`unknown resource type "${type}"`);
+        let m = next.get(type);
+        if (!touched.has(type)) {
+          m = new Map(m ?? []);
+          next.set(type, m);
+          touched.add(type);
+        }
+        return m!;
+      };
+      for (const r of res.resources) mutable(r.type).set(r.key, JSON.parse(r.value.toString('utf8')));
+      for (const r of res.removed) mutable(r.type).delete(r.key);
+      state = meshStateFromRecords(res.trustDomain, next);
+      await this.o.onState(state, res.versionInfo);
+    } catch (err) {
+      const detail = (err as Error).message || String(err);
+      this.o.logger?.warn({ version: res.versionInfo, err: detail }, 'rejected a discovery push (NACK)');
+      if (this.call === call)
+        call.write({ responseNonce: res.nonce, versionInfo: this.version, errorDetail: detail });
+      return;
+    }
+    this.records = next;
+    this.state = state;
+    this.version = res.versionInfo;
+    if (this.call === call)
+      call.write({ responseNonce: res.nonce, versionInfo: res.versionInfo, errorDetail: '' });
+    this.settleFirst();
+  }
+}

@@ -1,0 +1,92 @@
+// MeshState <-> keyed wire records. A view is a Map from `<type>|<key>` to the record's JSON; the
+// controller diffs views to compute deltas, subscribers rebuild a MeshState from the records they
+// hold. Lists are rebuilt sorted by key so equal record sets give equal states.
+import { createHash } from 'node:crypto';
+import { MESH_RESOURCE_TYPES, type MeshResourceType, type MeshState } from '../model/mesh.js';
+
+export type ResourceView = ReadonlyMap<string, string>;
+
+const LIST_OF: { readonly [T in MeshResourceType]: keyof Omit<MeshState, 'trustDomain'> } = {
+  workload: 'workloads',
+  node: 'nodes',
+  service: 'services',
+  waypoint: 'waypoints',
+  'authorization-policy': 'authorizationPolicies',
+  'peer-authentication': 'peerAuthentications',
+  route: 'routes',
+};
+
+export function resourceKey(type: MeshResourceType, record: unknown): string {
+  const r = record as { uid?: string; name: string; namespace?: string; kind?: string };
+  switch (type) {
+    case 'workload':
+      return r.uid!;
+    case 'node':
+      return r.name;
+    case 'route':
+      return `${r.kind}/${r.namespace}/${r.name}`;
+    case 'service':
+    case 'waypoint':
+    case 'authorization-policy':
+    case 'peer-authentication':
+      return `${r.namespace}/${r.name}`;
+    default: {
+      const never: never = type;
+      throw new Error(`unknown mesh resource type ${String(never)}`);
+    }
+  }
+}
+
+export function viewKey(type: string, key: string): string {
+  return `${type}|${key}`;
+}
+
+export function splitViewKey(k: string): { type: string; key: string } {
+  const i = k.indexOf('|');
+  return { type: k.slice(0, i), key: k.slice(i + 1) };
+}
+
+export function meshStateToView(state: MeshState): Map<string, string> {
+  const view = new Map<string, string>();
+  for (const type of MESH_RESOURCE_TYPES) {
+    for (const record of state[LIST_OF[type]] as unknown[]) {
+      view.set(viewKey(type, resourceKey(type, record)), JSON.stringify(record));
+    }
+  }
+  return view;
+}
+
+/** Content version of a view: equal records give equal versions, across controller restarts too. */
+export function viewVersion(view: ResourceView, trustDomain: string): string {
+  const h = createHash('sha256').update(trustDomain);
+  for (const k of [...view.keys()].sort()) h.update('\0').update(k).update('\0').update(view.get(k)!);
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Rebuilds a MeshState from parsed records keyed per type. */
+export function meshStateFromRecords(
+  trustDomain: string,
+  records: ReadonlyMap<string, ReadonlyMap<string, unknown>>,
+): MeshState {
+  const state: MeshState = {
+    trustDomain,
+    workloads: [],
+    nodes: [],
+    services: [],
+    waypoints: [],
+    authorizationPolicies: [],
+    peerAuthentications: [],
+    routes: [],
+  };
+  for (const type of MESH_RESOURCE_TYPES) {
+    const byKey = records.get(type);
+    if (!byKey) continue;
+    const keys = [...byKey.keys()].sort();
+    (state[LIST_OF[type]] as unknown[]) = keys.map((k) => byKey.get(k));
+  }
+  return state;
+}
+
+export function isMeshResourceType(t: string): t is MeshResourceType {
+  return (MESH_RESOURCE_TYPES as readonly string[]).includes(t);
+}

@@ -1,0 +1,30 @@
+// A certificate the mesh CA issued, with its private key: what a component presents in mTLS.
+import { X509Certificate } from 'node:crypto';
+import { spiffeIdOfCert } from './spiffe.js';
+
+export interface IssuedCertificate {
+  identity: string;
+  /** PKCS#8 PEM */
+  keyPem: string;
+  /** leaf first, root last */
+  certChainPem: string[];
+  rootPem: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/** Builds an IssuedCertificate from a CA response chain (leaf first, root last) and the requester's key. */
+export function issuedCertificateFromChain(keyPem: string, chain: string[]): IssuedCertificate {
+  if (chain.length === 0) throw new Error('empty certificate chain');
+  const leaf = new X509Certificate(chain[0]!);
+  const identity = spiffeIdOfCert(leaf.subjectAltName);
+  if (!identity) throw new Error('issued certificate carries no single SPIFFE URI SAN');
+  return {
+    identity,
+    keyPem,
+    certChainPem: chain,
+    rootPem: chain[chain.length - 1]!,
+    notBefore: new Date(leaf.validFrom),
+    notAfter: new Date(leaf.validTo),
+  };
+}

@@ -1,0 +1,61 @@
+// Reads multi-document YAML text into raw documents, each located by file and 1-based document
+// index. YAML syntax errors become ConfigErrors; empty documents are skipped. No schema here.
+import { parseAllDocuments } from 'yaml';
+import type { ConfigError } from './config-error.js';
+
+export interface ManifestFile {
+  /** Path relative to the config root, as shown in errors. */
+  path: string;
+  text: string;
+}
+
+export interface RawDocument {
+  file: string;
+  document: number;
+  value: unknown;
+}
+
+export function parseManifests(files: readonly ManifestFile[]): {
+  documents: RawDocument[];
+  errors: ConfigError[];
+} {
+  const documents: RawDocument[] = [];
+  const errors: ConfigError[] = [];
+  for (const f of files) {
+    let docs;
+    try {
+      docs = parseAllDocuments(f.text, { prettyErrors: false });
+    } catch (err) {
+      errors.push({
+        file: f.path,
+        document: 0,
+        resource: '',
+        field: '',
+        message: `YAML error: ${(err as Error).message}`,
+      });
+      continue;
+    }
+    const list = Array.isArray(docs) ? docs : [docs];
+    list.forEach((doc, i) => {
+      const index = i + 1;
+      if (doc.errors.length > 0) {
+        for (const e of doc.errors) {
+          const pos = e.linePos?.[0];
+          const at = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
+          errors.push({
+            file: f.path,
+            document: index,
+            resource: '',
+            field: '',
+            message: `YAML syntax error${at}: ${e.message.split('\n')[0]}`,
+          });
+        }
+        return;
+      }
+      const value: unknown = doc.toJS({ maxAliasCount: 100 });
+      if (value === null || value === undefined) return;
+      documents.push({ file: f.path, document: index, value });
+    });
+  }
+  return { documents, errors };
+}

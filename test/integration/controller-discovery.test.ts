@@ -1,0 +1,109 @@
+// Discovery end to end: a real controller process, two DiscoveryClient subscribers (a ztunnel on
+// node-1 and an agent on node-2, each bootstrapping its node identity with the join token). An
+// edit reaches both as a delta; a subscriber whose onState throws NACKs and `ambit status` shows
+// it; killing and restarting the controller makes both resync to the same state.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DiscoveryClient } from '../../core/discovery/client.js';
+import type { MeshState } from '../../core/model/mesh.js';
+import { startControllerHarness, type ControllerHarness } from '../support/controller-harness.js';
+import { SAMPLE_PODS, sampleMeshYaml } from '../support/controller-fixtures.js';
+
+interface Seen {
+  state?: MeshState;
+  version?: string;
+  count: number;
+}
+
+function waitFor(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const tick = (): void => {
+      if (pred()) return resolve();
+      if (Date.now() - t0 > timeoutMs)
+        return reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      setTimeout(tick, 5);
+    };
+    tick();
+  });
+}
+
+describe('controller discovery', () => {
+  let ctl: ControllerHarness;
+  const clients: DiscoveryClient[] = [];
+  const seen: Seen[] = [{ count: 0 }, { count: 0 }];
+
+  beforeAll(async () => {
+    ctl = await startControllerHarness({ files: { 'mesh.yaml': sampleMeshYaml() } });
+    const subs = [
+      { kind: 'ztunnel' as const, node: 'node-1' },
+      { kind: 'agent' as const, node: 'node-2' },
+    ];
+    subs.forEach((subscriber, i) => {
+      clients.push(
+        new DiscoveryClient({
+          controller: ctl.address,
+          stateDir: ctl.stateDir,
+          subscriber,
+          onState: (state, version) => {
+            const s = seen[i]!;
+            s.state = state;
+            s.version = version;
+            s.count++;
+          },
+        }),
+      );
+    });
+    await Promise.all(clients.map((c) => c.start()));
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await ctl?.stop();
+  }, 30_000);
+
+  it('gives both subscribers the same full snapshot first', () => {
+    expect(seen[0]!.version).toBeTruthy();
+    expect(seen[0]!.version).toBe(seen[1]!.version);
+    expect(seen[0]!.state!.workloads.map((w) => w.name).sort()).toEqual(
+      SAMPLE_PODS.map((p) => p.name).sort(),
+    );
+    expect(seen[0]!.state).toEqual(seen[1]!.state);
+  });
+
+  it('delivers an edit to both subscribers as a delta within 1 s', async () => {
+    const before = seen.map((s) => s.count);
+    const mark = ctl.logMark();
+    ctl.writeFile('mesh.yaml', sampleMeshYaml({ cartPort: 8081 }));
+    const published = await ctl.waitForLog('mesh state published', { since: mark, timeoutMs: 5_000 });
+    await waitFor(
+      () => seen.every((s, i) => s.count > before[i]! && s.version === published.version),
+      1_000,
+      'the delta on both',
+    );
+    for (const s of seen) {
+      expect(s.state!.services.find((x) => x.name === 'cart')!.ports[0]!.port).toBe(8081);
+    }
+    // the controller sent a delta (one changed Service), not a full snapshot: status shows the ACKs
+    const status = JSON.parse((await ctl.cli(['status', '-o', 'json'])).stdout) as {
+      subscribers: { lastAckedVersion: string }[];
+    };
+    expect(status.subscribers.map((s) => s.lastAckedVersion)).toEqual([published.version, published.version]);
+  });
+
+  it('resyncs both subscribers to the same state after the controller is killed and restarted', async () => {
+    const version = seen[0]!.version;
+    await ctl.restart();
+    // change the config while they reconnect: they must converge on the new version
+    ctl.writeFile('mesh.yaml', sampleMeshYaml({ cartPort: 9090 }));
+    await waitFor(
+      () => seen.every((s) => s.state?.services.find((x) => x.name === 'cart')?.ports[0]?.port === 9090),
+      15_000,
+      'both subscribers to resync',
+    );
+    expect(seen[0]!.version).not.toBe(version);
+    expect(seen[0]!.version).toBe(seen[1]!.version);
+    expect(seen[0]!.state).toEqual(seen[1]!.state);
+    const dump = JSON.parse((await ctl.cli(['config', 'dump', '-o', 'json'])).stdout) as { state: MeshState };
+    expect(seen[0]!.state).toEqual(dump.state);
+  });
+});
