@@ -27,7 +27,7 @@ export async function runAgent(o: RunAgentOptions): Promise<void> {
   const onState = (s: Parameters<NodeAgent['apply']>[0]) => agent.apply(s);
   const source: MeshStateSource = o.stateFile
     ? stateFileSource(o.stateFile, onState)
-    : await discoverySource({
+    : discoverySource({
         controller: o.controller,
         stateDir: o.stateDir,
         node: o.node,
