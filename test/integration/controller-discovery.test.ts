@@ -31,9 +31,11 @@ describe('controller discovery', () => {
   let ctl: ControllerHarness;
   const clients: DiscoveryClient[] = [];
   const seen: Seen[] = [{ count: 0 }, { count: 0 }];
+  let nacker: DiscoveryClient;
+  let nackerApplied = 0;
 
   beforeAll(async () => {
-    ctl = await startControllerHarness({ files: { 'mesh.yaml': sampleMeshYaml() } });
+    ctl = await startControllerHarness({ files: { 'mesh.yaml': sampleMeshYaml() }, logLevel: 'debug' });
     const subs = [
       { kind: 'ztunnel' as const, node: 'node-1' },
       { kind: 'agent' as const, node: 'node-2' },
@@ -53,11 +55,20 @@ describe('controller discovery', () => {
         }),
       );
     });
-    await Promise.all(clients.map((c) => c.start()));
+    // a third subscriber that accepts the first snapshot and rejects everything after it
+    nacker = new DiscoveryClient({
+      controller: ctl.address,
+      stateDir: ctl.stateDir,
+      subscriber: { kind: 'agent', node: 'node-1' },
+      onState: () => {
+        if (nackerApplied++ > 0) throw new Error('agent node-1 cannot apply this push (test NACK)');
+      },
+    });
+    await Promise.all([...clients, nacker].map((c) => c.start()));
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(clients.map((c) => c.close()));
+    await Promise.all([...clients, nacker].map((c) => c?.close()));
     await ctl?.stop();
   }, 30_000);
 
@@ -83,11 +94,42 @@ describe('controller discovery', () => {
     for (const s of seen) {
       expect(s.state!.services.find((x) => x.name === 'cart')!.ports[0]!.port).toBe(8081);
     }
-    // the controller sent a delta (one changed Service), not a full snapshot: status shows the ACKs
-    const status = JSON.parse((await ctl.cli(['status', '-o', 'json'])).stdout) as {
-      subscribers: { lastAckedVersion: string }[];
+    // the controller sent each subscriber a delta with only the changed Service, not a snapshot
+    await ctl.waitForLog('subscriber NACKed a push; it keeps its last applied state', { since: mark });
+    const pushes = ctl
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes('"msg":"push"') && l.includes(String(published.version)))
+      .map((l) => JSON.parse(l) as { full: boolean; upserts: number; removals: number });
+    expect(pushes).toHaveLength(3);
+    for (const p of pushes) expect(p).toMatchObject({ full: false, upserts: 1, removals: 0 });
+  });
+
+  it('shows each subscriber with its last ACK, and the NACK with the error of the one that rejected it', async () => {
+    const r = await ctl.cli(['status', '-o', 'json']);
+    expect(r.code).toBe(0);
+    const status = JSON.parse(r.stdout) as {
+      configVersion: string;
+      subscribers: {
+        kind: string;
+        node: string;
+        lastAckedVersion?: string;
+        lastNackVersion?: string;
+        lastNackError?: string;
+      }[];
     };
-    expect(status.subscribers.map((s) => s.lastAckedVersion)).toEqual([published.version, published.version]);
+    const by = (kind: string, node: string) =>
+      status.subscribers.find((s) => s.kind === kind && s.node === node)!;
+    expect(by('ztunnel', 'node-1').lastAckedVersion).toBe(status.configVersion);
+    expect(by('agent', 'node-2').lastAckedVersion).toBe(status.configVersion);
+    expect(by('agent', 'node-1')).toMatchObject({
+      lastNackVersion: status.configVersion,
+      lastNackError: 'agent node-1 cannot apply this push (test NACK)',
+    });
+    expect(by('agent', 'node-1').lastAckedVersion).not.toBe(status.configVersion);
+    const text = await ctl.cli(['status']);
+    expect(text.stdout).toContain(`NACK ${status.configVersion}`);
+    expect(text.stdout).toContain('agent node-1 cannot apply this push (test NACK)');
   });
 
   it('resyncs both subscribers to the same state after the controller is killed and restarted', async () => {

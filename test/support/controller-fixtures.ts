@@ -34,7 +34,27 @@ status:
 `;
 }
 
-export function sampleMeshYaml(o: { pods?: SamplePod[]; cartPort?: number } = {}): string {
+/** The waypoint of namespace shop: Gateway `waypoint` and its pod waypoint-1 (service account waypoint) on node-1. */
+export const SAMPLE_WAYPOINT_DOCS = [
+  `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: waypoint, namespace: shop}
+spec:
+  gatewayClassName: ambit-waypoint
+  listeners: [{name: mesh, port: 15008, protocol: HBONE}]`,
+  `apiVersion: v1
+kind: Pod
+metadata:
+  name: waypoint-1
+  namespace: shop
+  labels: {gateway.networking.k8s.io/gateway-name: waypoint, ambit.dev/dataplane-mode: none}
+spec: {nodeName: node-1, serviceAccountName: waypoint}
+status: {podIP: 10.1.1.99}`,
+];
+
+export function sampleMeshYaml(
+  o: { pods?: SamplePod[]; cartPort?: number; waypoint?: boolean } = {},
+): string {
   const pods = o.pods ?? SAMPLE_PODS;
   const sas = [...new Set(pods.map((p) => p.sa).filter((s): s is string => !!s && s !== 'default'))];
   const docs = [
@@ -47,6 +67,12 @@ kind: Node
 metadata: {name: ${n}}
 status: {addresses: [{type: InternalIP, address: 192.168.50.${i + 1}}]}`,
     ),
+    ...(o.waypoint
+      ? [
+          ...SAMPLE_WAYPOINT_DOCS,
+          'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: waypoint, namespace: shop}',
+        ]
+      : []),
     ...sas.map(
       (sa) => `apiVersion: v1
 kind: ServiceAccount
