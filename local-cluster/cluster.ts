@@ -237,7 +237,7 @@ export class LocalCluster {
     return proc;
   }
 
-  async startZtunnel(i: number): Promise<ManagedProcess> {
+  async startZtunnel(i: number, extraArgs: string[] = []): Promise<ManagedProcess> {
     const n = this.node(i);
     const proc = this.track(
       spawnIn({ netns: n.netns }, `ztunnel ${n.name}`, [
@@ -254,6 +254,10 @@ export class LocalCluster {
         n.address,
         '--mesh-address',
         this.meshAddress,
+        // several simulated nodes share this machine's cores: one process per node ztunnel
+        '--workers',
+        '1',
+        ...extraArgs,
       ]),
     );
     await this.waitForHttp(n.netns, `http://${n.address}:15021/healthz/ready`, 30_000, proc);

@@ -93,6 +93,7 @@ export function demoRows(samples: Sample[]): DemoRow[] {
         decision: !l.response_flags || l.response_flags === '-' ? 'allow' : l.response_flags,
       } satisfies DemoRow);
     if (s.name === 'istio_tcp_connections_opened_total') row.connections += s.value;
+    // Istio: sent = bytes of the response (server -> client), received = of the request
     if (s.name === 'istio_tcp_sent_bytes_total') row.bytesSent += s.value;
     if (s.name === 'istio_tcp_received_bytes_total') row.bytesReceived += s.value;
     rows.set(key, row);
@@ -108,7 +109,7 @@ export function formatTable(rows: DemoRow[]): string {
     'destination identity',
     'mTLS',
     'conns',
-    'bytes out/in',
+    'bytes req/resp',
     'policy',
   ];
   const body = rows.map((r) => [
@@ -118,7 +119,7 @@ export function formatTable(rows: DemoRow[]): string {
     r.destinationIdentity.replace(/^spiffe:\/\//, ''),
     r.mtls ? 'yes' : 'no',
     String(r.connections),
-    `${r.bytesSent}/${r.bytesReceived}`,
+    `${r.bytesReceived}/${r.bytesSent}`,
     r.decision,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { AmbitError } from '../core/errors.js';
-import { objGet } from '../core/bpf-maps/bpf-syscall.js';
+import { probeBpfSyscall } from '../core/bpf-maps/bpf-syscall.js';
 import { cgroup2Root, repoRoot } from './host.js';
 
 export function preflight(): void {
@@ -19,20 +19,11 @@ export function preflight(): void {
   } catch (err) {
     throw new AmbitError('LC_NO_CGROUP2', 'cgroup v2 is not mounted', { cause: err });
   }
-  try {
-    objGet('/sys/fs/bpf/.ambit-preflight-does-not-exist');
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code !== 'BPF_NOT_PINNED') {
-      throw new AmbitError(
-        'LC_NO_BPF',
-        `this kernel does not offer the bpf(2) syscall: ${(err as Error).message}`,
-        {
-          cause: err,
-          hint: 'needs CONFIG_BPF_SYSCALL and CONFIG_CGROUP_BPF (Linux >= 5.8)',
-        },
-      );
-    }
+  const bpf = probeBpfSyscall();
+  if (!bpf.ok) {
+    throw new AmbitError('LC_NO_BPF', `this kernel refuses bpf(2): ${bpf.errno}`, {
+      hint: 'needs CONFIG_BPF_SYSCALL and CONFIG_CGROUP_BPF (Linux >= 5.8) and CAP_BPF + CAP_NET_ADMIN',
+    });
   }
   for (const tool of ['bpftool', 'ip', 'nsenter']) {
     try {

@@ -184,3 +184,18 @@ export function objGet(pinPath: string): number {
   }
   return fd;
 }
+
+const BPF_PROG_GET_NEXT_ID = 11;
+
+/**
+ * Whether this process can use bpf(2): asks for the first program id (ENOENT, "no programs",
+ * also means yes). Returns the errno name when it cannot (ENOSYS: kernel without BPF; EPERM:
+ * not privileged).
+ */
+export function probeBpfSyscall(): { ok: true } | { ok: false; errno: string } {
+  const attr = allocNative(ATTR_SIZE);
+  const { syscall, nr } = libc();
+  if (Number(syscall(nr, BPF_PROG_GET_NEXT_ID, attr.ptr, ATTR_SIZE)) >= 0) return { ok: true };
+  const errno = koffi.errno();
+  return errno === ENOENT ? { ok: true } : { ok: false, errno: errnoName(errno) };
+}

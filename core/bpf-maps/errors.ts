@@ -6,6 +6,7 @@ export class BpfError extends AmbitError {}
 
 const ERRNO_NAMES: Record<number, string> = {
   1: 'EPERM',
+  38: 'ENOSYS',
   2: 'ENOENT',
   7: 'E2BIG',
   9: 'EBADF',
