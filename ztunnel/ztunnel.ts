@@ -21,6 +21,7 @@ import { ZtunnelMetrics } from './telemetry/ztunnel-metrics.js';
 import { createAdminServer, createReadinessServer } from './admin/admin-server.js';
 import type { ControlPlane } from './control-plane.js';
 import { ztError } from './errors.js';
+import { reusePortListener } from './net/reuseport-socket.js';
 
 export const ZTUNNEL_PORTS = {
   outbound: 15001,
@@ -44,6 +45,8 @@ export interface ZtunnelOptions {
   fds?: Partial<Record<keyof typeof ZTUNNEL_PORTS | 'socks5', number>>;
   /** Skip the admin listeners (a worker whose primary serves them). */
   adminListeners?: boolean;
+  /** Listen with SO_REUSEPORT sockets (several worker processes on the same ports). */
+  reusePort?: boolean;
   idleTimeoutMs?: number;
   logger?: Logger;
   metrics?: ZtunnelMetrics;
@@ -173,8 +176,13 @@ export class Ztunnel {
         server.off('error', onError);
         resolve();
       };
-      if (fd !== undefined) server.listen({ fd, exclusive: true }, done);
-      else server.listen({ host, port, exclusive: true }, done);
+      try {
+        const useFd = fd ?? (this.o.reusePort ? reusePortListener(host, port) : undefined);
+        if (useFd !== undefined) server.listen({ fd: useFd, exclusive: true }, done);
+        else server.listen({ host, port, exclusive: true }, done);
+      } catch (err) {
+        reject(err);
+      }
     });
     const a = server.address();
     if (a && typeof a === 'object') this.bound[name] = { address: a.address, port: a.port };

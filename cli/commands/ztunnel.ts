@@ -1,6 +1,39 @@
-// `ambit ztunnel`: the node's shared L4 proxy (HBONE mTLS).
+// `ambit ztunnel`: the node's shared L4 proxy (HBONE mTLS). Parses flags and hands over to
+// ztunnel/process/run-ztunnel.ts; no logic here.
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import { notBuiltYet } from '../run-action.js';
+import { DEFAULT_MESH_ADDRESS } from '../../core/bpf-maps/mesh-address.js';
+import { runAction } from '../run-action.js';
+import { runZtunnel } from '../../ztunnel/process/run-ztunnel.js';
+import { parseDurationMs } from '../../ztunnel/state/traffic-policy.js';
+import { ztError } from '../../ztunnel/errors.js';
+
+function hostPort(v: string): { host: string; port: number } {
+  const m = /^\[?([^\]]+)\]?:(\d+)$/.exec(v);
+  if (!m) throw ztError('ZT_BAD_FLAG', `expected HOST:PORT, got ${v}`);
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
+function duration(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const ms = parseDurationMs(v);
+  if (ms === undefined)
+    throw ztError('ZT_BAD_FLAG', `${name}: expected a duration like 30s, 5m, 1h; got ${v}`);
+  return ms;
+}
+
+interface Opts {
+  node: string;
+  controller: string;
+  stateDir: string;
+  address?: string;
+  meshAddress: string;
+  socks5?: string;
+  workers: string;
+  idleTimeout?: string;
+  certTtl?: string;
+  logLevel: string;
+}
 
 export function registerZtunnel(program: Command): void {
   program
@@ -9,6 +42,49 @@ export function registerZtunnel(program: Command): void {
     .requiredOption('--node <name>', 'the Node this ztunnel serves')
     .option('--controller <host:port>', 'controller address', '127.0.0.1:15010')
     .option('--state-dir <dir>', 'directory holding the trust root and join token', '.ambit/')
-    .option('--address <ip>', "address to listen on (overrides the Node's InternalIP)")
-    .action(notBuiltYet('ambit ztunnel'));
+    .option('--address <ip>', "address to listen on for 15008/15020/15021 (overrides the Node's InternalIP)")
+    .option(
+      '--mesh-address <ip>',
+      'capture listeners (15001, 15006) and source address for dials to local pods',
+      DEFAULT_MESH_ADDRESS,
+    )
+    .option(
+      '--socks5 <host:port>',
+      'also accept SOCKS5 CONNECT here (the outbound path, destination given explicitly)',
+    )
+    .option(
+      '--workers <n|auto>',
+      'worker processes sharing the ports with SO_REUSEPORT (auto = one per core, at most 4)',
+      'auto',
+    )
+    .option(
+      '--idle-timeout <duration>',
+      'close connections quiet for this long (default: never; a TrafficPolicy overrides per Service)',
+    )
+    .option(
+      '--cert-ttl <duration>',
+      'workload certificate lifetime to ask the CA for (default: the CA default, 24h)',
+    )
+    .option('--log-level <level>', 'pino log level', process.env.AMBIT_LOG_LEVEL ?? 'info')
+    .action(
+      runAction(async (o: Opts) => {
+        const workers = o.workers === 'auto' ? Math.min(availableParallelism(), 4) : Number(o.workers);
+        if (!Number.isInteger(workers) || workers < 1)
+          throw ztError('ZT_BAD_FLAG', `--workers: expected a positive integer or auto, got ${o.workers}`);
+        const idleTimeoutMs = duration('--idle-timeout', o.idleTimeout);
+        const workloadCertTtlMs = duration('--cert-ttl', o.certTtl);
+        await runZtunnel({
+          node: o.node,
+          controller: o.controller,
+          stateDir: o.stateDir,
+          meshAddress: o.meshAddress,
+          workers,
+          logLevel: o.logLevel,
+          ...(o.address ? { address: o.address } : {}),
+          ...(o.socks5 ? { socks5: hostPort(o.socks5) } : {}),
+          ...(idleTimeoutMs ? { idleTimeoutMs } : {}),
+          ...(workloadCertTtlMs ? { workloadCertTtlMs } : {}),
+        });
+      }),
+    );
 }

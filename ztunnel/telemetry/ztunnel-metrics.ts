@@ -79,9 +79,7 @@ export class ZtunnelMetrics {
 
   connectionClosed(l: TcpLabels, received: number, sent: number): void {
     this.closed.inc(l);
-    if (received > 0) this.receivedBytes.inc(l, received);
-    else this.receivedBytes.inc(l, 0);
-    if (sent > 0) this.sentBytes.inc(l, sent);
-    else this.sentBytes.inc(l, 0);
+    this.receivedBytes.inc(l, received);
+    this.sentBytes.inc(l, sent);
   }
 }

@@ -1,0 +1,123 @@
+// Test and bench helper: runs a real `ambit ztunnel` process (node dist/cli/main.js) and waits
+// until 15021 says ready; collects its JSON log lines (access logs included).
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface ZtunnelProcess {
+  child: ChildProcess;
+  address: string;
+  logs: Record<string, unknown>[];
+  output(): string;
+  /** Access-log entries so far. */
+  access(): Record<string, unknown>[];
+  get(pathname: string, port?: number): Promise<{ status: number; body: string }>;
+  stop(): Promise<void>;
+}
+
+function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  return dir;
+}
+
+export function httpGet(
+  host: string,
+  port: number,
+  pathname: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host, port, path: pathname, timeout: 5_000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+  });
+}
+
+export async function startZtunnelProcess(o: {
+  node: string;
+  controller: string;
+  stateDir: string;
+  address: string;
+  meshAddress?: string;
+  socks5Port?: number;
+  workers?: number;
+  extraArgs?: string[];
+  logLevel?: string;
+  readyTimeoutMs?: number;
+}): Promise<ZtunnelProcess> {
+  const args = [
+    path.join(repoRoot(), 'dist/cli/main.js'),
+    'ztunnel',
+    '--node',
+    o.node,
+    '--controller',
+    o.controller,
+    '--state-dir',
+    o.stateDir,
+    '--address',
+    o.address,
+    '--mesh-address',
+    o.meshAddress ?? o.address,
+    '--workers',
+    String(o.workers ?? 1),
+    '--log-level',
+    o.logLevel ?? 'info',
+    ...(o.socks5Port ? ['--socks5', `${o.address}:${o.socks5Port}`] : []),
+    ...(o.extraArgs ?? []),
+  ];
+  const child = spawn(process.execPath, args, { cwd: repoRoot(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: Record<string, unknown>[] = [];
+  let all = '';
+  let partial = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    const s = d.toString();
+    all += s;
+    partial += s;
+    const lines = partial.split('\n');
+    partial = lines.pop()!;
+    for (const l of lines) {
+      try {
+        logs.push(JSON.parse(l) as Record<string, unknown>);
+      } catch {
+        /* not JSON */
+      }
+    }
+  });
+  child.stderr!.on('data', (d: Buffer) => (all += d.toString()));
+  const deadline = Date.now() + (o.readyTimeoutMs ?? 30_000);
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`ambit ztunnel exited ${child.exitCode}:\n${all.slice(-3000)}`);
+    const r = await httpGet(o.address, 15021, '/healthz/ready').catch(() => undefined);
+    if (r?.status === 200) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`ambit ztunnel not ready in time:\n${all.slice(-3000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    child,
+    address: o.address,
+    logs,
+    output: () => all,
+    access: () => logs.filter((l) => l.access !== undefined),
+    get: (p, port = 15020) => httpGet(o.address, port, p),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const t = setTimeout(() => child.kill('SIGKILL'), 6_000);
+        child.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
