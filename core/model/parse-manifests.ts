@@ -24,7 +24,7 @@ export function parseManifests(files: readonly ManifestFile[]): {
   for (const f of files) {
     let docs;
     try {
-      docs = parseAllDocuments(f.text, { prettyErrors: false });
+      docs = parseAllDocuments(f.text);
     } catch (err) {
       errors.push({
         file: f.path,
@@ -47,7 +47,7 @@ export function parseManifests(files: readonly ManifestFile[]): {
             document: index,
             resource: '',
             field: '',
-            message: `YAML syntax error${at}: ${e.message.split('\n')[0]}`,
+            message: `YAML syntax error${at}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
           });
         }
         return;

@@ -1,12 +1,13 @@
 // Service (v1): selector, cluster IPs (VIPs) and ports. Port names must be unique and set when there
 // are several ports (Kubernetes' rule).
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { labelNamedMeta } from './object-meta.js';
-import { dnsLabel, ipAddress, labelMap, portNumber } from './values.js';
+import { dnsLabel, labelMap, portNumber } from './values.js';
 
-const clusterIp = z.union([z.literal('None'), z.literal(''), ipAddress], {
-  error: 'must be an IPv4 or IPv6 address, or None',
-});
+const clusterIp = z
+  .string()
+  .refine((s) => s === 'None' || s === '' || isIP(s) !== 0, 'must be an IPv4 or IPv6 address, or None');
 
 const servicePort = z.looseObject({
   name: dnsLabel.optional(),
