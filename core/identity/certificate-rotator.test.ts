@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { CertificateRotator, renewAt, retryDelay, type Clock } from './certificate-rotator.js';
+import type { IssuedCertificate } from './issued-certificate.js';
+
+class FakeClock implements Clock {
+  t = 0;
+  private timers: { at: number; fn: () => void; live: boolean }[] = [];
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number) {
+    const timer = { at: this.t + ms, fn, live: true };
+    this.timers.push(timer);
+    return { clear: () => void (timer.live = false) };
+  }
+  /** Advances time, firing due timers in order; awaits the microtasks they start. */
+  async advance(ms: number): Promise<void> {
+    const end = this.t + ms;
+    for (;;) {
+      const next = this.timers.filter((x) => x.live && x.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!next) break;
+      next.live = false;
+      this.t = next.at;
+      next.fn();
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+    }
+    this.t = end;
+  }
+}
+
+const cert = (n: number, from: number, to: number): IssuedCertificate => ({
+  identity: 'spiffe://td/ns/a/sa/b',
+  keyPem: `key-${n}`,
+  certChainPem: [`leaf-${n}`, 'root'],
+  rootPem: 'root',
+  notBefore: new Date(from),
+  notAfter: new Date(to),
+});
+
+describe('certificate rotation policy', () => {
+  it.each([
+    [0, 1000, 500],
+    [1000, 87_401_000, 43_701_000],
+  ])('renews at half-life of [%d, %d] -> %d', (from, to, want) => {
+    expect(renewAt({ notBefore: new Date(from), notAfter: new Date(to) })).toBe(want);
+  });
+  it.each([
+    [0, 1000],
+    [1, 2000],
+    [3, 8000],
+    [10, 60_000],
+  ])('retry %d waits %d ms', (attempt, ms) => expect(retryDelay(attempt)).toBe(ms));
+});
+
+describe('CertificateRotator on a fake clock', () => {
+  it('issues, renews at half-life, retries with backoff and keeps the old cert meanwhile', async () => {
+    const clock = new FakeClock();
+    const outcomes: (number | 'fail')[] = [1, 'fail', 'fail', 2];
+    const calls: number[] = [];
+    const rotated: string[] = [];
+    const r = new CertificateRotator({
+      identity: 'spiffe://td/ns/a/sa/b',
+      clock,
+      onRotate: (c) => rotated.push(c.keyPem),
+      issue: async () => {
+        calls.push(clock.now());
+        const o = outcomes.shift()!;
+        if (o === 'fail') throw new Error('CA unavailable');
+        return cert(o, clock.now(), clock.now() + 100_000);
+      },
+    });
+    expect((await r.start()).keyPem).toBe('key-1');
+    await clock.advance(49_999);
+    expect(calls).toEqual([0]);
+    await clock.advance(1); // half-life: first renewal attempt fails
+    expect(r.current().keyPem).toBe('key-1');
+    await clock.advance(1000); // retry after 1 s fails
+    expect(r.current().keyPem).toBe('key-1');
+    await clock.advance(2000); // retry after 2 s succeeds
+    expect(calls).toEqual([0, 50_000, 51_000, 53_000]);
+    expect(r.current().keyPem).toBe('key-2');
+    expect(rotated).toEqual(['key-2']);
+    r.stop();
+    await clock.advance(1_000_000);
+    expect(calls).toHaveLength(4);
+  });
+});
