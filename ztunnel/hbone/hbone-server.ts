@@ -45,7 +45,8 @@ export class HboneServer {
       settings: HBONE_SETTINGS,
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
     });
-    this.server.on('secureConnection', (socket: TLSSocket) => {
+    // prepend: runs before http2's own listener builds a session on this socket.
+    this.server.prependListener('secureConnection', (socket: TLSSocket) => {
       const id = spiffeIdOfCert(socket.getPeerCertificate()?.subjectaltname);
       const parsed = id ? parseSpiffeId(id) : undefined;
       if (!parsed || parsed.trustDomain !== this.opts.trustDomain()) {
