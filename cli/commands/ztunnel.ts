@@ -73,6 +73,14 @@ export function registerZtunnel(program: Command): void {
           throw ztError('ZT_BAD_FLAG', `--workers: expected a positive integer or auto, got ${o.workers}`);
         const idleTimeoutMs = duration('--idle-timeout', o.idleTimeout);
         const workloadCertTtlMs = duration('--cert-ttl', o.certTtl);
+        // The CA backdates certificates 5 min; with a lifetime under ~6 min, half-life falls in the
+        // past at issuance and the rotator would renew in a loop.
+        if (workloadCertTtlMs !== undefined && workloadCertTtlMs < 6 * 60_000) {
+          throw ztError(
+            'ZT_BAD_FLAG',
+            '--cert-ttl must be at least 6m (the CA backdates certificates by 5 min)',
+          );
+        }
         await runZtunnel({
           node: o.node,
           controller: o.controller,

@@ -13,6 +13,8 @@ export interface ConformanceTls {
   alpn: string | false | null;
   cipher: string;
   clientUriSans: string[];
+  /** SHA-256 fingerprint of the client certificate (tells a rotated certificate apart). */
+  clientFingerprint: string;
 }
 
 export interface ConformanceRequest {
@@ -70,6 +72,7 @@ export async function startConformanceServer(o: {
       alpn: s.alpnProtocol,
       cipher: s.getCipher().name,
       clientUriSans: uris(s.getPeerCertificate().subjectaltname),
+      clientFingerprint: s.getPeerCertificate().fingerprint256,
     });
   });
   let sessions = 0;
