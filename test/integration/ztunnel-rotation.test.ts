@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import net from 'node:net';
 import { startControllerHarness, type ControllerHarness } from '../support/controller-harness.js';
 import { startConformanceServer, type ConformanceServer } from '../support/hbone-conformance-server.js';
 import { startZtunnelProcess, type ZtunnelProcess } from '../../ztunnel/testing/ztunnel-process.js';
