@@ -1,8 +1,8 @@
-// The three programs the agent attaches to every enrolled pod's cgroup, with the names each tool
+// The programs the agent attaches to every enrolled pod's cgroup, with the names each tool
 // uses for them: the object file, the pin, bpftool's load type and attach type, and the attach
 // type bpftool prints back in `cgroup tree`. Data only.
 
-export type AttachKind = 'connect4' | 'sockops' | 'strict_ingress';
+export type AttachKind = 'connect4' | 'connect6' | 'sockops' | 'strict_ingress';
 
 export interface ProgramSpec {
   kind: AttachKind;
@@ -23,6 +23,13 @@ export const PROGRAMS: readonly ProgramSpec[] = [
     loadType: 'cgroup/connect4',
     attachType: 'connect4',
     reportedAttachType: 'cgroup_inet4_connect',
+  },
+  {
+    kind: 'connect6',
+    object: 'connect6.o',
+    loadType: 'cgroup/connect6',
+    attachType: 'connect6',
+    reportedAttachType: 'cgroup_inet6_connect',
   },
   {
     kind: 'sockops',

@@ -83,10 +83,11 @@ function apply(current: NodeKernelState, plan: ReconcilePlan): NodeKernelState {
 }
 
 describe('reconcile', () => {
-  it('enrolls a local enrolled pod: three programs on its cgroup, its IP as mesh destination and policy', () => {
+  it('enrolls a local enrolled pod: every program on its cgroup, its IP as mesh destination and policy', () => {
     const plan = run(state([wl('cart')]));
     expect(plan.attach.map((a) => [a.cgroup, a.kind])).toEqual([
       [`${ROOT}/kube/cart`, 'connect4'],
+      [`${ROOT}/kube/cart`, 'connect6'],
       [`${ROOT}/kube/cart`, 'sockops'],
       [`${ROOT}/kube/cart`, 'strict_ingress'],
     ]);
@@ -119,7 +120,7 @@ describe('reconcile', () => {
     {
       description: 'an absolute cgroup path is kept',
       w: wl('cart', { cgroupPath: `${ROOT}/x/cart` }),
-      attach: 3,
+      attach: 4,
       dst: 1,
     },
     {
@@ -186,6 +187,7 @@ describe('reconcile', () => {
     expect(plan.attach).toEqual([]);
     expect(plan.detach.map((d) => [d.cgroup, d.kind])).toEqual([
       [`${ROOT}/kube/cart`, 'connect4'],
+      [`${ROOT}/kube/cart`, 'connect6'],
       [`${ROOT}/kube/cart`, 'sockops'],
       [`${ROOT}/kube/cart`, 'strict_ingress'],
     ]);
@@ -195,11 +197,15 @@ describe('reconcile', () => {
 
   it('a deleted pod is unenrolled the same way; a half-attached pod gets only what it lacks', () => {
     const enrolled = apply(empty, run(state([wl('cart')])));
-    expect(run(state([]), enrolled).detach).toHaveLength(3);
+    expect(run(state([]), enrolled).detach).toHaveLength(4);
     const half: NodeKernelState = {
       ...enrolled,
       attachments: new Map([[`${ROOT}/kube/cart`, new Set<AttachKind>(['connect4'])]]),
     };
-    expect(run(state([wl('cart')]), half).attach.map((a) => a.kind)).toEqual(['sockops', 'strict_ingress']);
+    expect(run(state([wl('cart')]), half).attach.map((a) => a.kind)).toEqual([
+      'connect6',
+      'sockops',
+      'strict_ingress',
+    ]);
   });
 });

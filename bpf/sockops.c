@@ -14,6 +14,9 @@
 #ifndef AF_INET
 #define AF_INET 2
 #endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
 
 static __always_inline void ambit_move_orig_dst(struct bpf_sock_ops *skops)
 {
@@ -21,11 +24,18 @@ static __always_inline void ambit_move_orig_dst(struct bpf_sock_ops *skops)
 	struct ambit_orig_dst *orig = bpf_map_lookup_elem(&ambit_orig_by_cookie, &cookie);
 	struct ambit_tuple_key key = {};
 	struct ambit_orig_dst value;
+	__u32 ip4, ip6_last;
 
 	if (!orig)
 		return; /* not a redirected connection */
 	value = *orig;
-	key.src_ip = skops->local_ip4;     /* network order */
+	/* An IPv4-mapped IPv6 socket (connect6) keeps its IPv4 address in the last word. Both
+	 * fields are loaded unconditionally and pinned in registers: left to itself clang turns the
+	 * choice into a computed context offset, which the verifier rejects. */
+	ip4 = skops->local_ip4;
+	ip6_last = skops->local_ip6[3];
+	asm volatile("" : "+r"(ip4), "+r"(ip6_last));
+	key.src_ip = skops->family == AF_INET ? ip4 : ip6_last; /* network order */
 	key.src_port = skops->local_port; /* host order (uapi: local_port is host order) */
 	if (bpf_map_update_elem(&ambit_orig_by_tuple, &key, &value, BPF_ANY) == 0)
 		ambit_count(AMBIT_CTR_RECORDED);
@@ -35,7 +45,8 @@ static __always_inline void ambit_move_orig_dst(struct bpf_sock_ops *skops)
 SEC("sockops")
 int ambit_sockops(struct bpf_sock_ops *skops)
 {
-	if (skops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB && skops->family == AF_INET)
+	/* only redirected sockets have a record, so an AF_INET6 one here is an IPv4-mapped one */
+	if (skops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB && (skops->family == AF_INET || skops->family == AF_INET6))
 		ambit_move_orig_dst(skops);
 	return AMBIT_SOCKOPS_OK;
 }

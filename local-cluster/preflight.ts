@@ -33,7 +33,9 @@ export function preflight(): void {
     }
   }
   const bpfDir = path.join(repoRoot(), 'bpf');
-  const objects = ['connect4.o', 'sockops.o', 'strict_ingress.o'].map((o) => path.join(bpfDir, 'build', o));
+  const objects = ['connect4.o', 'connect6.o', 'sockops.o', 'strict_ingress.o'].map((o) =>
+    path.join(bpfDir, 'build', o),
+  );
   if (!objects.every((o) => existsSync(o))) {
     try {
       execFileSync('make', ['-s', '-C', bpfDir], { stdio: 'ignore' });

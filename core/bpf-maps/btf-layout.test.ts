@@ -84,7 +84,7 @@ describe.skipIf(!tools)('map codecs match the BTF of bpf/build/*.o', () => {
 
   it('finds the objects', () => {
     expect(objs.map((o) => path.basename(o)).sort()).toEqual(
-      expect.arrayContaining(['connect4.o', 'sockops.o', 'strict_ingress.o']),
+      expect.arrayContaining(['connect4.o', 'connect6.o', 'sockops.o', 'strict_ingress.o']),
     );
   });
 

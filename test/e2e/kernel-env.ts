@@ -16,7 +16,7 @@ export function kernelTestsEnabled(): boolean {
   }
   // root: everything else missing is a failure, not a skip
   execFileSync('make', ['-s', '-C', path.join(repoRoot, 'bpf')], { stdio: 'inherit' });
-  for (const o of ['connect4.o', 'sockops.o', 'strict_ingress.o']) {
+  for (const o of ['connect4.o', 'connect6.o', 'sockops.o', 'strict_ingress.o']) {
     if (!existsSync(path.join(repoRoot, 'bpf', 'build', o))) throw new Error(`bpf/build/${o} missing`);
   }
   execFileSync('bpftool', ['version'], { stdio: 'ignore' });

@@ -18,6 +18,7 @@ import { PinnedMap } from '../../core/bpf-maps/pinned-map.js';
 import { POD_POLICY_MAP, COUNTERS_MAP } from '../../core/bpf-maps/map-codecs.js';
 import { pinRoot } from '../../core/bpf-maps/pin-paths.js';
 import type { MtlsMode } from '../../core/model/mesh.js';
+import { ATTACH_KINDS } from '../../agent/attach-kinds.js';
 import { kernelTestsEnabled, until } from './kernel-env.js';
 
 const enabled = kernelTestsEnabled();
@@ -92,6 +93,20 @@ describe.skipIf(!enabled)('kernel redirect (agent + bpf, capture stub instead of
     const r = await cluster.runInPod('mesh-1', dst.ip, ECHO_PORT, ['--send', 'marker-by-ip\n']);
     expect(r).toMatchObject({ ok: true, reply: 'marker-by-ip\n' });
     const hit = stubLines(1).find((l) => l.src.startsWith(cluster.pod('mesh-1').ip + ':'));
+    expect(hit?.orig).toEqual({ ip: dst.ip, port: ECHO_PORT });
+  });
+
+  it('redirects a dual-stack socket connecting to an IPv4-mapped address (connect6)', async () => {
+    const dst = cluster.pod('mesh-2');
+    const before = stubLines(1).length;
+    const r = await cluster.runInPod('mesh-1', `::ffff:${dst.ip}`, ECHO_PORT, [
+      '--send',
+      'marker-v4-mapped\n',
+    ]);
+    expect(r).toMatchObject({ ok: true, reply: 'marker-v4-mapped\n' });
+    const hit = stubLines(1)
+      .slice(before)
+      .find((l) => l.src.startsWith(cluster.pod('mesh-1').ip + ':'));
     expect(hit?.orig).toEqual({ ip: dst.ip, port: ECHO_PORT });
   });
 
@@ -174,7 +189,7 @@ describe.skipIf(!enabled)('kernel redirect (agent + bpf, capture stub instead of
 
   it('removing the namespace label unenrolls within 1 s and traffic flows directly again', async () => {
     const cg = cluster.podCgroup(cluster.pod('mesh-1'));
-    expect(attachedIds(cg)).toHaveLength(3);
+    expect(attachedIds(cg)).toHaveLength(ATTACH_KINDS.length);
     setState({ meshLabel: false });
     await until('mesh-1 detached', () => attachedIds(cg).length === 0, 1000, 10); // the 1 s budget
     const before = stubLines(1).length;
@@ -183,7 +198,7 @@ describe.skipIf(!enabled)('kernel redirect (agent + bpf, capture stub instead of
     expect(stubLines(1).length).toBe(before);
 
     setState();
-    await until('mesh-1 re-enrolled', () => attachedIds(cg).length === 3, 5000);
+    await until('mesh-1 re-enrolled', () => attachedIds(cg).length === ATTACH_KINDS.length, 5000);
   });
 
   it('an agent restart during a long transfer keeps the transfer intact and attaches nothing twice', async () => {
@@ -221,7 +236,7 @@ describe.skipIf(!enabled)('kernel redirect (agent + bpf, capture stub instead of
     const n2 = cluster.node(2);
     await agents[1]?.stop();
     const cg = cluster.podCgroup(cluster.pod('mesh-2'));
-    expect(attachedIds(cg)).toHaveLength(3);
+    expect(attachedIds(cg)).toHaveLength(ATTACH_KINDS.length);
     execFileSync('nsenter', [
       `--net=/run/netns/${n2.netns}`,
       '--',

@@ -19,6 +19,7 @@ import type { ManagedProcess } from '../../local-cluster/processes.js';
 import { ECHO_PORT, HTTP_PORT, type TopologySpec } from '../../local-cluster/topology.js';
 import { PinnedMap } from '../../core/bpf-maps/pinned-map.js';
 import { POD_POLICY_MAP } from '../../core/bpf-maps/map-codecs.js';
+import { ATTACH_KINDS } from '../../agent/attach-kinds.js';
 import { kernelTestsEnabled, until } from './kernel-env.js';
 
 const enabled = kernelTestsEnabled();
@@ -236,7 +237,7 @@ describe.skipIf(!enabled)('mesh e2e (controller + agents + ztunnels)', () => {
   });
 
   it('removing the namespace label unenrolls within 1 s and traffic flows directly again', async () => {
-    expect(attachedCount('mesh-1')).toBe(3);
+    expect(attachedCount('mesh-1')).toBe(ATTACH_KINDS.length);
     writeNamespaces(cluster.configDir, [
       { name: 'mesh', labels: {} },
       { name: 'plain', labels: {} },
