@@ -5,7 +5,7 @@
 import { PinnedMap } from '../core/bpf-maps/pinned-map.js';
 import { POD_POLICY_MAP } from '../core/bpf-maps/map-codecs.js';
 import { LocalCluster } from './cluster.js';
-import { inNetns } from './host.js';
+import { distScript, inNetns } from './host.js';
 import { preflight } from './preflight.js';
 import { parsePrometheusText, type Sample } from './prometheus-text.js';
 import { ECHO_PORT, HTTP_PORT } from './topology.js';
@@ -140,8 +140,8 @@ export async function runDemo(o: DemoOptions = {}): Promise<void> {
   try {
     await c.startController();
     progress('starting an agent and a ztunnel in each node');
-    for (const n of c.topology.nodes) await c.startAgent(n.index);
-    for (const n of c.topology.nodes) await c.startZtunnel(n.index);
+    await Promise.all(c.topology.nodes.map((n) => c.startAgent(n.index)));
+    await Promise.all(c.topology.nodes.map((n) => c.startZtunnel(n.index)));
     progress('waiting for the agents to enroll the pods');
     await waitEnrolled(c, 15_000);
 
@@ -175,17 +175,19 @@ export async function runDemo(o: DemoOptions = {}): Promise<void> {
     if (results.some((r) => !r.ok)) throw new Error('some demo connections failed (see above)');
     if (o.keep) {
       keep = true;
-      out(`the cluster keeps running (prefix ${c.prefix}); Ctrl-C tears it down. To look around:`);
-      out(`  ambit bpf`);
+      const client = c.pod('client-1');
+      const cli = `${process.execPath} ${distScript('cli/main')}`;
+      out(`the cluster keeps running (prefix ${c.prefix}); Ctrl-C tears it down. To look around (as root):`);
+      out(`  ${cli} bpf                                   # programs, attachments, enrolled pods, maps`);
+      out(`  # a request from client-1, inside its cgroup (so it is captured) and its netns:`);
       out(
-        `  nsenter --net=/run/netns/${c.pod('client-1').netns} curl http://${vip}/   # not captured: run it in the pod cgroup:`,
+        `  sh -c 'echo $$ > ${c.podCgroup(client)}/cgroup.procs; exec nsenter --net=/run/netns/${client.netns} curl -s http://${vip}/'`,
       );
       out(
-        `  sh -c 'echo $$ > ${c.podCgroup(c.pod('client-1'))}/cgroup.procs; exec nsenter --net=/run/netns/${c.pod('client-1').netns} curl -s http://${vip}/'`,
+        `  nsenter --net=/run/netns/${c.node(1).netns} curl -s http://${c.node(1).address}:15020/metrics   # ztunnel metrics`,
       );
-      out(`  nsenter --net=/run/netns/${c.node(1).netns} curl -s http://${c.node(1).address}:15020/metrics`);
       out(
-        `  nsenter --net=/run/netns/${c.topology.controlNetns} node bin/ambit.js status --controller ${c.controllerAddress} --state-dir ${c.stateDir}`,
+        `  nsenter --net=/run/netns/${c.topology.controlNetns} ${cli} status --controller ${c.controllerAddress} --state-dir ${c.stateDir}`,
       );
       await new Promise<never>(() => undefined); // until SIGINT/SIGTERM (the cluster's handlers tear down)
     }
