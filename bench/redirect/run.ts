@@ -28,7 +28,7 @@ const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : def;
 };
-const CONNECTIONS = arg('connections', 300);
+const CONNECTIONS = arg('connections', 1000);
 const ROUND_TRIPS = arg('round-trips', 3000);
 
 const spec: TopologySpec = {
@@ -94,7 +94,7 @@ function lookupCost(node: string): { koffiNs: number; bpftoolUs: number } {
 
 const fmt = (n: number, w = 9): string => String(n).padStart(w);
 const ratio = (a: number, b: number): string => (b === 0 ? '-' : (a / b).toFixed(2)).padStart(9);
-const ROUNDS = arg('rounds', 3);
+const ROUNDS = arg('rounds', 5);
 
 type Way = { name: string; pod: string; host: string; port: number; socks?: string };
 interface Section {
