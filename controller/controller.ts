@@ -97,11 +97,20 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
   store.subscribe((snap) => {
     if (snap.generation === generation) return; // a rejection: the last good state stays
     generation = snap.generation;
-    const next = publicationOf(computeMeshState(snap.resources, o.trustDomain));
+    const started = performance.now();
+    const state = computeMeshState(snap.resources, o.trustDomain);
+    const computeMs = Math.round(performance.now() - started);
+    const next = publicationOf(state);
     if (next.version === current.version) return;
     current = next;
     logger.info(
-      { version: current.version, workloads: current.state.workloads.length },
+      {
+        version: current.version,
+        workloads: current.state.workloads.length,
+        computeMs,
+        publishMs: Math.round(performance.now() - started) - computeMs,
+        heapUsedMb: Math.round(process.memoryUsage().heapUsed / 1048576),
+      },
       'mesh state published',
     );
     discovery.publish();

@@ -1,32 +1,36 @@
 // The embedded config store: every *.yaml / *.yml under a directory (recursively, multi-document),
 // watched with fs.watch (debounced ~50 ms) plus a periodic rescan as a safety net. A change with
-// any invalid document is rejected whole; the last good snapshot stays in force.
+// any invalid document is rejected whole; the last good snapshot stays in force. Each directory
+// gets its own non-recursive watch: Node 20's recursive fs.watch on Linux watches files by inode
+// and goes blind after an editor's atomic save (write temp + rename), measured while building this.
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { formatConfigError } from '../core/model/config-error.js';
 import type { ManifestFile } from '../core/model/parse-manifests.js';
-import { emptyConfig, validateConfig } from '../core/model/validate-config.js';
+import { emptyConfig, validateConfig, type FileValidation } from '../core/model/validate-config.js';
 import type { ConfigSnapshot, ConfigStore, ConfigStoreStatus } from './config-store.js';
 import { CTL, ControllerError } from './errors.js';
 
 export const DEBOUNCE_MS = 50;
 export const RESCAN_INTERVAL_MS = 2_000;
 
-async function listManifests(root: string): Promise<string[]> {
-  const out: string[] = [];
+async function listManifests(root: string): Promise<{ files: string[]; dirs: string[] }> {
+  const files: string[] = [];
+  const dirs: string[] = [];
   const walk = async (dir: string): Promise<void> => {
+    dirs.push(dir);
     const entries = await readdir(dir, { withFileTypes: true });
     for (const e of entries) {
       if (e.name.startsWith('.')) continue; // editors' swap files, .git
       const p = path.join(dir, e.name);
       if (e.isDirectory()) await walk(p);
-      else if (e.isFile() && /\.ya?ml$/i.test(e.name)) out.push(p);
+      else if (e.isFile() && /\.ya?ml$/i.test(e.name)) files.push(p);
     }
   };
   await walk(root);
-  return out.sort();
+  return { files: files.sort(), dirs };
 }
 
 export class DirectoryConfigStore implements ConfigStore {
@@ -37,7 +41,7 @@ export class DirectoryConfigStore implements ConfigStore {
   };
   private readonly listeners = new Set<(s: ConfigSnapshot) => void>();
   private lastStatus: ConfigStoreStatus;
-  private watcher: FSWatcher | undefined;
+  private readonly watchers = new Map<string, FSWatcher>();
   private debounce: NodeJS.Timeout | undefined;
   private rescan: NodeJS.Timeout | undefined;
   /** fingerprint (path, size, mtime) of what was last loaded, accepted or not */
@@ -45,6 +49,8 @@ export class DirectoryConfigStore implements ConfigStore {
   private loading: Promise<void> | undefined;
   private again = false;
   private closed = false;
+  /** per-file parse results: an edit re-parses only the files that changed */
+  private readonly parsed = new Map<string, FileValidation>();
 
   constructor(
     private readonly dir: string,
@@ -66,14 +72,6 @@ export class DirectoryConfigStore implements ConfigStore {
       );
     }
     await this.reload(true);
-    try {
-      this.watcher = watch(this.dir, { recursive: true }, () => this.scheduleReload());
-      this.watcher.on('error', (err) =>
-        this.logger.warn({ err: err.message }, 'config watch error; periodic rescan continues'),
-      );
-    } catch (err) {
-      this.logger.warn({ err: (err as Error).message }, 'fs.watch unavailable; relying on periodic rescan');
-    }
     this.rescan = setInterval(() => this.scheduleReload(), RESCAN_INTERVAL_MS);
     this.rescan.unref();
   }
@@ -93,10 +91,40 @@ export class DirectoryConfigStore implements ConfigStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.watcher?.close();
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
     clearTimeout(this.debounce);
     clearInterval(this.rescan);
     await this.loading;
+  }
+
+  /** One non-recursive watch per directory; directories that vanished lose theirs. */
+  private syncWatchers(dirs: string[]): void {
+    if (this.closed) return;
+    const want = new Set(dirs);
+    for (const [d, w] of this.watchers) {
+      if (!want.has(d)) {
+        w.close();
+        this.watchers.delete(d);
+      }
+    }
+    for (const d of dirs) {
+      if (this.watchers.has(d)) continue;
+      try {
+        const w = watch(d, () => this.scheduleReload());
+        w.on('error', (err) => {
+          this.logger.debug({ dir: d, err: err.message }, 'config watch error; periodic rescan continues');
+          w.close();
+          this.watchers.delete(d);
+        });
+        this.watchers.set(d, w);
+      } catch (err) {
+        this.logger.warn(
+          { dir: d, err: (err as Error).message },
+          'fs.watch unavailable; relying on periodic rescan',
+        );
+      }
+    }
   }
 
   private scheduleReload(): void {
@@ -124,7 +152,9 @@ export class DirectoryConfigStore implements ConfigStore {
     let files: ManifestFile[];
     let fingerprint: string;
     try {
-      const paths = await listManifests(this.dir);
+      const listing = await listManifests(this.dir);
+      this.syncWatchers(listing.dirs);
+      const paths = listing.files;
       const stats = await Promise.all(paths.map((p) => stat(p)));
       fingerprint = paths.map((p, i) => `${p}:${stats[i]!.size}:${stats[i]!.mtimeMs}`).join('\n');
       if (!force && fingerprint === this.fingerprint) return;
@@ -138,7 +168,9 @@ export class DirectoryConfigStore implements ConfigStore {
       return;
     }
     this.fingerprint = fingerprint;
-    const result = validateConfig(files);
+    const started = performance.now();
+    const result = validateConfig(files, this.parsed);
+    const validateMs = Math.round(performance.now() - started);
     const at = new Date().toISOString();
     if (!result.valid) {
       this.lastStatus = { ...this.lastStatus, lastRejected: { at, errors: result.errors } };
@@ -149,7 +181,10 @@ export class DirectoryConfigStore implements ConfigStore {
     } else {
       this.lastStatus = { source: this.lastStatus.source };
       this.snapshot = { generation: this.snapshot.generation + 1, resources: result.result, acceptedAt: at };
-      this.logger.info({ generation: this.snapshot.generation, files: files.length }, 'config accepted');
+      this.logger.info(
+        { generation: this.snapshot.generation, files: files.length, validateMs },
+        'config accepted',
+      );
     }
     for (const fn of this.listeners) fn(this.snapshot);
   }

@@ -63,6 +63,7 @@ export class SubscriberSession {
         full: push.full,
         upserts: push.upserts,
         removals: push.removals,
+        bytes: push.body.length,
       },
       'push',
     );

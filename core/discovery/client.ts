@@ -15,7 +15,7 @@ import {
   readRootCert,
 } from '../identity/controller-endpoint.js';
 import { meshProtos } from './proto.js';
-import { isMeshResourceType, meshStateFromRecords } from './mesh-resources.js';
+import { isMeshResourceType, meshStateFromRecords, type TypeChange } from './mesh-resources.js';
 import type { DiscoveryRequest, DiscoveryResponse } from './wire-types.js';
 
 export interface DiscoveryClientOptions {
@@ -190,33 +190,56 @@ export class DiscoveryClient {
   private async apply(call: StreamCall, res: DiscoveryResponse): Promise<void> {
     if (this.call !== call) return;
     this.attempt = 0;
-    let next: Records;
+    // a delta is applied in place with an undo log (no copy of 10k-record maps per push); a NACK
+    // (onState threw, or the push is malformed) rolls it back so the previous state stays whole
+    const records: Records = res.full ? new Map() : this.records;
+    const undo: { type: string; key: string; had: boolean; value: unknown }[] = [];
+    const touched = new Map<string, TypeChange>();
+    const typeRecords = (type: string): { byKey: Map<string, unknown>; change: TypeChange } => {
+      if (!isMeshResourceType(type)) throw new Error(`unknown resource type "${type}"`);
+      let byKey = records.get(type);
+      if (!byKey) records.set(type, (byKey = new Map()));
+      let change = touched.get(type);
+      if (!change) touched.set(type, (change = { upserted: [], structural: false }));
+      return { byKey, change };
+    };
     let state: MeshState;
     try {
-      next = res.full ? new Map() : new Map(this.records);
-      const touched = new Set<string>();
-      const mutable = (type: string): Map<string, unknown> => {
-        if (!isMeshResourceType(type)) throw new Error(`unknown resource type "${type}"`);
-        let m = next.get(type);
-        if (!touched.has(type)) {
-          m = new Map(m ?? []);
-          next.set(type, m);
-          touched.add(type);
-        }
-        return m!;
-      };
-      for (const r of res.resources) mutable(r.type).set(r.key, JSON.parse(r.value.toString('utf8')));
-      for (const r of res.removed) mutable(r.type).delete(r.key);
-      state = meshStateFromRecords(res.trustDomain, next);
+      for (const r of res.resources) {
+        const value: unknown = JSON.parse(r.value.toString('utf8'));
+        const { byKey, change } = typeRecords(r.type);
+        const had = byKey.has(r.key);
+        if (!res.full) undo.push({ type: r.type, key: r.key, had, value: byKey.get(r.key) });
+        if (!had) change.structural = true;
+        change.upserted.push(r.key);
+        byKey.set(r.key, value);
+      }
+      for (const r of res.removed) {
+        const { byKey, change } = typeRecords(r.type);
+        if (!res.full)
+          undo.push({ type: r.type, key: r.key, had: byKey.has(r.key), value: byKey.get(r.key) });
+        change.structural = true;
+        byKey.delete(r.key);
+      }
+      state = meshStateFromRecords(
+        res.trustDomain,
+        records,
+        res.full || !this.state ? undefined : { state: this.state, touched },
+      );
       await this.o.onState(state, res.versionInfo);
     } catch (err) {
+      for (const u of undo.reverse()) {
+        const byKey = records.get(u.type)!;
+        if (u.had) byKey.set(u.key, u.value);
+        else byKey.delete(u.key);
+      }
       const detail = (err as Error).message || String(err);
       this.o.logger?.warn({ version: res.versionInfo, err: detail }, 'rejected a discovery push (NACK)');
       if (this.call === call)
         call.write({ responseNonce: res.nonce, versionInfo: this.version, errorDetail: detail });
       return;
     }
-    this.records = next;
+    this.records = records;
     this.state = state;
     this.version = res.versionInfo;
     if (this.call === call)

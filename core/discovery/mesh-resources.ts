@@ -46,11 +46,16 @@ export function splitViewKey(k: string): { type: string; key: string } {
   return { type: k.slice(0, i), key: k.slice(i + 1) };
 }
 
+/** JSON of records by object: mesh records are immutable, and unchanged ones are reused between states. */
+const jsonOf = new WeakMap<object, string>();
+
 export function meshStateToView(state: MeshState): Map<string, string> {
   const view = new Map<string, string>();
   for (const type of MESH_RESOURCE_TYPES) {
-    for (const record of state[LIST_OF[type]] as unknown[]) {
-      view.set(viewKey(type, resourceKey(type, record)), JSON.stringify(record));
+    for (const record of state[LIST_OF[type]] as object[]) {
+      let json = jsonOf.get(record);
+      if (json === undefined) jsonOf.set(record, (json = JSON.stringify(record)));
+      view.set(viewKey(type, resourceKey(type, record)), json);
     }
   }
   return view;
@@ -63,10 +68,33 @@ export function viewVersion(view: ResourceView, trustDomain: string): string {
   return h.digest('hex').slice(0, 16);
 }
 
-/** Rebuilds a MeshState from parsed records keyed per type. */
+/** What a delta did to one type: the keys it upserted, and whether it added or removed any key. */
+export interface TypeChange {
+  upserted: string[];
+  structural: boolean;
+}
+
+/** key -> position in a sorted list, cached per list (lists are immutable once built). */
+const positions = new WeakMap<readonly unknown[], Map<string, number>>();
+
+function positionsOf(type: MeshResourceType, list: readonly unknown[]): Map<string, number> {
+  let m = positions.get(list);
+  if (!m) {
+    m = new Map(list.map((r, i) => [resourceKey(type, r), i]));
+    positions.set(list, m);
+  }
+  return m;
+}
+
+/**
+ * Rebuilds a MeshState from parsed records keyed per type. With `reuse`, lists of untouched types
+ * are taken from the previous state as they are, and a type whose delta only replaced existing
+ * records is patched in place of a copy (a one-Service delta costs one array copy, not a sort).
+ */
 export function meshStateFromRecords(
   trustDomain: string,
   records: ReadonlyMap<string, ReadonlyMap<string, unknown>>,
+  reuse?: { state: MeshState; touched: ReadonlyMap<string, TypeChange> },
 ): MeshState {
   const state: MeshState = {
     trustDomain,
@@ -80,6 +108,22 @@ export function meshStateFromRecords(
   };
   for (const type of MESH_RESOURCE_TYPES) {
     const byKey = records.get(type);
+    if (reuse && reuse.state.trustDomain === trustDomain) {
+      const previous = reuse.state[LIST_OF[type]] as unknown[];
+      const change = reuse.touched.get(type);
+      if (!change) {
+        (state[LIST_OF[type]] as unknown[]) = previous;
+        continue;
+      }
+      if (!change.structural && byKey) {
+        const at = positionsOf(type, previous);
+        const list = previous.slice();
+        for (const k of change.upserted) list[at.get(k)!] = byKey.get(k);
+        positions.set(list, at);
+        (state[LIST_OF[type]] as unknown[]) = list;
+        continue;
+      }
+    }
     if (!byKey) continue;
     const keys = [...byKey.keys()].sort();
     (state[LIST_OF[type]] as unknown[]) = keys.map((k) => byKey.get(k));

@@ -78,6 +78,8 @@ function selects(selector: Record<string, string> | undefined, labels: Record<st
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
 }
 
+const workloadMemo = new WeakMap<Pod, { context: string; workload: Workload }>();
+
 export function computeMeshState(config: ConfigResources, trustDomain: string): MeshState {
   const namespaceLabels = new Map(config.Namespace.map((n) => [n.metadata.name, n.metadata.labels ?? {}]));
   const nsLabels = (ns: string) => namespaceLabels.get(ns) ?? {};
@@ -102,7 +104,29 @@ export function computeMeshState(config: ConfigResources, trustDomain: string): 
     return f !== undefined && accepts(f) ? { namespace, name } : undefined;
   };
 
+  // A workload depends on its Pod object, its namespace's labels, the namespace's waypoints and the
+  // trust domain; validated Pods of unchanged files are the same objects between reloads, so the
+  // Workload (and its wire JSON, cached by object in mesh-resources.ts) is reused.
+  const contextOf = new Map<string, string>();
+  const workloadContext = (namespace: string): string => {
+    let c = contextOf.get(namespace);
+    if (c === undefined) {
+      const wps = [...waypointFor].filter(([k]) => k.startsWith(`${namespace}/`));
+      c = JSON.stringify([trustDomain, nsLabels(namespace), wps]);
+      contextOf.set(namespace, c);
+    }
+    return c;
+  };
   const workloads: Workload[] = config.Pod.map((pod) => {
+    const ctx = workloadContext(pod.metadata.namespace!);
+    const memo = workloadMemo.get(pod);
+    if (memo && memo.context === ctx) return memo.workload;
+    const w = computeWorkload(pod);
+    workloadMemo.set(pod, { context: ctx, workload: w });
+    return w;
+  }).sort(byKey((w) => w.uid));
+
+  function computeWorkload(pod: Pod): Workload {
     const namespace = pod.metadata.namespace!;
     const labels = pod.metadata.labels ?? {};
     const mode = labels[DATAPLANE_MODE_LABEL] ?? nsLabels(namespace)[DATAPLANE_MODE_LABEL];
@@ -145,7 +169,7 @@ export function computeMeshState(config: ConfigResources, trustDomain: string): 
     const version = labels['app.kubernetes.io/version'] ?? labels.version;
     if (version !== undefined) w.version = version;
     return w;
-  }).sort(byKey((w) => w.uid));
+  }
   const workloadByUid = new Map(workloads.map((w) => [w.uid, w]));
   const workloadByName = new Map(workloads.map((w) => [nsName(w), w]));
 
@@ -161,6 +185,22 @@ export function computeMeshState(config: ConfigResources, trustDomain: string): 
     slicesByService.set(k, [...(slicesByService.get(k) ?? []), s]);
   }
 
+  // pods indexed by namespace and by each label pair, so selectors do not scan every pod
+  const podsByLabel = new Map<string, Pod[]>();
+  for (const p of config.Pod) {
+    for (const [k, v] of Object.entries(p.metadata.labels ?? {})) {
+      const key = `${p.metadata.namespace}\0${k}\0${v}`;
+      const list = podsByLabel.get(key);
+      if (list) list.push(p);
+      else podsByLabel.set(key, [p]);
+    }
+  }
+  const candidates = (namespace: string, selector: Record<string, string>): Pod[] => {
+    const first = Object.entries(selector)[0];
+    if (!first) return config.Pod.filter((p) => p.metadata.namespace === namespace); // {} selects all (Kubernetes)
+    return podsByLabel.get(`${namespace}\0${first[0]}\0${first[1]}`) ?? [];
+  };
+
   const services: MeshService[] = config.Service.map((svc) => {
     const namespace = svc.metadata.namespace!;
     const labels = svc.metadata.labels ?? {};
@@ -169,12 +209,7 @@ export function computeMeshState(config: ConfigResources, trustDomain: string): 
       (ip) => ip !== 'None' && ip !== '',
     );
     const endpoints = svc.spec?.selector
-      ? selectorEndpoints(
-          svc,
-          ports,
-          config.Pod.filter((p) => p.metadata.namespace === namespace),
-          workloadByUid,
-        )
+      ? selectorEndpoints(svc, ports, candidates(namespace, svc.spec.selector), workloadByUid)
       : sliceEndpoints(
           slicesByService.get(`${namespace}/${svc.metadata.name}`) ?? [],
           ports,

@@ -110,10 +110,45 @@ function validateDocument(d: RawDocument, errors: ConfigError[], out: LocatedRes
   });
 }
 
-export function validateConfig(files: readonly ManifestFile[]): ConfigValidation {
-  const { documents, errors } = parseManifests(files);
+/** The per-file part of validation (YAML + schemas), cacheable by file text. */
+export interface FileValidation {
+  text: string;
+  resources: LocatedResource[];
+  errors: ConfigError[];
+}
+
+/** Parses and schema-checks one file; cross-resource checks need all files (validateConfig). */
+export function validateFile(file: ManifestFile): FileValidation {
+  const { documents, errors } = parseManifests([file]);
+  const resources: LocatedResource[] = [];
+  for (const d of documents) validateDocument(d, errors, resources);
+  return { text: file.text, resources, errors };
+}
+
+/**
+ * Validates a whole set of files. With a cache (path -> FileValidation), files whose text did not
+ * change are not parsed again: one edit in a large config costs one file's parse plus the
+ * cross-resource checks. Cached resources must be treated as immutable.
+ */
+export function validateConfig(
+  files: readonly ManifestFile[],
+  cache?: Map<string, FileValidation>,
+): ConfigValidation {
+  const errors: ConfigError[] = [];
   const located: LocatedResource[] = [];
-  for (const d of documents) validateDocument(d, errors, located);
+  for (const f of files) {
+    let v = cache?.get(f.path);
+    if (!v || v.text !== f.text) {
+      v = validateFile(f);
+      cache?.set(f.path, v);
+    }
+    errors.push(...v.errors);
+    located.push(...v.resources);
+  }
+  if (cache) {
+    const present = new Set(files.map((f) => f.path));
+    for (const p of cache.keys()) if (!present.has(p)) cache.delete(p);
+  }
   errors.push(...checkReferences(located));
   if (errors.length > 0) {
     errors.sort((a, b) => a.file.localeCompare(b.file) || a.document - b.document);
