@@ -5,7 +5,8 @@ import path from 'node:path';
 
 /** Where cgroup v2 is mounted: /sys/fs/cgroup on unified hosts, /sys/fs/cgroup/unified on hybrid ones. */
 export function resolveCgroupPath(cgroupPath: string, cgroupRoot: string): string {
-  const normalized = path.posix.normalize(cgroupPath);
+  // no trailing slash: bpftool reports cgroups without one and the reconciler compares strings
+  const normalized = path.posix.normalize(cgroupPath).replace(/(.)\/+$/, '$1');
   if (normalized.split('/').includes('..'))
     throw new Error(`cgroup path escapes the cgroup root: ${cgroupPath}`);
   if (
