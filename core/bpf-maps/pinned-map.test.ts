@@ -2,7 +2,7 @@
 // through the codecs, the ztunnel's original-destination lookup on a pinned map, and the error
 // for a node nothing is pinned for. Skips only when not root and CI is not 'true'.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESH_DST_MAP, ORIG_BY_TUPLE_MAP } from './map-codecs.js';
@@ -10,7 +10,6 @@ import { openOriginalDestinationMap } from './original-destination.js';
 import { mapPinDir, mapPinPath, pinRoot, AMBIT_PIN_PARENT } from './pin-paths.js';
 import { PinnedMap } from './pinned-map.js';
 import { probeBpfSyscall } from './bpf-syscall.js';
-import { readdirSync, rmdirSync, existsSync } from 'node:fs';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot && process.env.CI === 'true') throw new Error('CI=true: the bpf map tests must run as root');
