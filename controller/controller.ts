@@ -122,6 +122,9 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+    // notice subscribers that vanished without closing (node lost), so status shows them disconnected
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
   });
   // pushes are pre-encoded once for all subscribers (push-encoder.ts): the stream sends bytes as they are
   const discoveryDef = { ...protos.discovery.service };

@@ -67,6 +67,23 @@ async function status(flags: InspectFlags): Promise<void> {
     lines.push(`last change REJECTED at ${out.lastRejected.at} (the previous config stays in force):`);
     for (const m of out.lastRejected.messages) lines.push(`  ${m}`);
   } else lines.push('last change: accepted');
+  const routes =
+    (
+      out.resourceStatus as {
+        routes?: {
+          kind: string;
+          namespace: string;
+          name: string;
+          conditions: { type: string; status: string; reason: string }[];
+        }[];
+      }
+    ).routes ?? [];
+  lines.push(`routes (${routes.length}):`);
+  for (const r of routes) {
+    lines.push(
+      `  ${r.kind} ${r.namespace}/${r.name}: ${r.conditions.map((c) => `${c.type}=${c.status} (${c.reason})`).join(', ')}`,
+    );
+  }
   lines.push(`subscribers (${out.subscribers.length}):`);
   for (const x of out.subscribers) {
     const who = x.kind === 'waypoint' ? `waypoint ${x.name}` : `${x.kind} ${x.node}`;

@@ -149,6 +149,9 @@ export class DiscoveryClient {
         );
         return;
       }
+      // a self-bootstrapped certificate the controller no longer accepts (e.g. its root changed):
+      // get a new one with the join token on the next attempt
+      if (err.code === grpc.status.UNAUTHENTICATED) this.bootstrapped = undefined;
       this.retry(err);
     });
     call.on('end', () => {

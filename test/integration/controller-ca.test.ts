@@ -117,6 +117,22 @@ describe('controller CA over gRPC', () => {
     }
   });
 
+  it('lets a waypoint subscribe with the identity it bootstraps itself', async () => {
+    let workloads = 0;
+    const c = new DiscoveryClient({
+      controller: ctl.address,
+      stateDir: ctl.stateDir,
+      subscriber: { kind: 'waypoint', name: 'shop/waypoint' },
+      onState: (s) => void (workloads = s.workloads.length),
+    });
+    try {
+      await c.start();
+      expect(workloads).toBeGreaterThan(0);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('refuses a discovery subscription for node-2 presented with node-1 certificate', async () => {
     const c = new DiscoveryClient({
       controller: ctl.address,
