@@ -201,6 +201,39 @@ describe.skipIf(!enabled)('kernel redirect (agent + bpf, capture stub instead of
     await until('mesh-1 re-enrolled', () => attachedIds(cg).length === ATTACH_KINDS.length, 5000);
   });
 
+  it('deleting an enrolled pod unenrolls it; `ambit bpf` reports programs, attachments and enrolled pods', async () => {
+    const bpf = (): {
+      programs: unknown[];
+      attachments: { cgroup: string }[];
+      enrolledPods: { ip: string; mode: string }[];
+    } => {
+      const out = execFileSync(
+        process.execPath,
+        ['dist/cli/main.js', 'bpf', '--node', cluster.node(1).name, '-o', 'json'],
+        {
+          encoding: 'utf8',
+        },
+      );
+      const reports = JSON.parse(out) as ReturnType<typeof bpf>[];
+      expect(reports).toHaveLength(1);
+      return reports[0] as ReturnType<typeof bpf>;
+    };
+    const mesh1 = cluster.pod('mesh-1');
+    const before = bpf();
+    expect(before.programs).toHaveLength(ATTACH_KINDS.length);
+    expect(before.attachments.map((a) => a.cgroup)).toEqual([cluster.podCgroup(mesh1)]);
+    expect(before.enrolledPods).toEqual([{ ip: mesh1.ip, mode: 'PERMISSIVE' }]);
+
+    const state = meshStateFor(cluster.topology);
+    cluster.writeMeshState({ ...state, workloads: state.workloads.filter((w) => w.name !== 'mesh-1') });
+    const cg = cluster.podCgroup(mesh1);
+    await until('mesh-1 detached after deletion', () => attachedIds(cg).length === 0, 5000);
+    expect(bpf().enrolledPods).toEqual([]);
+
+    setState();
+    await until('mesh-1 back', () => attachedIds(cg).length === ATTACH_KINDS.length, 5000);
+  });
+
   it('an agent restart during a long transfer keeps the transfer intact and attaches nothing twice', async () => {
     const total = 24_000_000;
     const cgroups = ['mesh-1'].map((p) => cluster.podCgroup(cluster.pod(p)));
