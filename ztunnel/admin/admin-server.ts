@@ -7,12 +7,15 @@ export interface AdminSources {
   metrics: () => Promise<{ contentType: string; body: string }>;
   configDump: () => unknown;
   workloads: () => unknown;
+  /** configDump/workloads may answer asynchronously (a primary asking a worker). */
   ready: () => boolean;
 }
 
 function json(res: http.ServerResponse, v: unknown): void {
-  res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(v, null, 2));
+  void Promise.resolve(v).then((body) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body, null, 2));
+  });
 }
 
 export function createAdminServer(src: AdminSources): http.Server {

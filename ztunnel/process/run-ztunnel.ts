@@ -2,8 +2,10 @@
 // worker is a whole ztunnel (own discovery stream, certificates and pool) listening on the same
 // ports through SO_REUSEPORT sockets, so the kernel spreads connections across cores with no hop
 // through the primary. The primary serves 15020 (metrics summed over workers, debug from one)
-// and 15021 (ready when every worker is), and restarts a worker that dies.
-import cluster, { type Worker } from 'node:cluster';
+// and 15021 (ready when every worker is), and restarts a worker that dies. Workers are plain
+// child_process.fork() children, not cluster workers: Node's cluster intercepts listen({fd}) in
+// a worker and asks the primary for the handle, which defeats SO_REUSEPORT.
+import { fork as forkProcess, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import pino, { type Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
@@ -69,21 +71,28 @@ export async function runZtunnel(f: ZtunnelFlags): Promise<void> {
     await z.start();
     return;
   }
-  if (cluster.isPrimary) return runPrimary(f, logger);
-  return runWorker(f, logger);
+  const workerId = process.env.AMBIT_ZTUNNEL_WORKER;
+  if (workerId === undefined) return runPrimary(f, logger);
+  return runWorker(f, logger.child({ worker: Number(workerId) }));
 }
 
 type WorkerMessage =
   | { type: 'ztunnel-ready'; address: string }
+  | { type: 'ztunnel-metrics-res'; id: number; metrics: unknown[] }
   | { type: 'ztunnel-dump-res'; id: number; body: unknown }
   | { type: 'ztunnel-failed'; message: string };
 
 async function runWorker(f: ZtunnelFlags, logger: Logger): Promise<void> {
   const z = newZtunnel(f, logger, true);
-  new AggregatorRegistry();
-  AggregatorRegistry.setRegistries([z.metrics.registry]);
+  process.on('disconnect', () => void z.stop().finally(() => process.exit(0)));
   process.on('message', (m: { type?: string; id?: number; what?: string }) => {
-    if (m.type === 'ztunnel-dump-req') {
+    if (m.type === 'ztunnel-metrics-req') {
+      void z.metrics.registry
+        .getMetricsAsJSON()
+        .then((metrics) =>
+          process.send?.({ type: 'ztunnel-metrics-res', id: m.id ?? 0, metrics } satisfies WorkerMessage),
+        );
+    } else if (m.type === 'ztunnel-dump-req') {
       const body = m.what === 'workloads' ? z.workloadsDump() : z.configDump();
       process.send?.({ type: 'ztunnel-dump-res', id: m.id ?? 0, body } satisfies WorkerMessage);
     } else if (m.type === 'ztunnel-stop') {
@@ -101,18 +110,22 @@ async function runWorker(f: ZtunnelFlags, logger: Logger): Promise<void> {
 }
 
 async function runPrimary(f: ZtunnelFlags, logger: Logger): Promise<void> {
-  const aggregator = new AggregatorRegistry();
+  const workers = new Map<number, ChildProcess>();
   const ready = new Set<number>();
   let stopping = false;
   let adminUp = false;
-  let dumpId = 0;
-  const pendingDumps = new Map<number, (body: unknown) => void>();
-  const fork = (): Worker => {
-    const w = cluster.fork();
+  let reqId = 0;
+  const pending = new Map<number, (m: WorkerMessage) => void>();
+  const fork = (id: number): void => {
+    const w = forkProcess(process.argv[1]!, process.argv.slice(2), {
+      env: { ...process.env, AMBIT_ZTUNNEL_WORKER: String(id) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    workers.set(id, w);
     w.on('message', (m: WorkerMessage) => {
       switch (m.type) {
         case 'ztunnel-ready':
-          ready.add(w.id);
+          ready.add(id);
           if (!adminUp) {
             adminUp = true;
             void listenAdmin(m.address).catch((err: Error) => {
@@ -122,11 +135,12 @@ async function runPrimary(f: ZtunnelFlags, logger: Logger): Promise<void> {
           }
           return;
         case 'ztunnel-dump-res':
-          pendingDumps.get(m.id)?.(m.body);
-          pendingDumps.delete(m.id);
+        case 'ztunnel-metrics-res':
+          pending.get(m.id)?.(m);
+          pending.delete(m.id);
           return;
         case 'ztunnel-failed':
-          logger.error({ worker: w.id, err: m.message }, 'ztunnel worker failed to start');
+          logger.error({ worker: id, err: m.message }, 'ztunnel worker failed to start');
           return;
         default: {
           const never: never = m;
@@ -134,40 +148,48 @@ async function runPrimary(f: ZtunnelFlags, logger: Logger): Promise<void> {
         }
       }
     });
-    return w;
+    w.on('exit', (code, signal) => {
+      ready.delete(id);
+      workers.delete(id);
+      if (stopping) return;
+      logger.warn({ worker: id, code, signal }, 'ztunnel worker exited; starting another');
+      setTimeout(() => fork(id), 500).unref();
+    });
   };
   const allReady = () => ready.size >= f.workers;
-  cluster.on('exit', (w, code, signal) => {
-    ready.delete(w.id);
-    if (stopping) return;
-    logger.warn({ worker: w.id, code, signal }, 'ztunnel worker exited; starting another');
-    setTimeout(fork, 500).unref();
-  });
-  const dump = (what: string): Promise<unknown> => {
-    const w = Object.values(cluster.workers ?? {}).find((x) => x && ready.has(x.id));
-    if (!w) return Promise.resolve({ error: 'no ready worker' });
-    const id = ++dumpId;
+  const ask = (w: ChildProcess, msg: Record<string, unknown>): Promise<WorkerMessage | undefined> => {
+    const id = ++reqId;
     return new Promise((resolve) => {
-      pendingDumps.set(id, resolve);
-      w.send({ type: 'ztunnel-dump-req', id, what });
+      pending.set(id, resolve);
+      w.send({ ...msg, id });
       setTimeout(() => {
-        if (pendingDumps.delete(id)) resolve({ error: 'worker did not answer' });
+        if (pending.delete(id)) resolve(undefined);
       }, 5_000).unref();
     });
   };
+  const readyWorkers = () => [...workers.entries()].filter(([id]) => ready.has(id)).map(([, w]) => w);
+  const dump = async (what: string): Promise<unknown> => {
+    const w = readyWorkers()[0];
+    if (!w) return { error: 'no ready worker' };
+    const r = await ask(w, { type: 'ztunnel-dump-req', what });
+    return r?.type === 'ztunnel-dump-res' ? r.body : { error: 'worker did not answer' };
+  };
+  const clusterMetrics = async (): Promise<string> => {
+    const rs = await Promise.all(readyWorkers().map((w) => ask(w, { type: 'ztunnel-metrics-req' })));
+    const lists = rs.flatMap((r) => (r?.type === 'ztunnel-metrics-res' ? [r.metrics] : []));
+    return AggregatorRegistry.aggregate(
+      lists as Parameters<typeof AggregatorRegistry.aggregate>[0],
+    ).metrics();
+  };
   const servers: http.Server[] = [];
   const listenAdmin = async (address: string) => {
-    let cache: { config?: unknown; workloads?: unknown } = {};
-    const refresh = async () => {
-      cache = { config: await dump('config'), workloads: await dump('workloads') };
-    };
-    await refresh();
-    const t = setInterval(() => void refresh(), 2_000);
-    t.unref();
     const admin = createAdminServer({
-      metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
-      configDump: () => cache.config,
-      workloads: () => cache.workloads,
+      metrics: async () => ({
+        contentType: AggregatorRegistry.PROMETHEUS_CONTENT_TYPE,
+        body: await clusterMetrics(),
+      }),
+      configDump: () => dump('config'),
+      workloads: () => dump('workloads'),
       ready: allReady,
     });
     for (const [srv, port] of [
@@ -187,16 +209,16 @@ async function runPrimary(f: ZtunnelFlags, logger: Logger): Promise<void> {
   onSignals(async () => {
     stopping = true;
     for (const s of servers) s.close();
-    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
     await Promise.all(
-      workers.map(
+      [...workers.values()].map(
         (w) =>
           new Promise<void>((resolve) => {
+            if (w.exitCode !== null) return resolve();
             w.once('exit', () => resolve());
             w.send({ type: 'ztunnel-stop' });
           }),
       ),
     );
   });
-  for (let i = 0; i < f.workers; i++) fork();
+  for (let i = 1; i <= f.workers; i++) fork(i);
 }

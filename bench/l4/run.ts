@@ -1,0 +1,257 @@
+// bench/l4: the L4 data path measured three ways in one run: a direct TCP connection, two nginx
+// (stream module) doing mutual TLS 1.3 between them, and two ztunnels (HBONE, one pooled mTLS
+// connection) with 1 worker and with 2 SO_REUSEPORT workers each. Prints one table with ratios
+// to the nginx pair, then one JSON line. Run: node dist/bench/l4/run.js [--quick]
+// Loopback only (127.0.60.x). Takes about 1.5 minutes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CertificateAuthority } from '../../core/identity/certificate-authority.js';
+import { issue } from '../../ztunnel/testing/in-process-control-plane.js';
+import { startZtunnelProcess } from '../../ztunnel/testing/ztunnel-process.js';
+import { ztunnelMeshYaml } from '../../ztunnel/testing/controller-mesh-yaml.js';
+import { startControllerHarness } from '../../test/support/controller-harness.js';
+import {
+  directDialer,
+  fixedDialer,
+  idleTunnels,
+  newConnection,
+  pacedLatency,
+  socks5Dialer,
+  throughput,
+  type Dialer,
+} from './load.js';
+import { startNginxPair } from './nginx-pair.js';
+import { cpuSeconds, rssBytes, tree } from './proc-stats.js';
+
+const P = '127.0.60';
+const QUICK = process.argv.includes('--quick');
+const SINGLE_BYTES = (QUICK ? 128 : 512) * 1024 * 1024;
+const MULTI_STREAMS = 32;
+const MULTI_BYTES = (QUICK ? 8 : 32) * 1024 * 1024;
+const LAT_RATE = 1000;
+const LAT_SECONDS = QUICK ? 1 : 3;
+const NEWCONN = QUICK ? 50 : 200;
+const IDLE = 1000;
+
+interface Result {
+  path: string;
+  singleGbps: number;
+  multiGbps: number;
+  p50us: number;
+  p99us: number;
+  newConnP50ms: number;
+  newConnP99ms: number;
+  cpuSecPerGB?: number;
+  bytesPerIdleTunnel?: number;
+}
+
+async function startServers(): Promise<{ echo: number; sink: number; child: ChildProcess }> {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const child = spawn(process.execPath, [path.join(here, 'servers.js'), `${P}.12`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = await new Promise<string>((resolve) =>
+    createInterface({ input: child.stdout! }).once('line', resolve),
+  );
+  return { ...(JSON.parse(line) as { echo: number; sink: number }), child };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function measure(
+  name: string,
+  d: Dialer,
+  up: { echo: { ip: string; port: number }; sink: { ip: string; port: number } },
+  pids?: () => number[],
+): Promise<Result> {
+  process.stderr.write(`[bench/l4] ${name}: throughput...`);
+  await throughput(d, up.sink, 1, 16 * 1024 * 1024); // warm up (pool, JIT)
+  const cpu0 = pids
+    ? cpuSeconds(
+        tree(pids()[0]!).concat(
+          pids()
+            .slice(1)
+            .flatMap((p) => tree(p)),
+        ),
+      )
+    : 0;
+  const single = await throughput(d, up.sink, 1, SINGLE_BYTES);
+  const multi = await throughput(d, up.sink, MULTI_STREAMS, MULTI_BYTES);
+  const cpu1 = pids
+    ? cpuSeconds(
+        tree(pids()[0]!).concat(
+          pids()
+            .slice(1)
+            .flatMap((p) => tree(p)),
+        ),
+      )
+    : 0;
+  const gb = (SINGLE_BYTES + MULTI_STREAMS * MULTI_BYTES) / 1e9;
+  process.stderr.write(' latency...');
+  const lat = await pacedLatency(d, up.echo, LAT_RATE, LAT_SECONDS);
+  process.stderr.write(' new connections...');
+  const nc = await newConnection(d, up.echo, NEWCONN);
+  let perTunnel: number | undefined;
+  if (pids) {
+    process.stderr.write(' idle tunnels...');
+    const all = () => pids().flatMap((p) => tree(p));
+    await sleep(500);
+    const before = rssBytes(all());
+    const close = await idleTunnels(d, up.echo, IDLE);
+    await sleep(1500);
+    const after = rssBytes(all());
+    close();
+    perTunnel = Math.max(0, (after - before) / IDLE);
+    await sleep(500);
+  }
+  process.stderr.write(' done\n');
+  return {
+    path: name,
+    singleGbps: single,
+    multiGbps: multi,
+    p50us: lat.p50,
+    p99us: lat.p99,
+    newConnP50ms: nc.p50,
+    newConnP99ms: nc.p99,
+    ...(pids ? { cpuSecPerGB: (cpu1 - cpu0) / gb } : {}),
+    ...(perTunnel !== undefined ? { bytesPerIdleTunnel: perTunnel } : {}),
+  };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  // Bounded: never hang a shared machine.
+  setTimeout(() => {
+    process.stderr.write('bench/l4: gave up after 280 s\n');
+    process.exit(2);
+  }, 280_000).unref();
+  const servers = await startServers();
+  const up = { echo: { ip: `${P}.12`, port: servers.echo }, sink: { ip: `${P}.12`, port: servers.sink } };
+  const results: Result[] = [];
+  try {
+    results.push(await measure('direct', directDialer(`${P}.11`), up));
+
+    const ca = await CertificateAuthority.generate('cluster.local');
+    const client = await issue(ca, 'spiffe://cluster.local/ns/shop/sa/client');
+    const server = await issue(ca, 'spiffe://cluster.local/ambit/node/node-2');
+    for (const workers of [1, 2]) {
+      const ng = await startNginxPair({
+        a: `${P}.2`,
+        b: `${P}.3`,
+        upstreams: up,
+        basePort: 21000,
+        client,
+        server,
+        workers,
+      });
+      try {
+        const dial = (t: { ip: string; port: number }) =>
+          fixedDialer(t.port === up.echo.port ? ng.entry.echo! : ng.entry.sink!, `${P}.11`).dial(t);
+        results.push(
+          await measure(`nginx pair (${workers} worker${workers > 1 ? 's' : ''})`, { dial }, up, ng.pids),
+        );
+      } finally {
+        await ng.stop();
+      }
+    }
+
+    const ctl = await startControllerHarness({
+      files: { 'mesh.yaml': ztunnelMeshYaml(P, { echo: servers.echo, halfClose: servers.sink }) },
+    });
+    try {
+      for (const workers of [1, 2]) {
+        const z = await Promise.all([
+          startZtunnelProcess({
+            node: 'node-1',
+            controller: ctl.address,
+            stateDir: ctl.stateDir,
+            address: `${P}.2`,
+            socks5Port: 15080,
+            workers,
+            logLevel: 'warn',
+          }),
+          startZtunnelProcess({
+            node: 'node-2',
+            controller: ctl.address,
+            stateDir: ctl.stateDir,
+            address: `${P}.3`,
+            workers,
+            logLevel: 'warn',
+          }),
+        ]);
+        try {
+          await sleep(workers > 1 ? 1500 : 300);
+          const d = socks5Dialer({ ip: `${P}.2`, port: 15080 }, `${P}.11`);
+          results.push(
+            await measure(`ztunnel pair (${workers} worker${workers > 1 ? 's' : ''})`, d, up, () =>
+              z.map((x) => x.child.pid!),
+            ),
+          );
+        } finally {
+          await Promise.all(z.map((x) => x.stop()));
+        }
+      }
+    } finally {
+      await ctl.stop();
+    }
+  } finally {
+    servers.child.kill();
+  }
+  print(results, (Date.now() - started) / 1000);
+}
+
+function print(rs: Result[], secs: number): void {
+  const base = rs.find((r) => r.path.startsWith('nginx pair (1'));
+  const f = (n: number | undefined, d = 2) => (n === undefined ? 'n/a' : n.toFixed(d));
+  const rows = [
+    [
+      'path',
+      '1 stream Gbit/s',
+      '32 streams Gbit/s',
+      '1KB p50 µs',
+      '1KB p99 µs',
+      'new conn+RT p50 ms',
+      'p99 ms',
+      'CPU s/GB',
+      'KB/idle tunnel',
+    ],
+    ...rs.map((r) => [
+      r.path,
+      f(r.singleGbps),
+      f(r.multiGbps),
+      f(r.p50us, 0),
+      f(r.p99us, 0),
+      f(r.newConnP50ms, 3),
+      f(r.newConnP99ms, 3),
+      f(r.cpuSecPerGB),
+      r.bytesPerIdleTunnel === undefined ? 'n/a' : (r.bytesPerIdleTunnel / 1024).toFixed(1),
+    ]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join('  ') + '\n');
+  if (base) {
+    process.stdout.write(
+      '\nratios to the nginx pair (1 worker); aims: throughput >= 0.80, p99 <= 1.5, new conn <= 0.5, < 16 KB/tunnel\n',
+    );
+    for (const r of rs.filter((x) => x.path.startsWith('ztunnel'))) {
+      process.stdout.write(
+        `${r.path}: 1 stream ${(r.singleGbps / base.singleGbps).toFixed(2)}x, 32 streams ${(r.multiGbps / base.multiGbps).toFixed(2)}x, ` +
+          `p99 ${(r.p99us / base.p99us).toFixed(2)}x, new conn ${(r.newConnP50ms / base.newConnP50ms).toFixed(2)}x, ` +
+          `CPU/GB ${r.cpuSecPerGB && base.cpuSecPerGB ? (r.cpuSecPerGB / base.cpuSecPerGB).toFixed(2) : 'n/a'}x, ` +
+          `${r.bytesPerIdleTunnel !== undefined ? (r.bytesPerIdleTunnel / 1024).toFixed(1) : 'n/a'} KB/idle tunnel\n`,
+      );
+    }
+  }
+  process.stdout.write(`\n(${secs.toFixed(0)} s; loopback, ${process.env.BENCH_NOTE ?? 'shared machine'})\n`);
+  process.stdout.write(JSON.stringify({ bench: 'l4', results: rs }) + '\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    process.stderr.write(`bench/l4 failed: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  },
+);
