@@ -23,8 +23,13 @@ export interface NodeAgentOptions {
   meshAddress?: string;
   objectDir?: string;
   cgroupRoot?: string;
+  /** Re-reconcile the last state this often, healing drift (a pod cgroup recreated by the
+   * runtime, a program detached by hand). 0 disables. Default 10 s. */
+  resyncMs?: number;
   logger: Logger;
 }
+
+export const DEFAULT_RESYNC_MS = 10_000;
 
 export class NodeAgent {
   readonly node: string;
@@ -37,6 +42,7 @@ export class NodeAgent {
   private lastError?: Error;
   private lastState?: MeshState;
   private retryTimer?: NodeJS.Timeout;
+  private resyncTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: NodeAgentOptions) {
     this.node = opts.node;
@@ -49,6 +55,13 @@ export class NodeAgent {
     this.ids = await ensureLoaded(this.node, this.opts.objectDir);
     this.maps = new NodeMaps(this.node);
     const added = await addMeshAddress(this.meshAddress);
+    const resyncMs = this.opts.resyncMs ?? DEFAULT_RESYNC_MS;
+    if (resyncMs > 0) {
+      this.resyncTimer = setInterval(() => {
+        if (this.lastState && !this.running) void this.applyOnce(this.lastState);
+      }, resyncMs);
+      this.resyncTimer.unref();
+    }
     this.opts.logger.info(
       { pins: pinRoot(this.node), reusedPins: reused, meshAddress: this.meshAddress, addedAddress: added },
       'agent ready',
@@ -131,6 +144,7 @@ export class NodeAgent {
 
   close(): void {
     clearTimeout(this.retryTimer);
+    clearInterval(this.resyncTimer);
     this.maps?.close();
     this.maps = undefined;
   }

@@ -14,11 +14,18 @@ export interface RunAgentOptions {
   stateFile?: string;
   bpfObjects?: string;
   uninstall?: boolean;
+  resyncMs?: number;
 }
 
 export async function runAgent(o: RunAgentOptions): Promise<void> {
   const logger = pino({ base: { component: 'agent', node: o.node } });
-  const agent = new NodeAgent({ node: o.node, meshAddress: o.meshAddress, objectDir: o.bpfObjects, logger });
+  const agent = new NodeAgent({
+    node: o.node,
+    meshAddress: o.meshAddress,
+    objectDir: o.bpfObjects,
+    resyncMs: o.resyncMs,
+    logger,
+  });
   if (o.uninstall) {
     await agent.uninstall();
     return;

@@ -197,7 +197,7 @@ export class LocalCluster {
   }
 
   /** `ambit agent` in node i's netns; with the state file when `stateFile` is true. */
-  async startAgent(i: number, o: { stateFile?: boolean } = {}): Promise<ManagedProcess> {
+  async startAgent(i: number, o: { stateFile?: boolean; resyncMs?: number } = {}): Promise<ManagedProcess> {
     const n = this.node(i);
     const args = [
       process.execPath,
@@ -213,6 +213,7 @@ export class LocalCluster {
       this.meshAddress,
     ];
     if (o.stateFile) args.push('--state-file', this.stateFile);
+    if (o.resyncMs !== undefined) args.push('--resync', String(o.resyncMs));
     const proc = this.track(spawnIn({ netns: n.netns }, `agent ${n.name}`, args));
     await proc.waitForLine(/first mesh state applied/, 30_000);
     return proc;

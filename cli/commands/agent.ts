@@ -19,6 +19,7 @@ export function registerAgent(program: Command): void {
       '--bpf-objects <dir>',
       'directory of the compiled BPF objects (default: bpf/build of this checkout)',
     )
+    .option('--resync <ms>', 're-reconcile the last state this often to heal drift (0: never)', '10000')
     .option('--uninstall', "detach this node's programs, remove its pins and mesh address, then exit")
     .action(
       runAction(
@@ -30,9 +31,13 @@ export function registerAgent(program: Command): void {
           stateFile?: string;
           bpfObjects?: string;
           uninstall?: boolean;
+          resync: string;
         }) => {
+          const resyncMs = Number(o.resync);
+          if (!Number.isInteger(resyncMs) || resyncMs < 0)
+            throw new Error(`--resync: not a number of ms: ${o.resync}`);
           const { runAgent } = await import('../../agent/run-agent.js');
-          await runAgent(o);
+          await runAgent({ ...o, resyncMs });
         },
       ),
     );

@@ -78,7 +78,7 @@ describe.skipIf(!enabled)('kernel redirect (agent + bpf, capture stub instead of
     cluster = await LocalCluster.create({ spec, signalHandlers: false });
     prefix = cluster.prefix;
     setState();
-    agents[0] = await cluster.startAgent(1, { stateFile: true });
+    agents[0] = await cluster.startAgent(1, { stateFile: true, resyncMs: 300 });
     agents[1] = await cluster.startAgent(2, { stateFile: true });
     stubs = [await cluster.startCaptureStub(1), await cluster.startCaptureStub(2)];
   });
@@ -234,6 +234,23 @@ describe.skipIf(!enabled)('kernel redirect (agent + bpf, capture stub instead of
     await until('mesh-1 back', () => attachedIds(cg).length === ATTACH_KINDS.length, 5000);
   });
 
+  it('drift is healed: a program detached behind the agent is attached again by the resync', async () => {
+    const cg = cluster.podCgroup(cluster.pod('mesh-1'));
+    const id = JSON.parse(
+      execFileSync(
+        'bpftool',
+        ['-j', 'prog', 'show', 'pinned', `${pinRoot(cluster.node(1).name)}/progs/connect4`],
+        {
+          encoding: 'utf8',
+        },
+      ),
+    ) as { id: number };
+    execFileSync('bpftool', ['cgroup', 'detach', cg, 'connect4', 'id', String(id.id)]);
+    expect(attachedIds(cg)).not.toContain(id.id);
+    await until('connect4 attached again', () => attachedIds(cg).includes(id.id), 5000);
+    expect(attachedIds(cg)).toHaveLength(ATTACH_KINDS.length);
+  });
+
   it('an agent restart during a long transfer keeps the transfer intact and attaches nothing twice', async () => {
     const total = 24_000_000;
     const cgroups = ['mesh-1'].map((p) => cluster.podCgroup(cluster.pod(p)));
@@ -251,7 +268,7 @@ describe.skipIf(!enabled)('kernel redirect (agent + bpf, capture stub instead of
     ]);
     await until('transfer under way', () => stubLines(1).length > relayed && transfer.running, 3000);
     await agents[0]?.stop();
-    const restarted = await cluster.startAgent(1, { stateFile: true });
+    const restarted = await cluster.startAgent(1, { stateFile: true, resyncMs: 300 });
     agents[0] = restarted;
     expect(transfer.running).toBe(true); // the restart happened mid-transfer
     await transfer.wait();
