@@ -3,10 +3,12 @@
 // Reconciles run one at a time; a state that arrives during a run is applied right after
 // (only the newest). Stopping the agent leaves everything in place: established and new
 // connections keep working without it. uninstall() removes what start() made.
+import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { MeshState } from '../core/model/mesh.js';
 import { DEFAULT_MESH_ADDRESS } from '../core/bpf-maps/mesh-address.js';
 import { pinRoot } from '../core/bpf-maps/pin-paths.js';
+import { PROGRAMS } from './attach-kinds.js';
 import { ensureLoaded, removePins, type ProgramIds } from './bpffs.js';
 import { bpftool } from './bpftool.js';
 import { findCgroup2Root } from './cgroup-root.js';
@@ -15,8 +17,6 @@ import { NodeMaps } from './node-maps.js';
 import { addMeshAddress, nodeAddresses, removeMeshAddress } from './node-setup.js';
 import { executePlan } from './plan-executor.js';
 import { isPlanEmpty, reconcile, type ReconcilePlan } from './reconcile.js';
-import { PROGRAMS } from './attach-kinds.js';
-import { existsSync } from 'node:fs';
 
 export interface NodeAgentOptions {
   node: string;

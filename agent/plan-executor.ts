@@ -2,12 +2,12 @@
 // map entries first (so a freshly attached connect4 finds its destinations), then attaches;
 // detaches before the map deletes. A failed attach is reported and retried by the next
 // reconcile; it never leaves a program attached twice (we check before attaching).
+import { existsSync } from 'node:fs';
 import { PROGRAMS, type AttachKind } from './attach-kinds.js';
 import type { ProgramIds } from './bpffs.js';
 import { bpftool } from './bpftool.js';
 import type { NodeMaps } from './node-maps.js';
 import type { ReconcilePlan } from './reconcile.js';
-import { existsSync } from 'node:fs';
 
 const specOf = (kind: AttachKind) => {
   const s = PROGRAMS.find((p) => p.kind === kind);
