@@ -17,3 +17,23 @@ export function resolveCgroupPath(cgroupPath: string, cgroupRoot: string): strin
   }
   return path.posix.join(cgroupRoot, normalized);
 }
+
+/**
+ * Where the kubelet puts a pod's cgroup on cgroup v2, relative to the cgroup root, for both
+ * cgroup drivers and the three QoS classes (docs/kernel.md). Used when a pod carries no
+ * ambit.dev/cgroup-path annotation: the agent takes the first candidate that exists.
+ */
+export function kubeletPodCgroupCandidates(podUid: string): string[] {
+  if (!/^[0-9a-fA-F-]{8,64}$/.test(podUid)) return [];
+  const u = podUid.replace(/-/g, '_');
+  return [
+    // systemd driver
+    `kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${u}.slice`,
+    `kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${u}.slice`,
+    `kubepods.slice/kubepods-pod${u}.slice`,
+    // cgroupfs driver
+    `kubepods/burstable/pod${podUid}`,
+    `kubepods/besteffort/pod${podUid}`,
+    `kubepods/pod${podUid}`,
+  ];
+}

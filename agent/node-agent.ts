@@ -4,6 +4,7 @@
 // (only the newest). Stopping the agent leaves everything in place: established and new
 // connections keep working without it. uninstall() removes what start() made.
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { MeshState } from '../core/model/mesh.js';
 import { DEFAULT_MESH_ADDRESS } from '../core/bpf-maps/mesh-address.js';
@@ -11,6 +12,7 @@ import { pinRoot } from '../core/bpf-maps/pin-paths.js';
 import { PROGRAMS } from './attach-kinds.js';
 import { ensureLoaded, removePins, type ProgramIds } from './bpffs.js';
 import { bpftool } from './bpftool.js';
+import { kubeletPodCgroupCandidates } from './cgroup-path.js';
 import { findCgroup2Root } from './cgroup-root.js';
 import { readAttachments, readKernelState } from './kernel-state.js';
 import { NodeMaps } from './node-maps.js';
@@ -102,6 +104,7 @@ export class NodeAgent {
       const current = await readKernelState(this.cgroupRoot, ids, maps);
       const plan = reconcile({
         state,
+        discoveredCgroups: discoverPodCgroups(state, this.node, this.cgroupRoot),
         node: this.node,
         meshAddress: this.meshAddress,
         nodeAddresses: nodeAddresses(this.meshAddress),
@@ -153,6 +156,17 @@ export class NodeAgent {
     if (!this.ids || !this.maps) throw new Error('NodeAgent.start() first');
     return { ids: this.ids, maps: this.maps };
   }
+}
+
+/** For local enrolled pods without a cgroup path: the kubelet's pod cgroup, if one exists. */
+function discoverPodCgroups(state: MeshState, node: string, cgroupRoot: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const w of state.workloads) {
+    if (w.node !== node || !w.enrolled || w.cgroupPath) continue;
+    const hit = kubeletPodCgroupCandidates(w.uid).find((rel) => existsSync(path.join(cgroupRoot, rel)));
+    if (hit) found.set(w.uid, hit);
+  }
+  return found;
 }
 
 function summarize(plan: ReconcilePlan): Record<string, unknown> {

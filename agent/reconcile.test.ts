@@ -135,6 +135,21 @@ describe('reconcile', () => {
     expect(plan.meshDst.put).toHaveLength(dst);
   });
 
+  it('a pod without cgroupPath uses the kubelet cgroup the plumbing found for its UID', () => {
+    const w = wl('cart', { cgroupPath: undefined });
+    const plan = reconcile({
+      state: state([w]),
+      node: 'n1',
+      meshAddress: '169.254.7.1',
+      nodeAddresses: [],
+      cgroupRoot: ROOT,
+      current: empty,
+      discoveredCgroups: new Map([['cart', 'kubepods/burstable/podcart']]),
+    });
+    expect(plan.attach[0]?.cgroup).toBe(`${ROOT}/kubepods/burstable/podcart`);
+    expect(plan.skipped).toEqual([]);
+  });
+
   it('service VIPs are mesh destinations per TCP port', () => {
     const plan = run(
       state([], {

@@ -31,6 +31,8 @@ export interface ReconcileInput {
   nodeAddresses: readonly string[];
   /** Mount point of cgroup v2, to resolve relative cgroup paths. */
   cgroupRoot: string;
+  /** Pod UID -> cgroup found on disk (kubelet layout) for pods without a cgroupPath. */
+  discoveredCgroups?: ReadonlyMap<string, string>;
   current: NodeKernelState;
 }
 
@@ -115,13 +117,17 @@ export function reconcile(input: ReconcileInput): ReconcilePlan {
   const enrolledPods: string[] = [];
   for (const w of state.workloads) {
     if (w.node !== node || !w.enrolled) continue;
-    if (!w.cgroupPath) {
-      skipped.push({ pod: podName(w), reason: 'no cgroup path (annotation ambit.dev/cgroup-path)' });
+    const cgroupPath = w.cgroupPath ?? input.discoveredCgroups?.get(w.uid);
+    if (!cgroupPath) {
+      skipped.push({
+        pod: podName(w),
+        reason: 'no cgroup path (annotation ambit.dev/cgroup-path) and no kubelet pod cgroup for its UID',
+      });
       continue;
     }
     let cgroup: string;
     try {
-      cgroup = resolveCgroupPath(w.cgroupPath, input.cgroupRoot);
+      cgroup = resolveCgroupPath(cgroupPath, input.cgroupRoot);
     } catch (err) {
       skipped.push({ pod: podName(w), reason: (err as Error).message });
       continue;
