@@ -1,12 +1,13 @@
 // Writes a local cluster as Kubernetes YAML (core/v1 Namespace, Node, Pod, Service,
-// ServiceAccount, discovery.k8s.io/v1 EndpointSlice, security.ambit.dev/v1 PeerAuthentication)
+// ServiceAccount, discovery.k8s.io/v1 EndpointSlice, security.ambit.dev/v1 PeerAuthentication and
+// AuthorizationPolicy)
 // into a config directory for `ambit controller --config DIR`. One file per resource kind so
 // tests can rewrite one (e.g. a namespace label) and let the controller pick up the change.
 import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { MtlsMode } from '../core/model/mesh.js';
-import type { NamespaceSpec, Topology } from './topology.js';
+import type { AuthorizationPolicySpec, NamespaceSpec, Topology } from './topology.js';
 
 type Doc = Record<string, unknown>;
 
@@ -43,8 +44,26 @@ export function writePeerAuthentications(dir: string, modes: Record<string, Mtls
   );
 }
 
+export function writeAuthorizationPolicies(dir: string, policies: AuthorizationPolicySpec[]): void {
+  write(
+    dir,
+    'authorization-policies.yaml',
+    policies.map((p) => ({
+      apiVersion: 'security.ambit.dev/v1',
+      kind: 'AuthorizationPolicy',
+      metadata: { name: p.name, namespace: p.namespace },
+      spec: {
+        ...(p.selector ? { selector: { matchLabels: p.selector } } : {}),
+        action: p.action,
+        rules: p.rules,
+      },
+    })),
+  );
+}
+
 export function writeManifests(dir: string, t: Topology): void {
   writeNamespaces(dir, t.namespaces);
+  if (t.authorizationPolicies.length > 0) writeAuthorizationPolicies(dir, t.authorizationPolicies);
   write(
     dir,
     'nodes.yaml',

@@ -38,11 +38,21 @@ export interface ServiceSpec {
   ports: { name: string; port: number; targetPort: number }[];
 }
 
+/** A security.ambit.dev/v1 AuthorizationPolicy, Istio's fields (enforced by the ztunnels). */
+export interface AuthorizationPolicySpec {
+  name: string;
+  namespace: string;
+  selector?: Record<string, string>;
+  action: 'ALLOW' | 'DENY';
+  rules: Record<string, unknown>[];
+}
+
 export interface TopologySpec {
   nodes: number;
   namespaces: NamespaceSpec[];
   pods: PodSpec[];
   services: ServiceSpec[];
+  authorizationPolicies?: AuthorizationPolicySpec[];
 }
 
 export interface NodePlan {
@@ -81,6 +91,7 @@ export interface Topology {
   pods: PodPlan[];
   services: ServicePlan[];
   namespaces: NamespaceSpec[];
+  authorizationPolicies: AuthorizationPolicySpec[];
 }
 
 export function randomPrefix(): string {
@@ -89,7 +100,11 @@ export function randomPrefix(): string {
   return `amb${[...bytes].map((b) => alphabet[b % alphabet.length]).join('')}-`;
 }
 
-/** Two nodes, two pods each, all in the ambient namespace `demo`, plus services for both apps. */
+/**
+ * Two nodes, two pods each, all in the ambient namespace `demo`, a Service for the servers, and
+ * one L4 policy so the demo shows a refusal: clients may use the servers' HTTP port, not the echo
+ * port.
+ */
 export function defaultTopologySpec(): TopologySpec {
   return {
     nodes: 2,
@@ -108,6 +123,20 @@ export function defaultTopologySpec(): TopologySpec {
         ports: [
           { name: 'http', port: 80, targetPort: HTTP_PORT },
           { name: 'echo', port: ECHO_PORT, targetPort: ECHO_PORT },
+        ],
+      },
+    ],
+    authorizationPolicies: [
+      {
+        name: 'clients-no-echo',
+        namespace: 'demo',
+        selector: { app: 'server' },
+        action: 'DENY',
+        rules: [
+          {
+            from: [{ source: { principals: ['cluster.local/ns/demo/sa/client'] } }],
+            to: [{ operation: { ports: [String(ECHO_PORT)] } }],
+          },
         ],
       },
     ],
@@ -156,6 +185,7 @@ export function planTopology(spec: TopologySpec, prefix = randomPrefix()): Topol
     pods,
     services,
     namespaces: spec.namespaces,
+    authorizationPolicies: spec.authorizationPolicies ?? [],
   };
 }
 

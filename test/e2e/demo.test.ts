@@ -20,10 +20,11 @@ describe.skipIf(!enabled)('ambit demo', () => {
     expect(prefix).not.toBe('');
     try {
       expect(r.stdout).toContain('source identity');
-      expect(r.stdout).not.toContain('FAILED');
+      expect(r.stdout).not.toContain('<-- expected');
       const rows = r.stdout.split('\n').filter((l) => l.startsWith('demo/client-'));
       expect(rows.length).toBeGreaterThanOrEqual(3);
       expect(rows.every((l) => / yes /.test(l))).toBe(true);
+      expect(rows.filter((l) => l.trimEnd().endsWith('DENY'))).toHaveLength(1); // the demo's L4 policy
       expect(leftovers(prefix)).toEqual([]);
     } finally {
       await cleanupStale(prefix);
