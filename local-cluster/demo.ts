@@ -3,7 +3,7 @@
 // read from their /metrics (Istio metric names). Progress goes to stderr, the table to stdout.
 // Tears everything down unless --keep.
 import { PinnedMap } from '../core/bpf-maps/pinned-map.js';
-import { POD_POLICY_MAP } from '../core/bpf-maps/map-codecs.js';
+import { COUNTERS_MAP, COUNTER_NAMES, POD_POLICY_MAP } from '../core/bpf-maps/map-codecs.js';
 import { LocalCluster } from './cluster.js';
 import { distScript, inNetns } from './host.js';
 import { preflight } from './preflight.js';
@@ -54,6 +54,15 @@ async function waitEnrolled(c: LocalCluster, timeoutMs: number): Promise<void> {
       if (Date.now() > deadline) throw new Error(`pods on ${n.name} not enrolled within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+}
+
+function kernelCounters(node: string): string {
+  const m = PinnedMap.open(node, COUNTERS_MAP);
+  try {
+    return COUNTER_NAMES.map((name, i) => `${name}=${m.lookup(i) ?? 0n}`).join(' ');
+  } finally {
+    m.close();
   }
 }
 
@@ -219,6 +228,9 @@ export async function runDemo(o: DemoOptions = {}): Promise<void> {
     out('');
     out('what the source ztunnels saw (istio_tcp_* on :15020/metrics):');
     out(rows.length > 0 ? formatTable(rows) : '  (no mesh connections reported)');
+    out('');
+    out('what the kernel did (ambit bpf):');
+    for (const n of c.topology.nodes) out(`  ${n.name}: ${kernelCounters(n.name)}`);
     out('');
     if (results.some((r) => !r.asExpected))
       throw new Error('some demo connections did not behave as expected (see above)');
