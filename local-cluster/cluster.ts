@@ -189,6 +189,14 @@ export class LocalCluster {
     return proc;
   }
 
+  /** Sets a net.* sysctl in every namespace of the cluster (they are ours; the host's stay as they are). */
+  sysctlEverywhere(key: string, value: string): void {
+    const t = this.topology;
+    for (const ns of [t.controlNetns, ...t.nodes.map((n) => n.netns), ...t.pods.map((p) => p.netns)]) {
+      inNetns(ns, ['sysctl', '-q', '-w', `${key}=${value}`]);
+    }
+  }
+
   /** Writes the mesh state the agents read with --state-file (controller-less runs). */
   writeMeshState(state: MeshState): void {
     const tmp = `${this.stateFile}.tmp`;
