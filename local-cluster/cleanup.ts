@@ -1,9 +1,10 @@
 // Finding and removing everything a local cluster with a given prefix made: processes (by
 // netns, by cgroup, by a command line naming the prefix), network namespaces (their links go
-// with them), cgroup directories and bpffs pins. Used by teardown, by the SIGINT/SIGTERM
+// with them), cgroup directories, bpffs pins and temp dirs. Used by teardown, by the SIGINT/SIGTERM
 // handlers and as a sweep for runs that died (`cleanupStale(prefix)`). Only ever touches names
 // starting with the prefix.
 import { existsSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AMBIT_PIN_PARENT } from '../core/bpf-maps/pin-paths.js';
 import { cgroup2Root, listNetns, sh } from './host.js';
@@ -100,6 +101,14 @@ export async function cleanupStale(prefix: string): Promise<void> {
     sh('ip', ['netns', 'del', ns], { allowFail: true });
   removeCgroupTree(path.join(cgroup2Root(), `${prefix}cluster`));
   removePinsWithPrefix(prefix);
+  for (const d of tempDirs(prefix)) rmSync(d, { recursive: true, force: true });
+}
+
+/** The run's temp dirs (config, state, mesh state file, captures): <tmpdir>/<prefix>XXXXXX. */
+function tempDirs(prefix: string): string[] {
+  return readdirSync(tmpdir())
+    .filter((d) => d.startsWith(prefix))
+    .map((d) => path.join(tmpdir(), d));
 }
 
 /** What is left of a cluster: empty when teardown was complete. */
@@ -118,5 +127,6 @@ export function leftovers(prefix: string): string[] {
       if (d.startsWith(prefix)) out.push(`pin ${AMBIT_PIN_PARENT}/${d}`);
   }
   for (const p of ourPids(prefix)) if (alive(p)) out.push(`process ${p}`);
+  for (const d of tempDirs(prefix)) out.push(`temp dir ${d}`);
   return out;
 }
