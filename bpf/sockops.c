@@ -3,7 +3,9 @@
  * (ACTIVE_ESTABLISHED), moves the original destination recorded by connect4 from the
  * cookie-keyed map to one keyed by the pod's source IP and port, which is the remote address
  * the ztunnel sees on the accepted socket: one map lookup there recovers the destination.
- * The source port is only known once the connect is under way, hence two maps. */
+ * The source port is only known once the connect is under way, hence two maps. No race with
+ * the ztunnel: ACTIVE_ESTABLISHED runs when the SYN-ACK is processed, before the client's ACK
+ * leaves, so the record exists before the ztunnel can accept the connection. */
 #include <linux/bpf.h>
 #include <linux/socket.h>
 #include <bpf/bpf_helpers.h>
