@@ -5,6 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { PinnedMap } from '../core/bpf-maps/pinned-map.js';
 import {
   ALL_MAPS,
+  CONFIG_MAP,
   COUNTER_NAMES,
   COUNTERS_MAP,
   POD_POLICY_MAP,
@@ -24,6 +25,8 @@ export interface NodeBpfReport {
   enrolledPods: { ip: string; mode: string }[];
   maps: { name: string; entries: number }[];
   counters: Record<string, string>;
+  /** mesh address and capture port the programs redirect to */
+  config?: { meshIp: string; capturePort: number };
 }
 
 export function pinnedNodes(): string[] {
@@ -78,11 +81,19 @@ export async function inspectNode(node: string): Promise<NodeBpfReport> {
     COUNTER_NAMES.forEach((n, i) => (counters[n] = String(c.lookup(i) ?? 0n)));
     c.close();
   }
-  return { node, programs, attachments, enrolledPods, maps, counters };
+  let config: NodeBpfReport['config'];
+  if (existsSync(mapPinPath(node, CONFIG_MAP.name))) {
+    const c = PinnedMap.open(node, CONFIG_MAP);
+    config = c.lookup(0);
+    c.close();
+  }
+  return { node, programs, attachments, enrolledPods, maps, counters, config };
 }
 
 export function formatReport(r: NodeBpfReport): string {
   const lines = [`node ${r.node}`];
+  if (r.config)
+    lines.push(`  redirects to ${r.config.meshIp}:${r.config.capturePort} (mesh address : capture port)`);
   lines.push('  programs:');
   for (const p of r.programs)
     lines.push(`    ${p.kind.padEnd(15)} id ${String(p.id).padEnd(6)} ${p.type.padEnd(17)} ${p.pin}`);
