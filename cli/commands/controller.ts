@@ -1,6 +1,7 @@
 // `ambit controller`: flags of DESIGN.md §8; starts the controller component and stops it cleanly
 // on SIGINT/SIGTERM.
 import type { Command } from 'commander';
+import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { runAction } from '../run-action.js';
 import { startController } from '../../controller/controller.js';
@@ -28,6 +29,8 @@ export function registerController(program: Command): void {
     .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
     .action(
       runAction(async (flags: ControllerFlags) => {
+        // failures reach the operator as one line (run-action.ts) and pino logs; grpc-js's own stderr lines would add noise
+        grpc.setLogVerbosity(grpc.logVerbosity.NONE);
         const logger = pino({ name: 'ambit-controller', level: process.env.AMBIT_LOG_LEVEL ?? 'info' });
         const controller = await startController({
           configDir: flags.config,

@@ -1,6 +1,7 @@
 // `ambit status`, `ambit config dump`, `ambit describe`: ask a running controller (join token from
 // --state-dir) and print text/YAML, or JSON with -o json. Formatting only; the answers come from
 // the controller and core/model/describe-workload.ts.
+import * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { AmbitError } from '../../core/errors.js';
@@ -25,7 +26,13 @@ function print(s: string): void {
   process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 }
 
+/** Failures are reported once by run-action.ts; grpc-js must not print its own lines too. */
+function quietGrpc(): void {
+  grpc.setLogVerbosity(grpc.logVerbosity.NONE);
+}
+
 async function status(flags: InspectFlags): Promise<void> {
+  quietGrpc();
   checkOutput(flags.output, ['text', 'json', 'yaml']);
   const s = await fetchStatus(flags);
   const out = {
@@ -97,6 +104,7 @@ async function status(flags: InspectFlags): Promise<void> {
 }
 
 async function configDump(flags: InspectFlags): Promise<void> {
+  quietGrpc();
   checkOutput(flags.output, ['yaml', 'json']);
   const d = await fetchConfigDump(flags);
   const out = { version: d.version, state: d.state };
@@ -104,6 +112,7 @@ async function configDump(flags: InspectFlags): Promise<void> {
 }
 
 async function describe(pod: string, flags: InspectFlags): Promise<void> {
+  quietGrpc();
   checkOutput(flags.output, ['text', 'json', 'yaml']);
   const m = /^([^/]+)\/([^/]+)$/.exec(pod);
   if (!m) throw new AmbitError('CLI_BAD_ARGUMENT', `"${pod}" is not <namespace>/<pod>`);

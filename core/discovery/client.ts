@@ -54,7 +54,12 @@ export class DiscoveryClient {
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private queue: Promise<void> = Promise.resolve();
-  private firstApplied!: { resolve: () => void; reject: (e: Error) => void; done: boolean };
+  /** Settles start(); `done` until start() is called so close() before start() is harmless. */
+  private firstApplied: { resolve: () => void; reject: (e: Error) => void; done: boolean } = {
+    resolve: () => undefined,
+    reject: () => undefined,
+    done: true,
+  };
 
   constructor(private readonly o: DiscoveryClientOptions) {
     const k = o.subscriber.kind;
