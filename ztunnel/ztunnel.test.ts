@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
-import type net from 'node:net';
+import net from 'node:net';
 import { echoServer, startTwoNodeMesh, type TwoNodeMesh } from './testing/two-node-mesh.js';
 import { socks5Connect, Socks5Refused } from './testing/socks5-client.js';
 import { policy } from './state/mesh-fixture.js';
@@ -70,6 +70,34 @@ describe('two in-process ztunnels', () => {
     await m.push(m.state);
     const s = await socks5Connect(m.socks1, { ip: m.serverIp, port: m.serverPort }, m.clientIp);
     expect((await roundTrip(s, Buffer.from('again'))).toString()).toBe('again');
+  });
+
+  it('answers a SOCKS5 client that sends its request right behind the greeting (both replies in one write)', async () => {
+    const s = net.connect({ host: m.socks1.host, port: m.socks1.port, localAddress: m.clientIp });
+    await new Promise((r) => s.once('connect', r));
+    const req = Buffer.from([
+      5,
+      1,
+      0,
+      5,
+      1,
+      0,
+      1,
+      ...m.serverIp.split('.').map(Number),
+      m.serverPort >> 8,
+      m.serverPort & 0xff,
+    ]);
+    const got: Buffer[] = [];
+    const replied = new Promise<void>((resolve) =>
+      s.on('data', (c: Buffer) => {
+        got.push(c);
+        if (Buffer.concat(got).length >= 12) resolve();
+      }),
+    );
+    s.write(req);
+    await replied;
+    expect([...Buffer.concat(got).subarray(0, 4)]).toEqual([5, 0, 5, 0]);
+    s.destroy();
   });
 
   it('refuses an unknown source', async () => {

@@ -2,7 +2,8 @@
 // (stream module) doing mutual TLS 1.3 between them, and two ztunnels (HBONE, one pooled mTLS
 // connection) with 1 worker and with 2 SO_REUSEPORT workers each. Prints one table with ratios
 // to the nginx pair, then one JSON line. Run: node dist/bench/l4/run.js [--quick]
-// Loopback only (127.0.60.x). Takes about 1.5 minutes.
+// Loopback only (127.0.60.x). Takes about 1.5 minutes. Flags: --quick (smaller sizes),
+// --only direct|nginx|ztunnel, --workers 1,2.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
@@ -27,6 +28,12 @@ import { cpuSeconds, rssBytes, tree } from './proc-stats.js';
 
 const P = '127.0.60';
 const QUICK = process.argv.includes('--quick');
+/** --only ztunnel|nginx|direct: measure one family (for iterating on one path). */
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+const want = (family: string) => ONLY === undefined || ONLY === family;
+const WORKERS = process.argv.includes('--workers')
+  ? process.argv[process.argv.indexOf('--workers') + 1]!.split(',').map(Number)
+  : [1, 2];
 const SINGLE_BYTES = (QUICK ? 128 : 512) * 1024 * 1024;
 const MULTI_STREAMS = 32;
 const MULTI_BYTES = (QUICK ? 8 : 32) * 1024 * 1024;
@@ -131,12 +138,12 @@ async function main(): Promise<void> {
   const up = { echo: { ip: `${P}.12`, port: servers.echo }, sink: { ip: `${P}.12`, port: servers.sink } };
   const results: Result[] = [];
   try {
-    results.push(await measure('direct', directDialer(`${P}.11`), up));
+    if (want('direct')) results.push(await measure('direct', directDialer(`${P}.11`), up));
 
     const ca = await CertificateAuthority.generate('cluster.local');
     const client = await issue(ca, 'spiffe://cluster.local/ns/shop/sa/client');
     const server = await issue(ca, 'spiffe://cluster.local/ambit/node/node-2');
-    for (const workers of [1, 2]) {
+    for (const workers of want('nginx') ? WORKERS : []) {
       const ng = await startNginxPair({
         a: `${P}.2`,
         b: `${P}.3`,
@@ -157,11 +164,12 @@ async function main(): Promise<void> {
       }
     }
 
+    if (!want('ztunnel')) return print(results, (Date.now() - started) / 1000);
     const ctl = await startControllerHarness({
       files: { 'mesh.yaml': ztunnelMeshYaml(P, { echo: servers.echo, halfClose: servers.sink }) },
     });
     try {
-      for (const workers of [1, 2]) {
+      for (const workers of WORKERS) {
         const z = await Promise.all([
           startZtunnelProcess({
             node: 'node-1',
@@ -199,7 +207,7 @@ async function main(): Promise<void> {
   } finally {
     servers.child.kill();
   }
-  print(results, (Date.now() - started) / 1000);
+  if (want('ztunnel')) print(results, (Date.now() - started) / 1000);
 }
 
 function print(rs: Result[], secs: number): void {

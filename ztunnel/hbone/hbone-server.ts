@@ -9,6 +9,9 @@ import { HBONE_TLS, presentedChain, type Credential } from '../identity/credenti
 import { HBONE_SETTINGS, MAX_SESSION_MEMORY_MB, tuneSession } from './h2-settings.js';
 import { TCP_KEEPALIVE_MS } from './splice.js';
 
+/** The verified peer identity, read once per TLS connection (getPeerCertificate costs ~60 µs). */
+const PEER_PRINCIPAL = Symbol('ambit.peerPrincipal');
+
 export interface HbonePeer {
   principal: string;
   address: string;
@@ -57,6 +60,7 @@ export class HboneServer {
         socket.destroy();
         return;
       }
+      (socket as TLSSocket & { [PEER_PRINCIPAL]?: string })[PEER_PRINCIPAL] = id!;
       socket.setNoDelay(true);
       socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
     });
@@ -71,7 +75,8 @@ export class HboneServer {
     });
     this.server.on('stream', (stream, headers) => {
       const socket = stream.session?.socket as TLSSocket | undefined;
-      const principal = spiffeIdOfCert(socket?.getPeerCertificate()?.subjectaltname);
+      // session.socket is a Proxy that forwards property reads to the TLS socket.
+      const principal = (socket as (TLSSocket & { [PEER_PRINCIPAL]?: string }) | undefined)?.[PEER_PRINCIPAL];
       stream.on('error', () => undefined);
       if (!socket || !principal) {
         stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);

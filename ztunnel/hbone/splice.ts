@@ -1,5 +1,6 @@
 // Joins two byte streams (a TCP socket and an HBONE stream, or two TCP sockets) both ways with
-// backpressure (pipe: pause on write() === false, resume on drain), half-close (EOF -> end(), which
+// bounded backpressure (stop reading the source once 1 MiB waits on the destination, resume on
+// drain), half-close (EOF -> end(), which
 // is FIN on TCP and an empty DATA+END_STREAM on h2) and reset propagation (a TCP reset or an h2
 // RST_STREAM other than NO_ERROR/CANCEL resets the other leg; NO_ERROR/CANCEL reads as EOF).
 // Never cuts a quiet connection unless an idle timeout is given.
@@ -33,8 +34,37 @@ function reset(l: Leg): void {
   } else l.resetAndDestroy();
 }
 
-function counting(from: Duplex, add: (n: number) => void): void {
-  from.on('data', (c: Buffer) => add(c.length));
+/**
+ * Bytes a destination may hold queued before we stop reading its source. Larger than Node's 16 KiB
+ * writable high-water mark on purpose: pausing at every 16 KiB made pipe() stop and restart the
+ * source for nearly every 64 KiB read, which cost a round of callbacks per chunk at multi-Gbit/s.
+ * Still bounded: a slow reader holds at most this much per direction in the ztunnel.
+ */
+export const FORWARD_HIGH_WATER = 1024 * 1024;
+
+/** Forwards from -> to with bounded buffering; counts bytes; ends `to` on EOF of `from`. */
+function forward(from: Leg, to: Leg, add: (n: number) => void, discard: () => boolean): void {
+  const src = from as Duplex;
+  const dst = to as Duplex;
+  let paused = false;
+  const onDrain = () => {
+    paused = false;
+    src.resume();
+  };
+  src.on('data', (chunk: Buffer) => {
+    add(chunk.length);
+    if (discard() || dst.destroyed || dst.writableEnded) return;
+    dst.write(chunk);
+    if (!paused && dst.writableLength >= FORWARD_HIGH_WATER) {
+      paused = true;
+      src.pause();
+      dst.once('drain', onDrain);
+    }
+  });
+  src.on('end', () => {
+    if (!dst.destroyed && !dst.writableEnded) dst.end();
+  });
+  src.resume();
 }
 
 /** Splices `client` (the side that opened the connection) with `server`. */
@@ -58,9 +88,8 @@ export function splice(
         l.setNoDelay(true);
       }
     }
-    // Counting with 'data' listeners adds no copy: pipe uses the same events.
-    counting(client as Duplex, (n) => (received += n));
-    counting(server as Duplex, (n) => (sent += n));
+    let clientGone = false;
+    let serverGone = false;
 
     const wire = (from: Leg, to: Leg) => {
       from.on('error', (e: Error) => {
@@ -79,19 +108,29 @@ export function splice(
         } else if (!to.destroyed) {
           // Clean close: what the other side still sends has nowhere to go; finish it politely.
           if (!to.writableEnded) to.end();
-          if (!to.readableEnded) {
-            to.unpipe();
-            to.resume();
-          }
+          if (!to.readableEnded) (to as Duplex).resume();
           if (isH2(to)) to.once('end', () => to.close());
           else to.once('end', () => to.destroy());
         }
+        if (from === client) clientGone = true;
+        else serverGone = true;
         onClosed();
       });
-      (from as Duplex).pipe(to as Duplex);
     };
     wire(client, server);
     wire(server, client);
+    forward(
+      client,
+      server,
+      (n) => (received += n),
+      () => serverGone,
+    );
+    forward(
+      server,
+      client,
+      (n) => (sent += n),
+      () => clientGone,
+    );
 
     if (opts.idleTimeoutMs && opts.idleTimeoutMs > 0) {
       const tcp = !isH2(client) ? client : !isH2(server) ? server : undefined;

@@ -61,6 +61,11 @@ function reply(code: number): Buffer {
 export function handleSocks5(socket: Socket, proxy: OutboundProxy): void {
   let buf = Buffer.alloc(0);
   let stage: 0 | 1 = 0;
+  // A client that sent its request right behind the greeting (no wait) gets the method reply
+  // and the CONNECT reply in one write: one wakeup instead of two on its side.
+  let greetingReplyPending = false;
+  const withGreeting = (b: Buffer) =>
+    greetingReplyPending ? Buffer.concat([Buffer.from([0x05, 0x00]), b]) : b;
   socket.on('error', () => undefined);
   const onData = (chunk: Buffer) => {
     buf = Buffer.concat([buf, chunk]);
@@ -71,7 +76,7 @@ export function handleSocks5(socket: Socket, proxy: OutboundProxy): void {
         case 'need-more':
           return;
         case 'error':
-          socket.end(stage === 0 ? Buffer.from([0x05, 0xff]) : reply(p.reply));
+          socket.end(stage === 0 ? Buffer.from([0x05, 0xff]) : withGreeting(reply(p.reply)));
           socket.off('data', onData);
           return;
         case 'greeting':
@@ -81,7 +86,8 @@ export function handleSocks5(socket: Socket, proxy: OutboundProxy): void {
             socket.off('data', onData);
             return;
           }
-          socket.write(Buffer.from([0x05, 0x00]));
+          if (buf.length > 0) greetingReplyPending = true;
+          else socket.write(Buffer.from([0x05, 0x00]));
           stage = 1;
           continue;
         case 'connect': {
@@ -95,10 +101,12 @@ export function handleSocks5(socket: Socket, proxy: OutboundProxy): void {
             src,
             { ip: p.ip, port: p.port },
             {
-              ready: () => socket.write(reply(REPLY_OK)),
+              ready: () => socket.write(withGreeting(reply(REPLY_OK))),
               refused: (why) => {
                 if (!socket.destroyed)
-                  socket.write(reply(why === 'deny' ? REPLY_NOT_ALLOWED : REPLY_HOST_UNREACHABLE));
+                  socket.write(
+                    withGreeting(reply(why === 'deny' ? REPLY_NOT_ALLOWED : REPLY_HOST_UNREACHABLE)),
+                  );
               },
             },
           );

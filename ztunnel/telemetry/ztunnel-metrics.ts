@@ -4,6 +4,13 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { TCP_LABEL_NAMES, type TcpLabels } from './tcp-labels.js';
 
+interface TcpChildren {
+  opened: { inc(v?: number): void };
+  closed: { inc(v?: number): void };
+  sent: { inc(v?: number): void };
+  received: { inc(v?: number): void };
+}
+
 export class ZtunnelMetrics {
   readonly registry = new Registry();
   readonly opened: Counter<string>;
@@ -73,13 +80,38 @@ export class ZtunnelMetrics {
     });
   }
 
+  /**
+   * The four TCP counters' children for one label set, cached under a key joined in fixed order:
+   * prom-client sorts and hashes 23 label names on every inc(labels), which showed up per
+   * connection. Bounded: the cache starts over past 10,000 label sets.
+   */
+  private readonly children = new Map<string, TcpChildren>();
+
+  private tcp(l: TcpLabels): TcpChildren {
+    let key = '';
+    for (const n of TCP_LABEL_NAMES) key += l[n] + '\u0001';
+    let c = this.children.get(key);
+    if (!c) {
+      if (this.children.size >= 10_000) this.children.clear();
+      c = {
+        opened: this.opened.labels(l),
+        closed: this.closed.labels(l),
+        sent: this.sentBytes.labels(l),
+        received: this.receivedBytes.labels(l),
+      };
+      this.children.set(key, c);
+    }
+    return c;
+  }
+
   connectionOpened(l: TcpLabels): void {
-    this.opened.inc(l);
+    this.tcp(l).opened.inc();
   }
 
   connectionClosed(l: TcpLabels, received: number, sent: number): void {
-    this.closed.inc(l);
-    this.receivedBytes.inc(l, received);
-    this.sentBytes.inc(l, sent);
+    const c = this.tcp(l);
+    c.closed.inc();
+    c.received.inc(received);
+    c.sent.inc(sent);
   }
 }
