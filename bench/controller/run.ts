@@ -121,6 +121,7 @@ async function main(): Promise<void> {
 
     interface Round {
       kind: string;
+      heapUsedMb: number;
       validateMs: number;
       computeMs: number;
       encodeMs: number;
@@ -164,6 +165,7 @@ async function main(): Promise<void> {
       rounds.push({
         kind: podChange ? 'pod IP' : 'service port',
         validateMs: Number(accepted.validateMs),
+        heapUsedMb: Number(published.heapUsedMb),
         computeMs: Number(published.computeMs),
         encodeMs: Number(published.publishMs),
         publishMs: Number(published.time) - t0,
@@ -181,7 +183,7 @@ async function main(): Promise<void> {
       `controller bench: ${size.pods} pods, ${size.services} services, ${size.nodes} nodes, ${subscribers} subscribers (${PROCESSES} processes), loopback`,
       `full snapshot:                     ${(snapshotBytes / 1024 / 1024).toFixed(2)} MiB (${snapshotBytes} bytes)`,
       `controller RSS after snapshots:    ${fmt(memAfterSnapshots.rss)} MB (peak ${fmt(memAfterSnapshots.peak)} MB)`,
-      `controller RSS at end:             ${fmt(memEnd.rss)} MB (peak ${fmt(memEnd.peak)} MB)`,
+      `controller RSS at end:             ${fmt(memEnd.rss)} MB (peak ${fmt(memEnd.peak)} MB; V8 heap in use at the last change ${rounds.at(-1)?.heapUsedMb} MB)`,
       '',
       'change -> (ms after the file write)  published  last applied  last ACK   delta bytes  (validate/compute/view ms)',
       ...rounds.map(
