@@ -105,6 +105,22 @@ describe('controller discovery', () => {
     for (const p of pushes) expect(p).toMatchObject({ full: false, upserts: 1, removals: 0 });
   });
 
+  it('coalesces a burst of edits into one push per subscriber carrying the newest version', async () => {
+    const mark = ctl.logMark();
+    const before = seen.map((s) => s.count);
+    for (const port of [7001, 7002, 7003, 7004, 7005])
+      ctl.writeFile('mesh.yaml', sampleMeshYaml({ cartPort: port }));
+    const published = await ctl.waitForLog('mesh state published', { since: mark, timeoutMs: 5_000 });
+    await waitFor(() => seen.every((s) => s.version === published.version), 5_000, 'the burst to arrive');
+    for (const s of seen) expect(s.state!.services.find((x) => x.name === 'cart')!.ports[0]!.port).toBe(7005);
+    expect(seen.map((s, i) => s.count - before[i]!)).toEqual([1, 1]);
+    const pushes = ctl
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes('"msg":"push"') && l.includes('"subscriber":"ztunnel node-1"'));
+    expect(pushes.filter((l) => l.includes(String(published.version)))).toHaveLength(1);
+  });
+
   it('shows each subscriber with its last ACK, and the NACK with the error of the one that rejected it', async () => {
     const r = await ctl.cli(['status', '-o', 'json']);
     expect(r.code).toBe(0);
