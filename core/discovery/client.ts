@@ -123,7 +123,9 @@ export class DiscoveryClient {
       cert = await this.credentials();
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (code === 'CA_PERMISSION_DENIED') return this.fatal(err as Error);
+      // refused before the first snapshot: a configuration error, not worth retrying; later (e.g. a
+      // waypoint briefly missing from the config) keep retrying like any other outage
+      if (code === 'CA_PERMISSION_DENIED' && !this.firstApplied.done) return this.fatal(err as Error);
       return this.retry(err as Error);
     }
     if (this.closed) return;
