@@ -104,12 +104,16 @@ async function measure(
   if (pids) {
     process.stderr.write(' idle tunnels...');
     const all = () => pids().flatMap((p) => tree(p));
-    await sleep(500);
+    // Two batches of 1,000: the second batch's RSS growth is what 1,000 more idle tunnels cost,
+    // without the one-time growth (heaps, pools, JIT) the first batch also pays.
+    const closeFirst = await idleTunnels(d, up.echo, IDLE);
+    await sleep(1000);
     const before = rssBytes(all());
-    const close = await idleTunnels(d, up.echo, IDLE);
-    await sleep(1500);
+    const closeSecond = await idleTunnels(d, up.echo, IDLE);
+    await sleep(1000);
     const after = rssBytes(all());
-    close();
+    closeFirst();
+    closeSecond();
     perTunnel = Math.max(0, (after - before) / IDLE);
     await sleep(500);
   }
@@ -165,9 +169,18 @@ async function main(): Promise<void> {
     }
 
     if (!want('ztunnel')) return print(results, (Date.now() - started) / 1000);
+    // A second client pod on node-1: captured connections go to the echo server from .11 and to
+    // the sink from .21 (--original-destination-map stands in for the kernel redirect).
+    const client2 = `apiVersion: v1
+kind: Pod
+metadata: {name: client2, namespace: shop, labels: {app: client}}
+spec: {nodeName: node-1, serviceAccountName: client, containers: [{name: main, image: app}]}
+status: {podIP: ${P}.21, conditions: [{type: Ready, status: "True"}]}
+`;
     const ctl = await startControllerHarness({
-      files: { 'mesh.yaml': ztunnelMeshYaml(P, { echo: servers.echo, halfClose: servers.sink }) },
+      files: { 'mesh.yaml': ztunnelMeshYaml(P, { echo: servers.echo, halfClose: servers.sink }, client2) },
     });
+    const map = `${P}.11=${up.echo.ip}:${up.echo.port},${P}.21=${up.sink.ip}:${up.sink.port}`;
     try {
       for (const workers of WORKERS) {
         const z = await Promise.all([
@@ -179,6 +192,7 @@ async function main(): Promise<void> {
             socks5Port: 15080,
             workers,
             logLevel: 'warn',
+            extraArgs: ['--original-destination-map', map],
           }),
           startZtunnelProcess({
             node: 'node-2',
@@ -191,12 +205,22 @@ async function main(): Promise<void> {
         ]);
         try {
           await sleep(workers > 1 ? 1500 : 300);
-          const d = socks5Dialer({ ip: `${P}.2`, port: 15080 }, `${P}.11`);
-          results.push(
-            await measure(`ztunnel pair (${workers} worker${workers > 1 ? 's' : ''})`, d, up, () =>
-              z.map((x) => x.child.pid!),
-            ),
-          );
+          const pids = () => z.map((x) => x.child.pid!);
+          const w = `${workers} worker${workers > 1 ? 's' : ''}`;
+          // The capture path (15001), as a redirected pod connection arrives.
+          const capture: Dialer = {
+            dial: (t) =>
+              fixedDialer(
+                { ip: `${P}.2`, port: 15001 },
+                t.port === up.sink.port ? `${P}.21` : `${P}.11`,
+              ).dial(t),
+          };
+          results.push(await measure(`ztunnel pair (${w}, capture)`, capture, up, pids));
+          if (workers === 1) {
+            // The same path dialled explicitly with SOCKS5: one more round trip before data.
+            const socks = socks5Dialer({ ip: `${P}.2`, port: 15080 }, `${P}.11`);
+            results.push(await measure(`ztunnel pair (${w}, socks5)`, socks, up, pids));
+          }
         } finally {
           await Promise.all(z.map((x) => x.stop()));
         }

@@ -33,6 +33,7 @@ interface Opts {
   idleTimeout?: string;
   certTtl?: string;
   logLevel: string;
+  originalDestinationMap?: string;
 }
 
 export function registerZtunnel(program: Command): void {
@@ -65,6 +66,10 @@ export function registerZtunnel(program: Command): void {
       '--cert-ttl <duration>',
       'workload certificate lifetime to ask the CA for (default: the CA default, 24h)',
     )
+    .option(
+      '--original-destination-map <SRC=DST:PORT,...>',
+      'testing/benchmarks without the kernel redirect: captured connections from SRC go to DST:PORT',
+    )
     .option('--log-level <level>', 'pino log level', process.env.AMBIT_LOG_LEVEL ?? 'info')
     .action(
       runAction(async (o: Opts) => {
@@ -90,6 +95,7 @@ export function registerZtunnel(program: Command): void {
           logLevel: o.logLevel,
           ...(o.address ? { address: o.address } : {}),
           ...(o.socks5 ? { socks5: hostPort(o.socks5) } : {}),
+          ...(o.originalDestinationMap ? { originalDestinationMap: o.originalDestinationMap } : {}),
           ...(idleTimeoutMs ? { idleTimeoutMs } : {}),
           ...(workloadCertTtlMs ? { workloadCertTtlMs } : {}),
         });

@@ -69,3 +69,26 @@ export class StaticOriginalDestinations implements OriginalDestinationResolver {
   }
   close(): void {}
 }
+
+/**
+ * Original destinations fixed per source IP (`--original-destination-map 10.0.0.5=10.0.1.7:8080,...`):
+ * stands in for the kernel redirect where there is none (benchmarks, tests), so captured
+ * connections take the real 15001 path. Not for production: every connection from a source goes
+ * to the same place.
+ */
+export class StaticBySourceResolver implements OriginalDestinationResolver {
+  constructor(readonly table: ReadonlyMap<string, { ip: string; port: number }>) {}
+  static parse(spec: string): StaticBySourceResolver {
+    const table = new Map<string, { ip: string; port: number }>();
+    for (const item of spec.split(',').filter(Boolean)) {
+      const m = /^([^=]+)=(.+):(\d+)$/.exec(item.trim());
+      if (!m) throw new Error(`bad --original-destination-map entry ${item} (want SRC_IP=DST_IP:PORT)`);
+      table.set(m[1]!, { ip: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) });
+    }
+    return new StaticBySourceResolver(table);
+  }
+  resolve(c: ConnectionSource) {
+    return this.table.get(c.sourceIp);
+  }
+  close(): void {}
+}

@@ -11,7 +11,7 @@ import pino, { type Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import { Ztunnel, ZTUNNEL_PORTS } from '../ztunnel.js';
 import { ControllerControlPlane } from '../controller-control-plane.js';
-import { BpfOriginalDestinationResolver } from '../outbound/original-destination.js';
+import { BpfOriginalDestinationResolver, StaticBySourceResolver } from '../outbound/original-destination.js';
 import { createAdminServer, createReadinessServer } from '../admin/admin-server.js';
 import { ztError } from '../errors.js';
 
@@ -26,6 +26,8 @@ export interface ZtunnelFlags {
   idleTimeoutMs?: number;
   workloadCertTtlMs?: number;
   logLevel: string;
+  /** Fixed original destinations by source IP instead of the kernel map (benchmarks, tests). */
+  originalDestinationMap?: string;
 }
 
 const STOP_GRACE_MS = 5_000;
@@ -40,7 +42,9 @@ function newZtunnel(f: ZtunnelFlags, logger: Logger, worker: boolean): Ztunnel {
       logger,
       ...(f.workloadCertTtlMs ? { workloadCertTtlMs: f.workloadCertTtlMs } : {}),
     }),
-    resolver: new BpfOriginalDestinationResolver(f.node, logger),
+    resolver: f.originalDestinationMap
+      ? StaticBySourceResolver.parse(f.originalDestinationMap)
+      : new BpfOriginalDestinationResolver(f.node, logger),
     meshAddress: f.meshAddress,
     logger,
     ...(f.address ? { address: f.address } : {}),

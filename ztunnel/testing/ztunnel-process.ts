@@ -50,8 +50,11 @@ export async function startZtunnelProcess(o: {
   extraArgs?: string[];
   logLevel?: string;
   readyTimeoutMs?: number;
+  /** Extra node flags (e.g. --cpu-prof). */
+  nodeArgs?: string[];
 }): Promise<ZtunnelProcess> {
   const args = [
+    ...(o.nodeArgs ?? []),
     path.join(repoRoot(), 'dist/cli/main.js'),
     'ztunnel',
     '--node',
