@@ -1,6 +1,6 @@
 // One published mesh state: the computed MeshState, its keyed wire view and its content version.
 // Built once per accepted config change, before it is swapped in (snapshots, not shared state).
-import { meshStateToView, viewVersion, type ResourceView } from '../core/discovery/mesh-resources.js';
+import { encodeMeshState, type ResourceView } from '../core/discovery/mesh-resources.js';
 import type { MeshState } from '../core/model/mesh.js';
 
 export interface MeshPublication {
@@ -11,11 +11,6 @@ export interface MeshPublication {
 }
 
 export function publicationOf(state: MeshState): MeshPublication {
-  const view = meshStateToView(state);
-  return {
-    version: viewVersion(view, state.trustDomain),
-    state,
-    view,
-    publishedAt: new Date().toISOString(),
-  };
+  const { view, version } = encodeMeshState(state);
+  return { version, state, view, publishedAt: new Date().toISOString() };
 }

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { diffViews } from './mesh-delta.js';
-import { meshStateFromRecords, meshStateToView, splitViewKey, viewVersion } from './mesh-resources.js';
+import {
+  encodeMeshState,
+  meshStateFromRecords,
+  meshStateToView,
+  splitViewKey,
+  viewVersion,
+} from './mesh-resources.js';
 import type { MeshState } from '../model/mesh.js';
 
 const state = (ports: number[], nodes: string[]): MeshState => ({
@@ -57,5 +63,8 @@ describe('views and deltas', () => {
     expect(back.nodes.map((n) => n.name)).toEqual(['a', 'b']);
     expect(viewVersion(view, 'td')).toBe(viewVersion(meshStateToView(state([80, 81], ['a', 'b'])), 'td'));
     expect(viewVersion(view, 'td')).not.toBe(viewVersion(meshStateToView(state([80], ['a', 'b'])), 'td'));
+    // the controller's one-pass version: equal states (fresh objects) give equal versions
+    expect(encodeMeshState(state([80], ['a'])).version).toBe(encodeMeshState(state([80], ['a'])).version);
+    expect(encodeMeshState(state([80], ['a'])).version).not.toBe(encodeMeshState(state([81], ['a'])).version);
   });
 });

@@ -46,19 +46,42 @@ export function splitViewKey(k: string): { type: string; key: string } {
   return { type: k.slice(0, i), key: k.slice(i + 1) };
 }
 
-/** JSON of records by object: mesh records are immutable, and unchanged ones are reused between states. */
-const jsonOf = new WeakMap<object, string>();
+/** View key, JSON and digest of records by object: mesh records are immutable, and unchanged ones are reused between states. */
+const encodedOf = new WeakMap<object, { key: string; json: string; tag: Buffer }>();
+
+function encoded(type: MeshResourceType, record: object): { key: string; json: string; tag: Buffer } {
+  let e = encodedOf.get(record);
+  if (e === undefined) {
+    const json = JSON.stringify(record);
+    const key = viewKey(type, resourceKey(type, record));
+    // key and content digest, hashed into the version (one hash update per state, not per record)
+    const tag = Buffer.concat([Buffer.from(`\0${key}\0`), createHash('sha1').update(json).digest()]);
+    e = { key, json, tag };
+    encodedOf.set(record, e);
+  }
+  return e;
+}
 
 export function meshStateToView(state: MeshState): Map<string, string> {
+  return encodeMeshState(state).view;
+}
+
+/**
+ * The view and the content version of a state in one pass. The version hashes each record's key
+ * and cached digest in the state's (sorted, deterministic) order, so equal states give equal
+ * versions, across controller restarts too, and an unchanged record costs no hashing.
+ */
+export function encodeMeshState(state: MeshState): { view: Map<string, string>; version: string } {
   const view = new Map<string, string>();
+  const tags: Buffer[] = [Buffer.from(state.trustDomain)];
   for (const type of MESH_RESOURCE_TYPES) {
     for (const record of state[LIST_OF[type]] as object[]) {
-      let json = jsonOf.get(record);
-      if (json === undefined) jsonOf.set(record, (json = JSON.stringify(record)));
-      view.set(viewKey(type, resourceKey(type, record)), json);
+      const e = encoded(type, record);
+      view.set(e.key, e.json);
+      tags.push(e.tag);
     }
   }
-  return view;
+  return { view, version: createHash('sha256').update(Buffer.concat(tags)).digest('hex').slice(0, 16) };
 }
 
 /** Content version of a view: equal records give equal versions, across controller restarts too. */

@@ -453,3 +453,41 @@ describe('computeMeshState: nodes, waypoints, policies, routes', () => {
     expect(compute(...docs)).toEqual(compute(...[...docs].reverse()));
   });
 });
+
+describe('computeMeshState: reuse between recomputations', () => {
+  it('reuses unchanged workloads and services and recomputes what a changed pod or namespace affects', () => {
+    const parse = (...docs: object[]) => {
+      const r = validateConfig([
+        { path: 't.yaml', text: docs.map((d) => JSON.stringify(d)).join('\n---\n') },
+      ]);
+      if (!r.valid) throw new Error(r.errors.map(formatConfigError).join('\n'));
+      return r.result;
+    };
+    const cfg = parse(
+      ...base,
+      SVC('shop', 'a', { selector: { app: 'a' }, ports: [{ port: 80 }] }),
+      SVC('shop', 'b', { selector: { app: 'b' }, ports: [{ port: 80 }] }),
+      POD('shop', 'a-1', { labels: { app: 'a' }, ip: '10.0.0.1' }),
+      POD('shop', 'b-1', { labels: { app: 'b' }, ip: '10.0.0.2' }),
+    );
+    const s1 = computeMeshState(cfg, TD);
+    // same objects again: everything reused
+    const s2 = computeMeshState(cfg, TD);
+    expect(s2.workloads[0]).toBe(s1.workloads[0]);
+    expect(s2.services[0]).toBe(s1.services[0]);
+    // pod a-1 replaced by a not-ready one: its workload and service a change, b is reused
+    const notReady = parse(
+      ...base,
+      POD('shop', 'a-1', { labels: { app: 'a' }, ip: '10.0.0.1', ready: false }),
+    ).Pod[0]!;
+    const s3 = computeMeshState({ ...cfg, Pod: [notReady, cfg.Pod[1]!] }, TD);
+    expect(s3.services.find((s) => s.name === 'a')!.endpoints[0]!.ready).toBe(false);
+    expect(s3.services.find((s) => s.name === 'b')).toBe(s1.services.find((s) => s.name === 'b'));
+    expect(s3.workloads.find((w) => w.name === 'b-1')).toBe(s1.workloads.find((w) => w.name === 'b-1'));
+    // the namespace turns ambient: workloads recompute
+    const ambientNs = parse(NS('shop', { 'ambit.dev/dataplane-mode': 'ambient' })).Namespace[0]!;
+    const s4 = computeMeshState({ ...cfg, Namespace: [ambientNs] }, TD);
+    expect(s4.workloads.every((w) => w.enrolled)).toBe(true);
+    expect(s1.workloads.every((w) => !w.enrolled)).toBe(true);
+  });
+});

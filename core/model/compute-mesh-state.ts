@@ -79,6 +79,11 @@ function selects(selector: Record<string, string> | undefined, labels: Record<st
 }
 
 const workloadMemo = new WeakMap<Pod, { context: string; workload: Workload }>();
+const serviceMemo = new WeakMap<Service, { pods: readonly Pod[]; waypoint: string; service: MeshService }>();
+
+function sameElements<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
 
 export function computeMeshState(config: ConfigResources, trustDomain: string): MeshState {
   const namespaceLabels = new Map(config.Namespace.map((n) => [n.metadata.name, n.metadata.labels ?? {}]));
@@ -204,12 +209,18 @@ export function computeMeshState(config: ConfigResources, trustDomain: string): 
   const services: MeshService[] = config.Service.map((svc) => {
     const namespace = svc.metadata.namespace!;
     const labels = svc.metadata.labels ?? {};
+    const wp = resolveWaypoint(labels, namespace, (f) => f === 'service' || f === 'all');
+    const wpKey = wp ? `${wp.namespace}/${wp.name}` : '';
+    const selected = svc.spec?.selector ? candidates(namespace, svc.spec.selector) : undefined;
+    // a selector Service is a function of its object, the candidate Pod objects and its waypoint
+    const memo = serviceMemo.get(svc);
+    if (selected && memo && memo.waypoint === wpKey && sameElements(memo.pods, selected)) return memo.service;
     const ports = servicePorts(svc);
     const vips = (svc.spec?.clusterIPs ?? (svc.spec?.clusterIP ? [svc.spec.clusterIP] : [])).filter(
       (ip) => ip !== 'None' && ip !== '',
     );
-    const endpoints = svc.spec?.selector
-      ? selectorEndpoints(svc, ports, candidates(namespace, svc.spec.selector), workloadByUid)
+    const endpoints = selected
+      ? selectorEndpoints(svc, ports, selected, workloadByUid)
       : sliceEndpoints(
           slicesByService.get(`${namespace}/${svc.metadata.name}`) ?? [],
           ports,
@@ -225,8 +236,8 @@ export function computeMeshState(config: ConfigResources, trustDomain: string): 
       labels,
       endpoints: endpoints.sort(byKey((e) => `${e.ip}|${e.workloadUid}`)),
     };
-    const wp = resolveWaypoint(labels, namespace, (f) => f === 'service' || f === 'all');
     if (wp) s.waypoint = wp;
+    if (selected) serviceMemo.set(svc, { pods: selected.slice(), waypoint: wpKey, service: s });
     return s;
   }).sort(byKey(nsName));
 
