@@ -42,9 +42,81 @@ function run(files: Record<string, string>): string[] {
   return r.valid ? [] : r.errors.map(formatConfigError);
 }
 
-describe('validateConfig accepts the base config', () => {
-  it('has no errors', () => {
+const VALID_EXTRAS = `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: cart-split, namespace: shop}
+spec:
+  parentRefs: [{group: "", kind: Service, name: cart, port: 80}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /api}, headers: [{name: x-user, value: test}], method: GET}]
+    filters:
+    - {type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x-mesh, value: ambit}], remove: [x-debug]}}
+    - {type: RequestMirror, requestMirror: {backendRef: {name: cart, port: 80}, percent: 10}}
+    backendRefs: [{name: cart, port: 80, weight: 90}, {name: cart, port: 80, weight: 10}]
+    timeouts: {request: 10s, backendRequest: 2s}
+    retry: {attempts: 3, codes: [502, 503], backoff: 100ms}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: cart-grpc, namespace: shop}
+spec:
+  parentRefs: [{group: "", kind: Service, name: cart}]
+  rules: [{matches: [{method: {service: shop.Cart, method: Get}}], backendRefs: [{name: cart, port: 80}]}]
+---
+apiVersion: security.ambit.dev/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  action: ALLOW
+  rules:
+  - from: [{source: {principals: [cluster.local/ns/shop/sa/web], ipBlocks: [10.0.0.0/8]}}]
+    to: [{operation: {ports: ["8080"], methods: [GET]}}]
+    when: [{key: "request.headers[x-user]", values: [test]}]
+---
+apiVersion: security.ambit.dev/v1
+kind: AuthorizationPolicy
+metadata: {name: waypoint-deny, namespace: shop}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: waypoint}]
+  action: DENY
+  rules: [{to: [{operation: {paths: [/admin]}}]}]
+---
+apiVersion: security.ambit.dev/v1
+kind: PeerAuthentication
+metadata: {name: cart-strict, namespace: shop}
+spec: {selector: {matchLabels: {app: cart}}, mtls: {mode: STRICT}, portLevelMtls: {"9090": {mode: PERMISSIVE}}}
+---
+apiVersion: networking.ambit.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: cart-resilience, namespace: shop}
+spec:
+  targetRefs: [{group: "", kind: Service, name: cart}]
+  connectionPool: {tcp: {maxConnections: 100, connectTimeout: 1s}, http: {http2MaxRequests: 1000, maxRetries: 3}}
+  outlierDetection: {consecutive5xxErrors: 5, interval: 10s, baseEjectionTime: 30s, maxEjectionPercent: 50}
+  loadBalancer: {simple: LEAST_REQUEST}
+  retryBudget: {percent: 20, minRetryConcurrency: 3}
+  fault: {delay: {percentage: {value: 1}, fixedDelay: 100ms}, abort: {percentage: {value: 0.5}, httpStatus: 503}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ext, namespace: shop}
+spec: {ports: [{name: http, port: 80}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: ext-1, namespace: shop, labels: {kubernetes.io/service-name: ext}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints: [{addresses: [10.9.0.1], conditions: {ready: true}, nodeName: node-1}]
+`;
+
+describe('validateConfig accepts valid configs', () => {
+  it('the base config', () => {
     expect(run({})).toEqual([]);
+  });
+  it('routes, policies, a TrafficPolicy and an EndpointSlice using every modelled field family', () => {
+    expect(run({ 'extras.yaml': VALID_EXTRAS })).toEqual([]);
   });
 });
 
@@ -262,6 +334,24 @@ const CASES: Case[] = [
         'apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: shop}\nspec:\n  parentRefs: [{group: "", kind: Service, name: cart}]\n  rules: [{backendRefs: [{name: cart-v2, port: 80}]}]\n',
     },
     error: 'r.yaml doc 1 HTTPRoute shop/r: spec.rules[0].backendRefs[0]: Service shop/cart-v2 does not exist',
+  },
+  {
+    description: 'HTTPRoute backendRef to a Service without port',
+    files: {
+      'r.yaml':
+        'apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: shop}\nspec:\n  parentRefs: [{group: "", kind: Service, name: cart}]\n  rules: [{backendRefs: [{name: cart}]}]\n',
+    },
+    error:
+      'r.yaml doc 1 HTTPRoute shop/r: spec.rules[0].backendRefs[0].port: required when the backend is a Service (Gateway API)',
+  },
+  {
+    description: 'HTTPRoute parentRef to a port the Service does not have',
+    files: {
+      'r.yaml':
+        'apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: shop}\nspec:\n  parentRefs: [{group: "", kind: Service, name: cart, port: 8080}]\n',
+    },
+    error:
+      'r.yaml doc 1 HTTPRoute shop/r: spec.parentRefs[0].port: Service shop/cart has no port 8080 (it has 80)',
   },
   {
     description: 'GRPCRoute parentRef to a missing Gateway',

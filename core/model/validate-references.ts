@@ -79,8 +79,32 @@ export function checkReferences(resources: readonly LocatedResource[]): ConfigEr
     }
   };
 
-  const checkServiceRef = (r: LocatedResource, field: string, namespace: string, name: string): void => {
-    if (!has('Service', namespace, name)) err(r, field, `Service ${namespace}/${name} does not exist`);
+  /** Checks a reference to a Service and, when `port` is given (or required), that the Service has it. */
+  const checkServiceRef = (
+    r: LocatedResource,
+    field: string,
+    namespace: string,
+    name: string,
+    port?: { value: number | undefined; required: boolean },
+  ): void => {
+    const svc = get('Service', namespace, name);
+    if (!svc) {
+      err(r, field, `Service ${namespace}/${name} does not exist`);
+      return;
+    }
+    if (!port) return;
+    if (port.value === undefined) {
+      if (port.required) err(r, `${field}.port`, `required when the backend is a Service (Gateway API)`);
+      return;
+    }
+    const ports = svc.object.spec?.ports ?? [];
+    if (!ports.some((p) => p.port === port.value)) {
+      err(
+        r,
+        `${field}.port`,
+        `Service ${namespace}/${name} has no port ${port.value} (it has ${ports.map((p) => p.port).join(', ') || 'none'})`,
+      );
+    }
   };
 
   const clusterIps = new Map<string, LocatedResource>();
@@ -142,7 +166,7 @@ export function checkReferences(resources: readonly LocatedResource[]): ConfigEr
           const group = p.group ?? (kind === 'Service' ? '' : 'gateway.networking.k8s.io');
           const field = `spec.parentRefs[${i}]`;
           if (kind === 'Service' && (group === '' || group === 'core'))
-            checkServiceRef(r, field, pns, p.name);
+            checkServiceRef(r, field, pns, p.name, { value: p.port, required: false });
           else if (kind === 'Gateway' && group === 'gateway.networking.k8s.io') {
             if (!has('Gateway', pns, p.name)) err(r, field, `Gateway ${pns}/${p.name} does not exist`);
           } else
@@ -155,7 +179,7 @@ export function checkReferences(resources: readonly LocatedResource[]): ConfigEr
         (o.spec.rules ?? []).forEach((rule, ri) => {
           const refs: {
             field: string;
-            ref: { group?: string; kind?: string; name: string; namespace?: string };
+            ref: { group?: string; kind?: string; name: string; namespace?: string; port?: number };
           }[] = [];
           (rule.backendRefs ?? []).forEach((b, bi) =>
             refs.push({ field: `spec.rules[${ri}].backendRefs[${bi}]`, ref: b }),
@@ -172,7 +196,8 @@ export function checkReferences(resources: readonly LocatedResource[]): ConfigEr
             const group = ref.group ?? '';
             if (kind !== 'Service' || (group !== '' && group !== 'core')) {
               err(r, `${field}.kind`, `unsupported backend ${group || 'core'}/${kind}: use a Service`);
-            } else checkServiceRef(r, field, ref.namespace ?? ns!, ref.name);
+            } else
+              checkServiceRef(r, field, ref.namespace ?? ns!, ref.name, { value: ref.port, required: true });
           }
         });
         break;
