@@ -43,7 +43,17 @@ export function registerController(program: Command): void {
           logger,
         });
         await new Promise<void>((resolve) => {
+          // test harnesses set AMBIT_PARENT_PID so a controller never outlives a killed test run
+          const parent = Number(process.env.AMBIT_PARENT_PID);
+          if (parent > 0) {
+            setInterval(() => {
+              if (process.ppid !== parent) stop('parent exited');
+            }, 1000).unref();
+          }
+          let stopping = false;
           const stop = (signal: string): void => {
+            if (stopping) return;
+            stopping = true;
             logger.info({ signal }, 'controller stopping');
             void controller.close().then(resolve);
           };

@@ -152,7 +152,8 @@ export async function startControllerHarness(o: ControllerHarnessOptions = {}): 
     child = spawn(process.execPath, args, {
       cwd: repoRoot(),
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, AMBIT_LOG_LEVEL: o.logLevel ?? 'info' },
+      // the controller exits by itself if this process dies without stop() (killed test worker)
+      env: { ...process.env, AMBIT_LOG_LEVEL: o.logLevel ?? 'info', AMBIT_PARENT_PID: String(process.pid) },
     });
     let partial = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -215,6 +216,8 @@ export async function startControllerHarness(o: ControllerHarnessOptions = {}): 
   };
 
   await spawnController();
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
 
   return {
     get address() {
@@ -239,6 +242,7 @@ export async function startControllerHarness(o: ControllerHarnessOptions = {}): 
       await spawnController();
     },
     stop: async () => {
+      process.off('exit', killOnExit);
       child.kill('SIGTERM');
       await waitExit(child, 5_000);
       if (ownConfig) rmSync(configDir, { recursive: true, force: true });
