@@ -14,6 +14,7 @@ import { DiscoveryService } from './discovery-service.js';
 import { inspectionHandlers } from './inspection-service.js';
 import { publicationOf, type MeshPublication } from './mesh-publication.js';
 import { routeStatuses } from './route-status.js';
+import { waypointStatuses } from './waypoint-status.js';
 import { prepareStateDir } from './state-dir.js';
 import { CTL, ControllerError } from './errors.js';
 
@@ -138,7 +139,7 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
       current: () => current,
       storeStatus: () => store.status(),
       subscribers: () => discovery.subscribers(),
-      resourceStatus: () => routeStatuses(current.state),
+      resourceStatus: () => ({ ...routeStatuses(current.state), ...waypointStatuses(current.state) }),
     }),
   });
   server.addService(

@@ -91,6 +91,24 @@ async function status(flags: InspectFlags): Promise<void> {
       `  ${r.kind} ${r.namespace}/${r.name}: ${r.conditions.map((c) => `${c.type}=${c.status} (${c.reason})`).join(', ')}`,
     );
   }
+  const waypoints =
+    (
+      out.resourceStatus as {
+        waypoints?: {
+          namespace: string;
+          name: string;
+          instances: number;
+          readyInstances: number;
+          conditions: { type: string; status: string; reason: string }[];
+        }[];
+      }
+    ).waypoints ?? [];
+  lines.push(`waypoints (${waypoints.length}):`);
+  for (const w of waypoints) {
+    lines.push(
+      `  ${w.namespace}/${w.name}: ${w.readyInstances}/${w.instances} instances ready; ${w.conditions.map((c) => `${c.type}=${c.status} (${c.reason})`).join(', ')}`,
+    );
+  }
   lines.push(`subscribers (${out.subscribers.length}):`);
   for (const x of out.subscribers) {
     const who = x.kind === 'waypoint' ? `waypoint ${x.name}` : `${x.kind} ${x.node}`;

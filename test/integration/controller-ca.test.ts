@@ -128,6 +128,11 @@ describe('controller CA over gRPC', () => {
     try {
       await c.start();
       expect(workloads).toBeGreaterThan(0);
+      const status = await ctl.cli(['status']);
+      expect(status.stdout).toContain(
+        'shop/waypoint: 1/1 instances ready; Accepted=True (Accepted), Programmed=True (Programmed)',
+      );
+      expect(status.stdout).toMatch(/waypoint shop\/waypoint \[connected\] ACK /);
     } finally {
       await c.close();
     }
