@@ -42,6 +42,9 @@ function reset(l: Leg): void {
  */
 export const FORWARD_HIGH_WATER = 1024 * 1024;
 
+/** Chunks at least this big start a coalescing window (bulk transfer); smaller ones are written at once. */
+export const COALESCE_MIN_CHUNK = 8 * 1024;
+
 /** Forwards from -> to with bounded buffering; counts bytes; ends `to` on EOF of `from`. */
 function forward(from: Leg, to: Leg, add: (n: number) => void, discard: () => boolean): void {
   const src = from as Duplex;
@@ -62,7 +65,8 @@ function forward(from: Leg, to: Leg, add: (n: number) => void, discard: () => bo
   src.on('data', (chunk: Buffer) => {
     add(chunk.length);
     if (discard() || dst.destroyed || dst.writableEnded) return;
-    if (!corked) {
+    // Small chunks (request/response traffic) go out at once: coalescing only pays for bulk.
+    if (!corked && chunk.length >= COALESCE_MIN_CHUNK) {
       corked = true;
       dst.cork();
       setImmediate(uncork);
