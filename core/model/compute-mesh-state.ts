@@ -147,7 +147,9 @@ export function computeMeshState(config: ConfigResources, trustDomain: string): 
       node: pod.spec?.nodeName ?? '',
       ips: podIps(pod),
       labels,
-      enrolled: labels[DATAPLANE_MODE_LABEL] !== 'none' && mode === 'ambient',
+      // host-network pods share the node's network: never captured (as in Istio ambient)
+      enrolled:
+        labels[DATAPLANE_MODE_LABEL] !== 'none' && mode === 'ambient' && pod.spec?.hostNetwork !== true,
       ready: podReady(pod) && !pod.metadata.deletionTimestamp,
       terminating: pod.metadata.deletionTimestamp !== undefined,
       workloadName,
