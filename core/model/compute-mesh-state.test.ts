@@ -92,19 +92,21 @@ describe('computeMeshState: workloads', () => {
       },
     },
     {
-      description: 'enrolled by the namespace label; none on the pod opts out',
+      description: 'enrolled by the namespace label; none on the pod opts out; host-network pods never',
       docs: [
         NS('amb', { 'ambit.dev/dataplane-mode': 'ambient' }),
         POD('amb', 'a'),
         POD('amb', 'b', { labels: { 'ambit.dev/dataplane-mode': 'none' } }),
         POD('shop', 'c'),
         POD('shop', 'd', { labels: { 'ambit.dev/dataplane-mode': 'ambient' } }),
+        { ...POD('amb', 'host'), spec: { nodeName: 'n1', hostNetwork: true } },
       ],
       expect: {
         a: { enrolled: true },
         b: { enrolled: false },
         c: { enrolled: false },
         d: { enrolled: true },
+        host: { enrolled: false },
       },
     },
     {
