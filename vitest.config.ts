@@ -13,6 +13,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           testTimeout: 30_000,
+          hookTimeout: 60_000,
           include: ['{cli,core,controller,agent,ztunnel,waypoint,local-cluster}/**/*.test.ts'],
         },
       },
@@ -23,6 +24,7 @@ export default defineConfig({
           pool: 'forks',
           poolOptions: { forks: { singleFork: true } },
           testTimeout: 180_000,
+          hookTimeout: 120_000,
         },
       },
       {
