@@ -127,6 +127,42 @@ describe('two in-process ztunnels', () => {
     slow.close();
   });
 
+  it('capture path (15001): the first bytes ride behind the CONNECT and come back echoed', async () => {
+    const s = net.connect({
+      host: m.capture1.host,
+      port: m.capture1.port,
+      localAddress: m.clientIp,
+      allowHalfOpen: true,
+    });
+    const payload = randomBytes(256 * 1024);
+    const back = roundTrip(s, payload); // written before the tunnel is up
+    expect((await back).equals(payload)).toBe(true);
+  });
+
+  it('capture path: a refused tunnel resets the client connection (no clean EOF)', async () => {
+    await m.push({
+      ...m.state,
+      authorizationPolicies: [policy({ name: 'deny-all', action: 'DENY', rules: [{}] })],
+    });
+    try {
+      const s = net.connect({
+        host: m.capture1.host,
+        port: m.capture1.port,
+        localAddress: m.clientIp,
+        allowHalfOpen: true,
+      });
+      const outcome = await new Promise<string>((resolve) => {
+        s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+        s.on('end', () => resolve('eof'));
+        s.resume();
+        s.write('early bytes');
+      });
+      expect(outcome).toBe('ECONNRESET');
+    } finally {
+      await m.push(m.state);
+    }
+  });
+
   it('refuses an unknown source', async () => {
     await expect(
       socks5Connect(m.socks1, { ip: m.serverIp, port: m.serverPort }, '127.0.10.99'),

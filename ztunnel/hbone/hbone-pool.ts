@@ -87,6 +87,18 @@ export class HbonePool {
 
   /** Opens one tunnel; resolves once the server answered 200 (upstream TCP is up). */
   async open(t: HboneTarget): Promise<ClientHttp2Stream> {
+    const { stream, response } = await this.openEarly(t);
+    await response;
+    return stream;
+  }
+
+  /**
+   * Sends the CONNECT and returns the stream at once, with the answer as a promise (resolves on
+   * 200, rejects otherwise; a non-200 stream is cancelled). A caller may write the client's first
+   * bytes behind the HEADERS instead of waiting a round trip for the 200: the server reads them
+   * only once its upstream connection is up, and drops them if it refuses.
+   */
+  async openEarly(t: HboneTarget): Promise<{ stream: ClientHttp2Stream; response: Promise<void> }> {
     const conn = this.acquire(t);
     try {
       await conn.ready;
@@ -114,7 +126,7 @@ export class HbonePool {
       );
     }
     stream.once('close', () => this.release(conn));
-    return new Promise<ClientHttp2Stream>((resolve, reject) => {
+    const response = new Promise<void>((resolve, reject) => {
       const fail = (e: Error) => {
         stream.off('response', onResponse);
         reject(e instanceof HboneTunnelError ? e : new HboneTunnelError('CONNECT', e.message, undefined, e));
@@ -123,7 +135,7 @@ export class HbonePool {
         stream.off('error', fail);
         stream.off('close', onClose);
         const status = Number(headers[':status']);
-        if (status === 200) return resolve(stream);
+        if (status === 200) return resolve();
         stream.close(h2c.NGHTTP2_CANCEL);
         reject(new HboneTunnelError('STATUS', `HBONE CONNECT answered ${status}`, status));
       };
@@ -132,6 +144,8 @@ export class HbonePool {
       stream.once('error', fail);
       stream.once('close', onClose);
     });
+    response.catch(() => undefined);
+    return { stream, response };
   }
 
   /** No new tunnels on these connections; each closes with GOAWAY when its last tunnel ends. */

@@ -214,11 +214,24 @@ export class OutboundProxy {
   ): Promise<void> {
     const via = `${d.kind === 'waypoint' ? 'waypoint ' : ''}${formatAuthority(d.gateway.ip, d.gateway.port)}`;
     const endpoint = d.lb?.endpoint;
-    let stream;
+    // A captured connection (no SOCKS5 reply to send) starts forwarding right behind the
+    // CONNECT: the client's first bytes ride with the HEADERS instead of waiting a round trip
+    // for the 200. A SOCKS5 client must hear "connected" only after the 200.
+    const early = !hooks.ready && !hooks.refused;
+    let opened;
     if (endpoint) this.o.lb.opened(endpoint);
+    const failed = (err: unknown) => {
+      if (endpoint) this.o.lb.closed(endpoint);
+      const e = err as Error;
+      if (e instanceof HboneTunnelError) {
+        const flags: ResponseFlag =
+          e.failure === 'TLS_FAILURE' ? 'TLS_FAILURE' : e.status === 401 ? 'DENY' : 'CONNECT';
+        fail(flags, via, e.status === 401 ? 'deny' : 'unreachable', e.message);
+      } else fail('CONNECT', via, 'unreachable', e.message);
+    };
     try {
       const tlsMaterial = await this.o.certificates.get(d.source.identity);
-      stream = await this.o.pool.open({
+      opened = await this.o.pool.openEarly({
         sourceIdentity: d.source.identity,
         secureContext: tlsMaterial.secureContext,
         serverIdentity: d.serverIdentity,
@@ -230,23 +243,43 @@ export class OutboundProxy {
           baggage: baggage(d.source),
         },
       });
+      if (!early) await opened.response;
     } catch (err) {
-      if (endpoint) this.o.lb.closed(endpoint);
-      const e = err as Error;
-      if (e instanceof HboneTunnelError) {
-        const flags: ResponseFlag =
-          e.failure === 'TLS_FAILURE' ? 'TLS_FAILURE' : e.status === 401 ? 'DENY' : 'CONNECT';
-        fail(flags, via, e.status === 401 ? 'deny' : 'unreachable', e.message);
-      } else fail('CONNECT', via, 'unreachable', e.message);
+      failed(err);
       return;
     }
+    const { stream, response } = opened;
     if (socket.destroyed) {
       stream.close();
       if (endpoint) this.o.lb.closed(endpoint);
       return;
     }
-    hooks.ready?.();
-    await this.carry(socket, stream, d, via, labels, log);
+    if (!early) {
+      hooks.ready?.();
+      await this.carry(socket, stream, d, via, labels, log);
+      if (endpoint) this.o.lb.closed(endpoint);
+      return;
+    }
+    // Early: a refusal must reset the client before the stream's end could reach it as a FIN,
+    // so this listener runs synchronously inside the 'response' event.
+    let refused = false;
+    stream.once('response', (h) => {
+      if (Number(h[':status']) !== 200) {
+        refused = true;
+        socket.resetAndDestroy();
+      }
+    });
+    const idle = this.idleTimeout(d);
+    const splicing = splice(socket, stream, idle ? { idleTimeoutMs: idle } : {});
+    try {
+      await response;
+    } catch (err) {
+      if (!refused) socket.resetAndDestroy();
+      await splicing;
+      failed(err);
+      return;
+    }
+    await this.carry(socket, stream, d, via, labels, log, splicing);
     if (endpoint) this.o.lb.closed(endpoint);
   }
 
@@ -298,11 +331,12 @@ export class OutboundProxy {
       r: { sent: number; received: number },
       error?: string,
     ) => void,
+    started?: Promise<SpliceResult>,
   ): Promise<void> {
     this.o.metrics.connectionOpened(labels('-'));
     this.o.metrics.openTunnels.inc({ direction: 'outbound' });
     const idle = this.idleTimeout(d);
-    const r: SpliceResult = await splice(socket, upstream, idle ? { idleTimeoutMs: idle } : {});
+    const r: SpliceResult = await (started ?? splice(socket, upstream, idle ? { idleTimeoutMs: idle } : {}));
     this.o.metrics.openTunnels.dec({ direction: 'outbound' });
     const flags: ResponseFlag = r.outcome === 'idle-timeout' ? 'IDLE_TIMEOUT' : '-';
     this.o.metrics.connectionClosed(labels(flags), r.received, r.sent);

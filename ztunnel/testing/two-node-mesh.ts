@@ -7,7 +7,7 @@ import { CertificateAuthority } from '../../core/identity/certificate-authority.
 import type { MeshState } from '../../core/model/mesh.js';
 import { Ztunnel } from '../ztunnel.js';
 import { InProcessControlPlane } from './in-process-control-plane.js';
-import { StaticOriginalDestinations } from '../outbound/original-destination.js';
+import { StaticBySourceResolver, StaticOriginalDestinations } from '../outbound/original-destination.js';
 import { meshState, node, workload, service, endpoint } from '../state/mesh-fixture.js';
 
 export interface TwoNodeMesh {
@@ -21,6 +21,8 @@ export interface TwoNodeMesh {
   serverPort: number;
   vip: string;
   socks1: { host: string; port: number };
+  /** node-1's capture listener (15001); connections from the client IP go to the echo pod. */
+  capture1: { host: string; port: number };
   state: MeshState;
   push(state: MeshState): Promise<void>;
   echo: net.Server;
@@ -70,7 +72,10 @@ export async function startTwoNodeMesh(o: {
     new Ztunnel({
       node: name,
       controlPlane: cp,
-      resolver: new StaticOriginalDestinations(),
+      resolver:
+        name === 'n1'
+          ? new StaticBySourceResolver(new Map([[`${p}.11`, { ip: `${p}.12`, port: serverPort }]]))
+          : new StaticOriginalDestinations(),
       meshAddress: addr,
       socks5: { host: addr, port: 0 },
       ports: { outbound: 0, inboundPlaintext: 0, admin: 0, ready: 0 },
@@ -91,6 +96,7 @@ export async function startTwoNodeMesh(o: {
     serverPort,
     vip,
     socks1: { host: `${p}.2`, port: z1.bound.socks5!.port },
+    capture1: { host: `${p}.2`, port: z1.bound.outbound!.port },
     state,
     push: async (s) => {
       await cp1.push(s);
