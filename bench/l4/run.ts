@@ -74,7 +74,12 @@ async function measure(
   pids?: () => number[],
 ): Promise<Result> {
   process.stderr.write(`[bench/l4] ${name}: throughput...`);
-  await throughput(d, up.sink, 1, 16 * 1024 * 1024); // warm up (pool, JIT)
+  // Warm up every path the same way before measuring it (pool, JIT, heap growth): with only a
+  // 16 MiB warm-up, whichever ztunnel path ran first measured 15-25% slower than the same code
+  // measured second (swapping the capture and SOCKS5 runs swapped the figures).
+  await throughput(d, up.sink, 1, (QUICK ? 32 : 128) * 1024 * 1024);
+  await pacedLatency(d, up.echo, LAT_RATE, 0.5);
+  await newConnection(d, up.echo, 50);
   const cpu0 = pids
     ? cpuSeconds(
         tree(pids()[0]!).concat(
