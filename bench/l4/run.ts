@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CertificateAuthority } from '../../core/identity/certificate-authority.js';
 import { issue } from '../../ztunnel/testing/in-process-control-plane.js';
-import { startZtunnelProcess } from '../../ztunnel/testing/ztunnel-process.js';
+import { startZtunnelPair } from '../../ztunnel/testing/ztunnel-pair.js';
 import { ztunnelMeshYaml } from '../../ztunnel/testing/controller-mesh-yaml.js';
 import { startControllerHarness } from '../../test/support/controller-harness.js';
 import {
@@ -188,29 +188,16 @@ status: {podIP: ${P}.21, conditions: [{type: Ready, status: "True"}]}
     const map = `${P}.11=${up.echo.ip}:${up.echo.port},${P}.21=${up.sink.ip}:${up.sink.port}`;
     try {
       for (const workers of WORKERS) {
-        const z = await Promise.all([
-          startZtunnelProcess({
-            node: 'node-1',
-            controller: ctl.address,
-            stateDir: ctl.stateDir,
-            address: `${P}.2`,
-            socks5Port: 15080,
-            workers,
-            logLevel: 'warn',
-            extraArgs: ['--original-destination-map', map],
-          }),
-          startZtunnelProcess({
-            node: 'node-2',
-            controller: ctl.address,
-            stateDir: ctl.stateDir,
-            address: `${P}.3`,
-            workers,
-            logLevel: 'warn',
-          }),
-        ]);
+        const z = await startZtunnelPair(ctl, {
+          prefix: P,
+          socks5Port: 15080,
+          workers,
+          logLevel: 'warn',
+          node1Args: ['--original-destination-map', map],
+        });
         try {
           await sleep(workers > 1 ? 1500 : 300);
-          const pids = () => z.map((x) => x.child.pid!);
+          const pids = () => [z.z1.child.pid!, z.z2.child.pid!];
           const w = `${workers} worker${workers > 1 ? 's' : ''}`;
           // The capture path (15001), as a redirected pod connection arrives.
           const capture: Dialer = {
@@ -227,7 +214,7 @@ status: {podIP: ${P}.21, conditions: [{type: Ready, status: "True"}]}
             results.push(await measure(`ztunnel pair (${w}, socks5)`, socks, up, pids));
           }
         } finally {
-          await Promise.all(z.map((x) => x.stop()));
+          await z.stop();
         }
       }
     } finally {

@@ -10,7 +10,8 @@ import net from 'node:net';
 import { startControllerHarness, type ControllerHarness } from '../support/controller-harness.js';
 import { startConformanceServer, type ConformanceServer } from '../support/hbone-conformance-server.js';
 import { connectConformanceClient, readAll } from '../support/hbone-conformance-client.js';
-import { startZtunnelProcess, type ZtunnelProcess } from '../../ztunnel/testing/ztunnel-process.js';
+import type { ZtunnelProcess } from '../../ztunnel/testing/ztunnel-process.js';
+import { halfCloseServer, startZtunnelPair, type ZtunnelPair } from '../../ztunnel/testing/ztunnel-pair.js';
 import { ztunnelMeshYaml } from '../../ztunnel/testing/controller-mesh-yaml.js';
 import { echoServer } from '../../ztunnel/testing/two-node-mesh.js';
 import { socks5Connect, Socks5Refused } from '../../ztunnel/testing/socks5-client.js';
@@ -22,6 +23,7 @@ const P = '127.0.30';
 const SOCKS = 15080;
 const REMOTE_PORT = 7000;
 let ctl: ControllerHarness;
+let pair: ZtunnelPair;
 let z1: ZtunnelProcess;
 let z2: ZtunnelProcess;
 let echo: net.Server;
@@ -79,16 +81,7 @@ spec:
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'zt-conf-'));
   echo = await echoServer(`${P}.12`);
-  halfClose = net.createServer({ allowHalfOpen: true }, (s) => {
-    let got = '';
-    s.on('data', (d: Buffer) => (got += d.toString()));
-    s.on('end', () => {
-      seenByHalfClose.push(got);
-      s.destroy();
-    });
-    s.end('hello-from-server');
-  });
-  await new Promise<void>((r) => halfClose.listen({ host: `${P}.13`, port: 0 }, r));
+  halfClose = await halfCloseServer(`${P}.13`, seenByHalfClose);
   const ports = {
     echo: (echo.address() as net.AddressInfo).port,
     halfClose: (halfClose.address() as net.AddressInfo).port,
@@ -117,25 +110,12 @@ beforeAll(async () => {
     certPem: node3Cert.certChainPem[0]!,
     caPem: ca.rootPem,
   });
-  [z1, z2] = await Promise.all([
-    startZtunnelProcess({
-      node: 'node-1',
-      controller: ctl.address,
-      stateDir: ctl.stateDir,
-      address: `${P}.2`,
-      socks5Port: SOCKS,
-    }),
-    startZtunnelProcess({
-      node: 'node-2',
-      controller: ctl.address,
-      stateDir: ctl.stateDir,
-      address: `${P}.3`,
-    }),
-  ]);
+  pair = await startZtunnelPair(ctl, { prefix: P, socks5Port: SOCKS });
+  ({ z1, z2 } = pair);
 }, 90_000);
 
 afterAll(async () => {
-  await Promise.all([z1?.stop(), z2?.stop()]);
+  await pair?.stop();
   await ctl?.stop();
   echo?.close();
   halfClose?.close();

@@ -8,15 +8,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
-import { startControllerHarness, type ControllerHarness } from '../support/controller-harness.js';
-import { startZtunnelProcess, type ZtunnelProcess } from '../../ztunnel/testing/ztunnel-process.js';
+import type { ZtunnelProcess } from '../../ztunnel/testing/ztunnel-process.js';
+import { halfCloseServer, startZtunnelMesh, type ZtunnelMesh } from '../../ztunnel/testing/ztunnel-pair.js';
 import { ztunnelMeshYaml } from '../../ztunnel/testing/controller-mesh-yaml.js';
 import { echoServer } from '../../ztunnel/testing/two-node-mesh.js';
 import { socks5Connect } from '../../ztunnel/testing/socks5-client.js';
 
 const P = '127.0.20';
 const SOCKS = 15080;
-let ctl: ControllerHarness;
+let mesh: ZtunnelMesh;
 let z1: ZtunnelProcess;
 let z2: ZtunnelProcess;
 let echo: net.Server;
@@ -26,41 +26,17 @@ const halfCloseSeen: string[] = [];
 beforeAll(async () => {
   echo = await echoServer(`${P}.12`);
   // Half-close server: says hello and closes its write side at once, then records what it gets.
-  halfClose = net.createServer({ allowHalfOpen: true }, (s) => {
-    let got = '';
-    s.on('data', (d: Buffer) => (got += d.toString()));
-    s.on('end', () => {
-      halfCloseSeen.push(got);
-      s.destroy();
-    });
-    s.end('hello-from-server');
-  });
-  await new Promise<void>((r) => halfClose.listen({ host: `${P}.13`, port: 0 }, r));
+  halfClose = await halfCloseServer(`${P}.13`, halfCloseSeen);
   const ports = {
     echo: (echo.address() as net.AddressInfo).port,
     halfClose: (halfClose.address() as net.AddressInfo).port,
   };
-  ctl = await startControllerHarness({ files: { 'mesh.yaml': ztunnelMeshYaml(P, ports) } });
-  [z1, z2] = await Promise.all([
-    startZtunnelProcess({
-      node: 'node-1',
-      controller: ctl.address,
-      stateDir: ctl.stateDir,
-      address: `${P}.2`,
-      socks5Port: SOCKS,
-    }),
-    startZtunnelProcess({
-      node: 'node-2',
-      controller: ctl.address,
-      stateDir: ctl.stateDir,
-      address: `${P}.3`,
-    }),
-  ]);
+  mesh = await startZtunnelMesh({ prefix: P, meshYaml: ztunnelMeshYaml(P, ports), socks5Port: SOCKS });
+  ({ z1, z2 } = mesh);
 }, 90_000);
 
 afterAll(async () => {
-  await Promise.all([z1?.stop(), z2?.stop()]);
-  await ctl?.stop();
+  await mesh?.stop();
   echo?.close();
   halfClose?.close();
 }, 30_000);

@@ -4,14 +4,16 @@
 // connections through again, with no ztunnel restart.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
-import { startControllerHarness, type ControllerHarness } from '../support/controller-harness.js';
-import { startZtunnelProcess, type ZtunnelProcess } from '../../ztunnel/testing/ztunnel-process.js';
+import type { ControllerHarness } from '../support/controller-harness.js';
+import type { ZtunnelProcess } from '../../ztunnel/testing/ztunnel-process.js';
+import { startZtunnelMesh, type ZtunnelMesh } from '../../ztunnel/testing/ztunnel-pair.js';
 import { ztunnelMeshYaml } from '../../ztunnel/testing/controller-mesh-yaml.js';
 import { echoServer } from '../../ztunnel/testing/two-node-mesh.js';
 import { socks5Connect, Socks5Refused } from '../../ztunnel/testing/socks5-client.js';
 
 const P = '127.0.40';
 const SOCKS = 15080;
+let mesh: ZtunnelMesh;
 let ctl: ControllerHarness;
 let z1: ZtunnelProcess;
 let z2: ZtunnelProcess;
@@ -29,27 +31,12 @@ spec:
 beforeAll(async () => {
   echo = await echoServer(`${P}.12`);
   const ports = { echo: (echo.address() as net.AddressInfo).port, halfClose: 1 };
-  ctl = await startControllerHarness({ files: { 'mesh.yaml': ztunnelMeshYaml(P, ports) } });
-  [z1, z2] = await Promise.all([
-    startZtunnelProcess({
-      node: 'node-1',
-      controller: ctl.address,
-      stateDir: ctl.stateDir,
-      address: `${P}.2`,
-      socks5Port: SOCKS,
-    }),
-    startZtunnelProcess({
-      node: 'node-2',
-      controller: ctl.address,
-      stateDir: ctl.stateDir,
-      address: `${P}.3`,
-    }),
-  ]);
+  mesh = await startZtunnelMesh({ prefix: P, meshYaml: ztunnelMeshYaml(P, ports), socks5Port: SOCKS });
+  ({ ctl, z1, z2 } = mesh);
 }, 90_000);
 
 afterAll(async () => {
-  await Promise.all([z1?.stop(), z2?.stop()]);
-  await ctl?.stop();
+  await mesh?.stop();
   echo?.close();
 }, 30_000);
 

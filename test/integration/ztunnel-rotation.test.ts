@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startControllerHarness, type ControllerHarness } from '../support/controller-harness.js';
 import { startConformanceServer, type ConformanceServer } from '../support/hbone-conformance-server.js';
-import { startZtunnelProcess, type ZtunnelProcess } from '../../ztunnel/testing/ztunnel-process.js';
+import type { ZtunnelProcess } from '../../ztunnel/testing/ztunnel-process.js';
+import { startNodeZtunnel } from '../../ztunnel/testing/ztunnel-pair.js';
 import { ztunnelMeshYaml } from '../../ztunnel/testing/controller-mesh-yaml.js';
 import { socks5Connect } from '../../ztunnel/testing/socks5-client.js';
 import { issue } from '../../ztunnel/testing/in-process-control-plane.js';
@@ -49,14 +50,7 @@ beforeAll(async () => {
     certPem: n3.certChainPem[0]!,
     caPem: ca.rootPem,
   });
-  z1 = await startZtunnelProcess({
-    node: 'node-1',
-    controller: ctl.address,
-    stateDir: ctl.stateDir,
-    address: `${P}.2`,
-    socks5Port: SOCKS,
-    extraArgs: ['--cert-ttl', '6m'],
-  });
+  z1 = await startNodeZtunnel(ctl, 1, { prefix: P, socks5Port: SOCKS, extraArgs: ['--cert-ttl', '6m'] });
 }, 90_000);
 
 afterAll(async () => {

@@ -6,44 +6,31 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
-import { startControllerHarness, type ControllerHarness } from '../support/controller-harness.js';
-import { startZtunnelProcess, type ZtunnelProcess } from '../../ztunnel/testing/ztunnel-process.js';
+import type { ZtunnelProcess } from '../../ztunnel/testing/ztunnel-process.js';
+import { startZtunnelMesh, type ZtunnelMesh } from '../../ztunnel/testing/ztunnel-pair.js';
 import { ztunnelMeshYaml } from '../../ztunnel/testing/controller-mesh-yaml.js';
 import { echoServer } from '../../ztunnel/testing/two-node-mesh.js';
 import { socks5Connect } from '../../ztunnel/testing/socks5-client.js';
 
 const P = '127.0.80';
-let ctl: ControllerHarness;
+let mesh: ZtunnelMesh;
 let z1: ZtunnelProcess;
-let z2: ZtunnelProcess;
 let echo: net.Server;
 
 beforeAll(async () => {
   echo = await echoServer(`${P}.12`);
   const ports = { echo: (echo.address() as net.AddressInfo).port, halfClose: 1 };
-  ctl = await startControllerHarness({ files: { 'mesh.yaml': ztunnelMeshYaml(P, ports) } });
-  [z1, z2] = await Promise.all([
-    startZtunnelProcess({
-      node: 'node-1',
-      controller: ctl.address,
-      stateDir: ctl.stateDir,
-      address: `${P}.2`,
-      socks5Port: 15080,
-      workers: 2,
-    }),
-    startZtunnelProcess({
-      node: 'node-2',
-      controller: ctl.address,
-      stateDir: ctl.stateDir,
-      address: `${P}.3`,
-      workers: 2,
-    }),
-  ]);
+  mesh = await startZtunnelMesh({
+    prefix: P,
+    meshYaml: ztunnelMeshYaml(P, ports),
+    socks5Port: 15080,
+    workers: 2,
+  });
+  ({ z1 } = mesh);
 }, 90_000);
 
 afterAll(async () => {
-  await Promise.all([z1?.stop(), z2?.stop()]);
-  await ctl?.stop();
+  await mesh?.stop();
   echo?.close();
 }, 30_000);
 
