@@ -101,6 +101,23 @@ export function randomPrefix(): string {
 }
 
 /**
+ * Two nodes, an ambient namespace `mesh` and an unenrolled namespace `plain`, with the given pods
+ * and services: the shape the kernel e2e suites and bench/redirect compare enrolled and
+ * unenrolled pods in.
+ */
+export function meshAndPlainSpec(pods: PodSpec[], services: ServiceSpec[] = []): TopologySpec {
+  return {
+    nodes: 2,
+    namespaces: [
+      { name: 'mesh', labels: { 'ambit.dev/dataplane-mode': 'ambient' } },
+      { name: 'plain', labels: {} },
+    ],
+    pods,
+    services,
+  };
+}
+
+/**
  * Two nodes, two pods each, all in the ambient namespace `demo`, a Service for the servers, and
  * one L4 policy so the demo shows a refusal: clients may use the servers' HTTP port, not the echo
  * port.

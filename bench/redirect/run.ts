@@ -12,7 +12,8 @@ import { LocalCluster } from '../../local-cluster/cluster.js';
 import { meshStateFor } from '../../local-cluster/mesh-state.js';
 import { distScript } from '../../local-cluster/host.js';
 import { spawnIn } from '../../local-cluster/processes.js';
-import { ECHO_PORT, type TopologySpec } from '../../local-cluster/topology.js';
+import { ECHO_PORT, meshAndPlainSpec } from '../../local-cluster/topology.js';
+import { preflight } from '../../local-cluster/preflight.js';
 import { openOriginalDestinationMap } from '../../core/bpf-maps/original-destination.js';
 import { mapPinPath } from '../../core/bpf-maps/pin-paths.js';
 
@@ -31,20 +32,12 @@ const arg = (name: string, def: number): number => {
 const CONNECTIONS = arg('connections', 1000);
 const ROUND_TRIPS = arg('round-trips', 3000);
 
-const spec: TopologySpec = {
-  nodes: 2,
-  namespaces: [
-    { name: 'mesh', labels: { 'ambit.dev/dataplane-mode': 'ambient' } },
-    { name: 'plain', labels: {} },
-  ],
-  pods: [
-    { name: 'bench-mesh', namespace: 'mesh', node: 1, labels: { app: 'bench' } },
-    { name: 'bench-plain', namespace: 'plain', node: 1, labels: { app: 'bench' } },
-    { name: 'srv-1', namespace: 'mesh', node: 1, labels: { app: 'srv' } },
-    { name: 'srv-2', namespace: 'mesh', node: 2, labels: { app: 'srv' } },
-  ],
-  services: [],
-};
+const spec = meshAndPlainSpec([
+  { name: 'bench-mesh', namespace: 'mesh', node: 1, labels: { app: 'bench' } },
+  { name: 'bench-plain', namespace: 'plain', node: 1, labels: { app: 'bench' } },
+  { name: 'srv-1', namespace: 'mesh', node: 1, labels: { app: 'srv' } },
+  { name: 'srv-2', namespace: 'mesh', node: 2, labels: { app: 'srv' } },
+]);
 
 async function load(
   c: LocalCluster,
@@ -247,8 +240,8 @@ async function ztunnelSection(progress: (m: string) => void): Promise<string[]> 
 }
 
 async function main(): Promise<void> {
-  if (process.getuid?.() !== 0)
-    throw new Error('bench/redirect needs root (network namespaces, cgroups, BPF)');
+  // root, cgroup v2, bpf(2), bpftool/ip/nsenter and the BPF objects, as for `ambit demo`
+  preflight();
   const progress = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
   const out = [
     `bench/redirect: ${CONNECTIONS} sequential new connections each with one 1 KB round trip, then ${ROUND_TRIPS} 1 KB round trips on one connection; median of ${ROUNDS} interleaved rounds`,

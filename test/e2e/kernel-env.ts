@@ -2,9 +2,9 @@
 // objects. They skip only when not root AND CI is not 'true'; under CI=true a missing
 // capability fails the suite instead of skipping it.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { preflight } from '../../local-cluster/preflight.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -14,12 +14,10 @@ export function kernelTestsEnabled(): boolean {
     if (process.env.CI === 'true') throw new Error('CI=true: the kernel e2e tests must run as root');
     return false;
   }
-  // root: everything else missing is a failure, not a skip
+  // root: everything else missing is a failure, not a skip. make first (not only when objects are
+  // missing, as preflight does) so that changed BPF sources are rebuilt before the suites load them.
   execFileSync('make', ['-s', '-C', path.join(repoRoot, 'bpf')], { stdio: 'inherit' });
-  for (const o of ['connect4.o', 'connect6.o', 'sockops.o', 'strict_ingress.o']) {
-    if (!existsSync(path.join(repoRoot, 'bpf', 'build', o))) throw new Error(`bpf/build/${o} missing`);
-  }
-  execFileSync('bpftool', ['version'], { stdio: 'ignore' });
+  preflight();
   return true;
 }
 

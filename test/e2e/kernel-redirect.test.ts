@@ -13,7 +13,7 @@ import { LocalCluster } from '../../local-cluster/cluster.js';
 import { leftovers } from '../../local-cluster/cleanup.js';
 import { meshStateFor } from '../../local-cluster/mesh-state.js';
 import type { ManagedProcess } from '../../local-cluster/processes.js';
-import { ECHO_PORT, HTTP_PORT, type TopologySpec } from '../../local-cluster/topology.js';
+import { ECHO_PORT, HTTP_PORT, meshAndPlainSpec } from '../../local-cluster/topology.js';
 import { PinnedMap } from '../../core/bpf-maps/pinned-map.js';
 import { POD_POLICY_MAP, COUNTERS_MAP } from '../../core/bpf-maps/map-codecs.js';
 import { pinRoot } from '../../core/bpf-maps/pin-paths.js';
@@ -23,19 +23,14 @@ import { kernelTestsEnabled, until } from './kernel-env.js';
 
 const enabled = kernelTestsEnabled();
 
-const spec: TopologySpec = {
-  nodes: 2,
-  namespaces: [
-    { name: 'mesh', labels: { 'ambit.dev/dataplane-mode': 'ambient' } },
-    { name: 'plain', labels: {} },
-  ],
-  pods: [
+const spec = meshAndPlainSpec(
+  [
     { name: 'mesh-1', namespace: 'mesh', node: 1, labels: { app: 'mesh-app' } },
     { name: 'plain-1', namespace: 'plain', node: 1, labels: { app: 'plain-app' } },
     { name: 'mesh-2', namespace: 'mesh', node: 2, labels: { app: 'mesh-app' } },
     { name: 'plain-2', namespace: 'plain', node: 2, labels: { app: 'plain-app' } },
   ],
-  services: [
+  [
     {
       name: 'mesh-svc',
       namespace: 'mesh',
@@ -43,7 +38,7 @@ const spec: TopologySpec = {
       ports: [{ name: 'http', port: 80, targetPort: HTTP_PORT }],
     },
   ],
-};
+);
 
 interface StubLine {
   orig: { ip: string; port: number } | null;

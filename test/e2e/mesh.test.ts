@@ -16,7 +16,7 @@ import { inNetns } from '../../local-cluster/host.js';
 import { writeNamespaces, writePeerAuthentications } from '../../local-cluster/manifests.js';
 import { scrapeMetrics } from '../../local-cluster/demo.js';
 import type { ManagedProcess } from '../../local-cluster/processes.js';
-import { ECHO_PORT, HTTP_PORT, type TopologySpec } from '../../local-cluster/topology.js';
+import { ECHO_PORT, HTTP_PORT, meshAndPlainSpec } from '../../local-cluster/topology.js';
 import { PinnedMap } from '../../core/bpf-maps/pinned-map.js';
 import { POD_POLICY_MAP } from '../../core/bpf-maps/map-codecs.js';
 import { ATTACH_KINDS } from '../../agent/attach-kinds.js';
@@ -24,19 +24,14 @@ import { kernelTestsEnabled, until } from './kernel-env.js';
 
 const enabled = kernelTestsEnabled();
 
-const spec: TopologySpec = {
-  nodes: 2,
-  namespaces: [
-    { name: 'mesh', labels: { 'ambit.dev/dataplane-mode': 'ambient' } },
-    { name: 'plain', labels: {} },
-  ],
-  pods: [
+const spec = meshAndPlainSpec(
+  [
     { name: 'mesh-1', namespace: 'mesh', node: 1, labels: { app: 'mesh-app' }, serviceAccount: 'mesh-sa' },
     { name: 'plain-1', namespace: 'plain', node: 1, labels: { app: 'plain-app' } },
     { name: 'mesh-2', namespace: 'mesh', node: 2, labels: { app: 'mesh-app' }, serviceAccount: 'mesh-sa' },
     { name: 'plain-2', namespace: 'plain', node: 2, labels: { app: 'plain-app' } },
   ],
-  services: [
+  [
     {
       name: 'mesh-svc',
       namespace: 'mesh',
@@ -47,7 +42,7 @@ const spec: TopologySpec = {
       ],
     },
   ],
-};
+);
 
 interface AccessLine {
   access?: { direction: string; originalDestination?: string; src: { ip: string; workload?: string } };
