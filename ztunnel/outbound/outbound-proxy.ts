@@ -43,6 +43,25 @@ const DENY_FLAGS: Record<string, ResponseFlag> = {
   'no-waypoint-instance': 'NO_HEALTHY_UPSTREAM',
 };
 
+// The per-connection callbacks handle() builds and hands to tunnel(), passthrough() and carry().
+/** The metric labels of this connection with the given response flags. */
+type Labels = (flags: ResponseFlag) => ReturnType<typeof tcpLabels>;
+/** Writes this connection's one access-log line. */
+type LogAccess = (
+  result: string,
+  flags: string,
+  via: string | undefined,
+  r: { sent: number; received: number },
+  error?: string,
+) => void;
+/** Counts, answers (SOCKS5 refusal or reset) and logs a connection that never carried bytes. */
+type Refuse = (
+  flags: ResponseFlag,
+  via: string | undefined,
+  why: 'deny' | 'unreachable',
+  error: string,
+) => void;
+
 export class OutboundProxy {
   constructor(private readonly o: OutboundProxyOptions) {}
 
@@ -94,7 +113,7 @@ export class OutboundProxy {
     });
     if (d.kind !== 'deny' && d.lb) this.o.lb.advance(d.lb.serviceKey, d.lb.nextCursor);
 
-    const labels = (flags: ResponseFlag) => {
+    const labels: Labels = (flags) => {
       const target = d.target;
       const dw = target?.workload;
       const destinationPrincipal =
@@ -114,13 +133,7 @@ export class OutboundProxy {
         mtls: d.kind === 'hbone' || d.kind === 'waypoint',
       });
     };
-    const log = (
-      result: string,
-      flags: string,
-      via: string | undefined,
-      r: { sent: number; received: number },
-      error?: string,
-    ) =>
+    const log: LogAccess = (result, flags, via, r, error) =>
       logAccess(this.o.logger, {
         direction: 'outbound',
         src: {
@@ -154,12 +167,7 @@ export class OutboundProxy {
         durationMs: Date.now() - started,
         ...(error ? { error } : {}),
       });
-    const fail = (
-      flags: ResponseFlag,
-      via: string | undefined,
-      why: 'deny' | 'unreachable',
-      error: string,
-    ) => {
+    const fail: Refuse = (flags, via, why, error) => {
       const l = labels(flags);
       this.o.metrics.connectionOpened(l);
       this.o.metrics.connectionClosed(l, 0, 0);
@@ -202,15 +210,9 @@ export class OutboundProxy {
     src: { ip: string; port: number },
     d: Extract<OutboundDecision, { kind: 'hbone' | 'waypoint' }>,
     hooks: OutboundHooks,
-    labels: (f: ResponseFlag) => ReturnType<typeof tcpLabels>,
-    log: (
-      result: string,
-      flags: string,
-      via: string | undefined,
-      r: { sent: number; received: number },
-      error?: string,
-    ) => void,
-    fail: (flags: ResponseFlag, via: string | undefined, why: 'deny' | 'unreachable', error: string) => void,
+    labels: Labels,
+    log: LogAccess,
+    fail: Refuse,
   ): Promise<void> {
     const via = `${d.kind === 'waypoint' ? 'waypoint ' : ''}${formatAuthority(d.gateway.ip, d.gateway.port)}`;
     const endpoint = d.lb?.endpoint;
@@ -287,15 +289,9 @@ export class OutboundProxy {
     socket: Socket,
     d: Extract<OutboundDecision, { kind: 'passthrough' }>,
     hooks: OutboundHooks,
-    labels: (f: ResponseFlag) => ReturnType<typeof tcpLabels>,
-    log: (
-      result: string,
-      flags: string,
-      via: string | undefined,
-      r: { sent: number; received: number },
-      error?: string,
-    ) => void,
-    fail: (flags: ResponseFlag, via: string | undefined, why: 'deny' | 'unreachable', error: string) => void,
+    labels: Labels,
+    log: LogAccess,
+    fail: Refuse,
   ): Promise<void> {
     const via = formatAuthority(d.address.ip, d.address.port);
     const endpoint = d.lb?.endpoint;
@@ -323,14 +319,8 @@ export class OutboundProxy {
     upstream: Parameters<typeof splice>[1],
     d: OutboundDecision,
     via: string,
-    labels: (f: ResponseFlag) => ReturnType<typeof tcpLabels>,
-    log: (
-      result: string,
-      flags: string,
-      via: string | undefined,
-      r: { sent: number; received: number },
-      error?: string,
-    ) => void,
+    labels: Labels,
+    log: LogAccess,
     started?: Promise<SpliceResult>,
   ): Promise<void> {
     this.o.metrics.connectionOpened(labels('-'));
