@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { DEFAULT_MESH_ADDRESS } from '../../core/bpf-maps/mesh-address.js';
 import { runAction } from '../run-action.js';
 import { runZtunnel } from '../../ztunnel/process/run-ztunnel.js';
-import { parseDurationMs } from '../../ztunnel/state/traffic-policy.js';
+import { duration as durationSchema, durationToMs } from '../../core/model/resources/values.js';
 import { ztError } from '../../ztunnel/errors.js';
 
 function hostPort(v: string): { host: string; port: number } {
@@ -16,9 +16,8 @@ function hostPort(v: string): { host: string; port: number } {
 
 function duration(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
-  const ms = parseDurationMs(v);
-  if (ms === undefined)
-    throw ztError('ZT_BAD_FLAG', `${name}: expected a duration like 30s, 5m, 1h; got ${v}`);
+  const ms = durationSchema.safeParse(v).success ? durationToMs(v) : 0;
+  if (ms <= 0) throw ztError('ZT_BAD_FLAG', `${name}: expected a duration like 30s, 5m, 1h; got ${v}`);
   return ms;
 }
 

@@ -419,7 +419,7 @@ describe('decideOutbound', () => {
       kind: 'TrafficPolicy',
       namespace: 'default',
       name: 'lc',
-      spec: { targetRefs: [{ kind: 'Service', name: 'svc' }], loadBalancer: { simple: 'LEAST_CONNECTIONS' } },
+      spec: { targetRefs: [{ kind: 'Service', name: 'svc' }], loadBalancer: { simple: 'LEAST_REQUEST' } },
     };
     const s = snap({ routes: [tp] });
     const lb = new LoadBalancerState();

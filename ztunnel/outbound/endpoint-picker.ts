@@ -1,6 +1,6 @@
-// Picks one endpoint among the ready ones of a Service: round robin (a cursor per service) or
-// least connections (ties broken by the round-robin cursor, so equal loads still rotate). Pure:
-// the caller owns the cursor and the live connection counts and passes a read-only view in.
+// Picks one endpoint among the ready ones of a Service: round robin (a cursor per service), least
+// connections (ties broken by the round-robin cursor, so equal loads still rotate) or random.
+// Pure: the caller owns the cursor, the live connection counts and the random source.
 import type { LoadBalancerAlgorithm } from '../state/traffic-policy.js';
 
 export interface LoadBalancerView {
@@ -21,12 +21,16 @@ export function pickEndpoint(
   algorithm: LoadBalancerAlgorithm,
   cursor: number,
   active: (endpoint: string) => number,
+  /** A number in [0, 1) (RANDOM); injected so tests can fix it. */
+  random: () => number = Math.random,
 ): Pick | undefined {
   const n = candidates.length;
   if (n === 0) return undefined;
   switch (algorithm) {
     case 'ROUND_ROBIN':
       return { index: cursor % n, nextCursor: cursor + 1 };
+    case 'RANDOM':
+      return { index: Math.min(n - 1, Math.floor(random() * n)), nextCursor: cursor };
     case 'LEAST_CONNECTIONS': {
       let best = -1;
       let bestLoad = Infinity;

@@ -1,13 +1,19 @@
-// Reads the few TrafficPolicy (networking.ambit.dev/v1alpha1) settings the ztunnel applies to a
-// Service: the load-balancing algorithm and an optional TCP idle timeout. The spec reaches us as
-// the raw validated resource (MeshRouteResource), so this is the one place that knows its shape.
-// Accepted shapes (Istio DestinationRule-like, and a flat one):
-//   spec.targetRefs: [{kind: Service, name}] | spec.targetRef: {kind: Service, name}
-//   spec.loadBalancer: 'ROUND_ROBIN' | 'LEAST_CONNECTIONS' | {simple: ...} | {algorithm: ...}
-//   spec.connectionPool.tcp.idleTimeout | spec.idleTimeout: '30s' | '5m' | '1h' | milliseconds
+// The TrafficPolicy (networking.ambit.dev/v1alpha1) settings the ztunnel applies to a Service at
+// L4: the load-balancing algorithm (spec.loadBalancer.simple) and the TCP idle timeout
+// (spec.connectionPool.tcp.idleTimeout). Resources reach us validated by the shared model
+// (core/model/resources/traffic-policy.ts), so the spec is read with the model's own type; the
+// L7 fields (retries, outlier detection, faults) are the waypoint's.
+//   ROUND_ROBIN   -> round robin over ready endpoints (the default)
+//   LEAST_REQUEST -> fewest connections open through this ztunnel (requests are L7; at L4 a
+//                    connection is the unit of load, as Envoy's LEAST_REQUEST on TCP proxies)
+//   RANDOM        -> uniformly random ready endpoint
+//   PASSTHROUGH   -> round robin: a connection to a Service VIP has no endpoint address of its
+//                    own to pass through to, so the ztunnel still has to choose one
 import type { MeshRouteResource } from '../../core/model/mesh.js';
+import type { TrafficPolicy } from '../../core/model/resources/traffic-policy.js';
+import { durationToMs } from '../../core/model/resources/values.js';
 
-export type LoadBalancerAlgorithm = 'ROUND_ROBIN' | 'LEAST_CONNECTIONS';
+export type LoadBalancerAlgorithm = 'ROUND_ROBIN' | 'LEAST_CONNECTIONS' | 'RANDOM';
 
 export interface ServiceTrafficSettings {
   loadBalancer: LoadBalancerAlgorithm;
@@ -17,44 +23,14 @@ export interface ServiceTrafficSettings {
 
 export const DEFAULT_TRAFFIC_SETTINGS: ServiceTrafficSettings = { loadBalancer: 'ROUND_ROBIN' };
 
-function obj(v: unknown): Record<string, unknown> | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v)
-    ? (v as Record<string, unknown>)
-    : undefined;
-}
+type Simple = NonNullable<TrafficPolicy['spec']['loadBalancer']>['simple'];
 
-export function parseLoadBalancer(v: unknown): LoadBalancerAlgorithm | undefined {
-  const raw = typeof v === 'string' ? v : (obj(v)?.simple ?? obj(v)?.algorithm ?? obj(v)?.type);
-  if (typeof raw !== 'string') return undefined;
-  switch (raw.toUpperCase().replace(/[-\s]/g, '_')) {
-    case 'ROUND_ROBIN':
-    case 'ROUNDROBIN':
-      return 'ROUND_ROBIN';
-    case 'LEAST_CONNECTIONS':
-    case 'LEAST_CONN':
-    case 'LEAST_REQUEST':
-    case 'LEASTCONNECTIONS':
-      return 'LEAST_CONNECTIONS';
-    default:
-      return undefined;
-  }
-}
-
-export function parseDurationMs(v: unknown): number | undefined {
-  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
-  if (typeof v !== 'string') return undefined;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(v.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  return n > 0 ? n * unit : undefined;
-}
-
-function targetsOf(spec: Record<string, unknown>): { kind?: unknown; name?: unknown }[] {
-  const refs = Array.isArray(spec.targetRefs) ? spec.targetRefs : [];
-  const one = obj(spec.targetRef);
-  return [...refs, ...(one ? [one] : [])].map((r) => obj(r) ?? {});
-}
+const ALGORITHM: Record<Simple, LoadBalancerAlgorithm> = {
+  ROUND_ROBIN: 'ROUND_ROBIN',
+  LEAST_REQUEST: 'LEAST_CONNECTIONS',
+  RANDOM: 'RANDOM',
+  PASSTHROUGH: 'ROUND_ROBIN',
+};
 
 /** Settings per Service key `<ns>/<name>`, from every TrafficPolicy that targets a Service. */
 export function trafficSettingsByService(
@@ -65,13 +41,17 @@ export function trafficSettingsByService(
     .filter((r) => r.kind === 'TrafficPolicy')
     .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
   for (const p of policies) {
-    const lb = parseLoadBalancer(p.spec.loadBalancer);
-    const idle = parseDurationMs(obj(obj(p.spec.connectionPool)?.tcp)?.idleTimeout ?? p.spec.idleTimeout);
-    for (const t of targetsOf(p.spec)) {
-      if (t.kind !== 'Service' || typeof t.name !== 'string') continue;
+    const spec = p.spec as TrafficPolicy['spec'];
+    const simple = spec.loadBalancer?.simple;
+    const idle = spec.connectionPool?.tcp?.idleTimeout;
+    const idleMs = idle ? durationToMs(idle) : 0;
+    for (const t of spec.targetRefs) {
       const key = `${p.namespace}/${t.name}`;
       if (out.has(key)) continue; // first policy by name wins, stable
-      out.set(key, { loadBalancer: lb ?? 'ROUND_ROBIN', ...(idle ? { idleTimeoutMs: idle } : {}) });
+      out.set(key, {
+        loadBalancer: simple ? ALGORITHM[simple] : 'ROUND_ROBIN',
+        ...(idleMs > 0 ? { idleTimeoutMs: idleMs } : {}),
+      });
     }
   }
   return out;

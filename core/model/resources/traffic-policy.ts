@@ -26,7 +26,13 @@ export const trafficPolicySchema = z.looseObject({
     connectionPool: z
       .strictObject({
         tcp: z
-          .strictObject({ maxConnections: positiveInt.optional(), connectTimeout: duration.optional() })
+          // idleTimeout: Istio's TCPSettings.idleTimeout; the ztunnel closes a connection quiet for
+          // this long (unset: never, unlike Istio's 1 h default, which users report as spurious resets)
+          .strictObject({
+            maxConnections: positiveInt.optional(),
+            connectTimeout: duration.optional(),
+            idleTimeout: duration.optional(),
+          })
           .optional(),
         http: z
           .strictObject({
