@@ -32,27 +32,32 @@ export const configCodec: Codec<AmbitConfig> = {
   decode: (b) => ({ meshIp: readIpv4(b, 0), capturePort: b.readUInt16LE(4) }),
 };
 
+// ---- { __be32 ip; __be16 port; __u16 pad; }: ambit_dst_key and ambit_orig_dst ----------------
+function ipPortCodec(cType: string): Codec<{ ip: string; port: number }> {
+  return {
+    cType,
+    size: 8,
+    fields: [
+      { cName: 'ip', offset: 0, size: 4, order: 'network' },
+      { cName: 'port', offset: 4, size: 2, order: 'network' },
+      { cName: 'pad', offset: 6, size: 2, order: 'host' },
+    ],
+    encode(v, b) {
+      writeIpv4(b, 0, v.ip);
+      b.writeUInt16BE(v.port, 4);
+      b.writeUInt16LE(0, 6);
+    },
+    decode: (b) => ({ ip: readIpv4(b, 0), port: b.readUInt16BE(4) }),
+  };
+}
+
 // ---- struct ambit_dst_key / ambit_dst_value --------------------------------------------------
 /** port 0: every port of ip (an enrolled workload). */
 export interface MeshDstKey {
   ip: string;
   port: number;
 }
-export const dstKeyCodec: Codec<MeshDstKey> = {
-  cType: 'struct ambit_dst_key',
-  size: 8,
-  fields: [
-    { cName: 'ip', offset: 0, size: 4, order: 'network' },
-    { cName: 'port', offset: 4, size: 2, order: 'network' },
-    { cName: 'pad', offset: 6, size: 2, order: 'host' },
-  ],
-  encode(v, b) {
-    writeIpv4(b, 0, v.ip);
-    b.writeUInt16BE(v.port, 4);
-    b.writeUInt16LE(0, 6);
-  },
-  decode: (b) => ({ ip: readIpv4(b, 0), port: b.readUInt16BE(4) }),
-};
+export const dstKeyCodec: Codec<MeshDstKey> = ipPortCodec('struct ambit_dst_key');
 
 export type MeshDstKind = 'workload' | 'service';
 const DST_KIND_CODE: Record<MeshDstKind, number> = { workload: 1, service: 2 };
@@ -72,21 +77,7 @@ export interface OriginalDestination {
   ip: string;
   port: number;
 }
-export const origDstCodec: Codec<OriginalDestination> = {
-  cType: 'struct ambit_orig_dst',
-  size: 8,
-  fields: [
-    { cName: 'ip', offset: 0, size: 4, order: 'network' },
-    { cName: 'port', offset: 4, size: 2, order: 'network' },
-    { cName: 'pad', offset: 6, size: 2, order: 'host' },
-  ],
-  encode(v, b) {
-    writeIpv4(b, 0, v.ip);
-    b.writeUInt16BE(v.port, 4);
-    b.writeUInt16LE(0, 6);
-  },
-  decode: (b) => ({ ip: readIpv4(b, 0), port: b.readUInt16BE(4) }),
-};
+export const origDstCodec: Codec<OriginalDestination> = ipPortCodec('struct ambit_orig_dst');
 
 export interface TupleKey {
   srcIp: string;
