@@ -36,40 +36,47 @@ export interface OutboundTarget {
   dialled: { ip: string; port: number };
 }
 
+/** Round-robin / least-connections bookkeeping the caller applies. */
+export interface OutboundLbChoice {
+  serviceKey: string;
+  nextCursor: number;
+  endpoint: string;
+}
+
+/** How an HBONE tunnel is opened, to the destination pod's node or to a waypoint. */
+interface HboneTunnelPlan {
+  /**
+   * CONNECT :authority: to a node, the pod IP and pod port; to a waypoint, what the client
+   * dialled (VIP:port or pod IP:port).
+   */
+  authority: { ip: string; port: number };
+  /** Where to open the mTLS connection: the destination node's ztunnel or a waypoint instance. */
+  gateway: { ip: string; port: number };
+  /** The SPIFFE ID the HBONE server must present. */
+  serverIdentity: string;
+  /** forwarded ;host= when a Service was the target. */
+  forwardedHost?: string;
+  lb?: OutboundLbChoice;
+}
+
 export type OutboundDecision =
-  | {
+  | ({
       kind: 'hbone';
       source: Workload;
       target: OutboundTarget & { workload: Workload };
-      /** CONNECT :authority: the pod IP and pod port. */
-      authority: { ip: string; port: number };
-      /** Where to open the mTLS connection: the destination node's ztunnel. */
-      gateway: { ip: string; port: number };
-      /** The SPIFFE ID the HBONE server must present. */
-      serverIdentity: string;
-      /** forwarded ;host= when a Service was the target. */
-      forwardedHost?: string;
-      /** Round-robin / least-connections bookkeeping the caller applies. */
-      lb?: { serviceKey: string; nextCursor: number; endpoint: string };
-    }
-  | {
+    } & HboneTunnelPlan)
+  | ({
       kind: 'waypoint';
       source: Workload;
       target: OutboundTarget;
       waypoint: MeshWaypoint;
-      /** :authority = what the client dialled (VIP:port or pod IP:port). */
-      authority: { ip: string; port: number };
-      gateway: { ip: string; port: number };
-      serverIdentity: string;
-      forwardedHost?: string;
-      lb?: { serviceKey: string; nextCursor: number; endpoint: string };
-    }
+    } & HboneTunnelPlan)
   | {
       kind: 'passthrough';
       source: Workload;
       target: OutboundTarget;
       address: { ip: string; port: number };
-      lb?: { serviceKey: string; nextCursor: number; endpoint: string };
+      lb?: OutboundLbChoice;
     }
   | { kind: 'deny'; reason: OutboundDenyReason; detail: string; source?: Workload; target?: OutboundTarget };
 
@@ -143,7 +150,7 @@ function toWorkload(
   ip: string,
   port: number,
   forwardedHost: string | undefined,
-  lbStep: { serviceKey: string; nextCursor: number; endpoint: string } | undefined,
+  lbStep: OutboundLbChoice | undefined,
 ): OutboundDecision {
   const lb = lbStep ? { lb: lbStep } : {};
   const t = { ...target, workload };
