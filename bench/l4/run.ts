@@ -80,26 +80,12 @@ async function measure(
   await throughput(d, up.sink, 1, (QUICK ? 32 : 128) * 1024 * 1024);
   await pacedLatency(d, up.echo, LAT_RATE, 0.5);
   await newConnection(d, up.echo, 50);
-  const cpu0 = pids
-    ? cpuSeconds(
-        tree(pids()[0]!).concat(
-          pids()
-            .slice(1)
-            .flatMap((p) => tree(p)),
-        ),
-      )
-    : 0;
+  // The measured processes and all their descendants (nginx and ztunnel workers).
+  const measured = (): number[] => (pids ? pids().flatMap((p) => tree(p)) : []);
+  const cpu0 = pids ? cpuSeconds(measured()) : 0;
   const single = await throughput(d, up.sink, 1, SINGLE_BYTES);
   const multi = await throughput(d, up.sink, MULTI_STREAMS, MULTI_BYTES);
-  const cpu1 = pids
-    ? cpuSeconds(
-        tree(pids()[0]!).concat(
-          pids()
-            .slice(1)
-            .flatMap((p) => tree(p)),
-        ),
-      )
-    : 0;
+  const cpu1 = pids ? cpuSeconds(measured()) : 0;
   const gb = (SINGLE_BYTES + MULTI_STREAMS * MULTI_BYTES) / 1e9;
   process.stderr.write(' latency...');
   const lat = await pacedLatency(d, up.echo, LAT_RATE, LAT_SECONDS);
@@ -108,15 +94,14 @@ async function measure(
   let perTunnel: number | undefined;
   if (pids) {
     process.stderr.write(' idle tunnels...');
-    const all = () => pids().flatMap((p) => tree(p));
     // Two batches of 1,000: the second batch's RSS growth is what 1,000 more idle tunnels cost,
     // without the one-time growth (heaps, pools, JIT) the first batch also pays.
     const closeFirst = await idleTunnels(d, up.echo, IDLE);
     await sleep(1000);
-    const before = rssBytes(all());
+    const before = rssBytes(measured());
     const closeSecond = await idleTunnels(d, up.echo, IDLE);
     await sleep(1000);
-    const after = rssBytes(all());
+    const after = rssBytes(measured());
     closeFirst();
     closeSecond();
     perTunnel = Math.max(0, (after - before) / IDLE);
