@@ -2,7 +2,9 @@
 // pinned map keyed by the 4-tuple the ztunnel sees; the production resolver reads it with one
 // bpf() syscall through core/bpf-maps. Opened lazily and retried (at most once a second) while
 // the node agent has not pinned the maps yet. Tests inject other resolvers.
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
+import { ztError } from '../errors.js';
 import {
   openOriginalDestinationMap,
   type OriginalDestinationMap,
@@ -82,8 +84,14 @@ export class StaticBySourceResolver implements OriginalDestinationResolver {
     const table = new Map<string, { ip: string; port: number }>();
     for (const item of spec.split(',').filter(Boolean)) {
       const m = /^([^=]+)=(.+):(\d+)$/.exec(item.trim());
-      if (!m) throw new Error(`bad --original-destination-map entry ${item} (want SRC_IP=DST_IP:PORT)`);
-      table.set(m[1]!, { ip: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) });
+      const ip = m?.[2]!.replace(/^\[|\]$/g, '');
+      const port = Number(m?.[3]);
+      if (!m || !isIP(m[1]!) || !isIP(ip!) || port < 1 || port > 65535)
+        throw ztError(
+          'ZT_BAD_FLAG',
+          `--original-destination-map: bad entry ${item} (want SRC_IP=DST_IP:PORT)`,
+        );
+      table.set(m[1]!, { ip: ip!, port });
     }
     return new StaticBySourceResolver(table);
   }

@@ -69,6 +69,8 @@ function onSignals(stop: () => Promise<void>): void {
 
 export async function runZtunnel(f: ZtunnelFlags): Promise<void> {
   const logger = pino({ name: 'ztunnel', level: f.logLevel, base: { node: f.node, pid: process.pid } });
+  // Flags a worker would trip over fail here, once, before anything is forked.
+  if (f.originalDestinationMap) StaticBySourceResolver.parse(f.originalDestinationMap);
   if (f.workers <= 1) {
     const z = newZtunnel(f, logger, false);
     onSignals(() => z.stop());
@@ -113,9 +115,25 @@ async function runWorker(f: ZtunnelFlags, logger: Logger): Promise<void> {
   process.send?.({ type: 'ztunnel-ready', address: hbone.address } satisfies WorkerMessage);
 }
 
+/**
+ * Forks the workers and resolves once each has been ready once. A worker that fails before the
+ * first time all were ready (bad flag, port taken, controller refusing us) is a start-up failure:
+ * the others are stopped and the promise rejects with the worker's cause, so `ambit ztunnel`
+ * exits non-zero with one line instead of restarting a worker that can never start. Later, a
+ * worker that dies is started again, with a back-off doubling from 0.5 s to 30 s while it keeps
+ * failing before it is ready.
+ */
 async function runPrimary(f: ZtunnelFlags, logger: Logger): Promise<void> {
   const workers = new Map<number, ChildProcess>();
   const ready = new Set<number>();
+  const failures = new Map<number, number>();
+  let started = false;
+  let startFailed: ((err: Error) => void) | undefined;
+  let startDone: (() => void) | undefined;
+  const startup = new Promise<void>((resolve, reject) => {
+    startDone = resolve;
+    startFailed = reject;
+  });
   let stopping = false;
   let adminUp = false;
   let reqId = 0;
@@ -130,6 +148,11 @@ async function runPrimary(f: ZtunnelFlags, logger: Logger): Promise<void> {
       switch (m.type) {
         case 'ztunnel-ready':
           ready.add(id);
+          failures.delete(id);
+          if (!started && ready.size >= f.workers) {
+            started = true;
+            startDone?.();
+          }
           if (!adminUp) {
             adminUp = true;
             void listenAdmin(m.address).catch((err: Error) => {
@@ -145,6 +168,8 @@ async function runPrimary(f: ZtunnelFlags, logger: Logger): Promise<void> {
           return;
         case 'ztunnel-failed':
           logger.error({ worker: id, err: m.message }, 'ztunnel worker failed to start');
+          if (!started)
+            abortStart(ztError('ZT_WORKER_START', `ztunnel worker ${id} failed to start: ${m.message}`));
           return;
         default: {
           const never: never = m;
@@ -156,9 +181,42 @@ async function runPrimary(f: ZtunnelFlags, logger: Logger): Promise<void> {
       ready.delete(id);
       workers.delete(id);
       if (stopping) return;
-      logger.warn({ worker: id, code, signal }, 'ztunnel worker exited; starting another');
-      setTimeout(() => fork(id), 500).unref();
+      if (!started) {
+        abortStart(
+          ztError(
+            'ZT_WORKER_START',
+            `ztunnel worker ${id} exited during start-up (code ${code}, signal ${signal})`,
+          ),
+        );
+        return;
+      }
+      const n = (failures.get(id) ?? 0) + 1;
+      failures.set(id, n);
+      const delay = Math.min(30_000, 500 * 2 ** (n - 1));
+      logger.warn(
+        { worker: id, code, signal, restartInMs: delay },
+        'ztunnel worker exited; starting another',
+      );
+      setTimeout(() => fork(id), delay).unref();
     });
+  };
+  const stopWorkers = () =>
+    Promise.all(
+      [...workers.values()].map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.exitCode !== null || w.signalCode !== null) return resolve();
+            w.once('exit', () => resolve());
+            w.send({ type: 'ztunnel-stop' });
+            setTimeout(() => w.kill('SIGKILL'), STOP_GRACE_MS).unref();
+          }),
+      ),
+    );
+  const abortStart = (err: Error) => {
+    if (stopping) return;
+    stopping = true;
+    for (const srv of servers) srv.close();
+    void stopWorkers().finally(() => startFailed?.(err));
   };
   const allReady = () => ready.size >= f.workers;
   const ask = (w: ChildProcess, msg: Record<string, unknown>): Promise<WorkerMessage | undefined> => {
@@ -213,16 +271,8 @@ async function runPrimary(f: ZtunnelFlags, logger: Logger): Promise<void> {
   onSignals(async () => {
     stopping = true;
     for (const s of servers) s.close();
-    await Promise.all(
-      [...workers.values()].map(
-        (w) =>
-          new Promise<void>((resolve) => {
-            if (w.exitCode !== null) return resolve();
-            w.once('exit', () => resolve());
-            w.send({ type: 'ztunnel-stop' });
-          }),
-      ),
-    );
+    await stopWorkers();
   });
   for (let i = 1; i <= f.workers; i++) fork(i);
+  await startup;
 }

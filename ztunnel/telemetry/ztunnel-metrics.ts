@@ -66,6 +66,8 @@ export class ZtunnelMetrics {
       help: 'Seconds until each held certificate expires',
       labelNames: ['identity'],
       registers: r,
+      // --workers: each worker holds its own copy; the soonest expiry is the one that matters
+      aggregator: 'min',
     });
     this.decisions = new Counter({
       name: 'ambit_ztunnel_decisions_total',
@@ -77,6 +79,8 @@ export class ZtunnelMetrics {
       name: 'ambit_ztunnel_snapshot_updates',
       help: 'Mesh snapshots applied since start',
       registers: r,
+      // --workers: every worker applies the same snapshots; report one worker's count, not the sum
+      aggregator: 'max',
     });
   }
 
