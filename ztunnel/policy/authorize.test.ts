@@ -168,6 +168,71 @@ const cases: {
     want: 'deny:l7-rule-at-ztunnel',
   },
   {
+    name: 'L7 rule in DENY denies only what its L4 part matches: other namespace',
+    policies: [
+      P({
+        action: 'DENY',
+        rules: [{ from: [{ source: { namespaces: ['ops'] } }], to: [{ operation: { paths: ['/admin'] } }] }],
+      }),
+    ],
+    want: 'allow',
+  },
+  {
+    name: 'L7 rule in DENY denies what its L4 part matches: same namespace, any path',
+    policies: [
+      P({
+        action: 'DENY',
+        rules: [{ from: [{ source: { namespaces: ['web'] } }], to: [{ operation: { paths: ['/admin'] } }] }],
+      }),
+    ],
+    want: 'deny:l7-rule-at-ztunnel',
+  },
+  {
+    name: 'L7 rule in DENY on another port does not match',
+    policies: [
+      P({ action: 'DENY', rules: [{ to: [{ operation: { ports: ['9090'], methods: ['POST'] } }] }] }),
+    ],
+    want: 'allow',
+  },
+  {
+    name: 'L7 rule in ALLOW for another source: that source is not denied by it, but not allowed either',
+    policies: [
+      P({
+        rules: [
+          { from: [{ source: { namespaces: ['ops'] } }], to: [{ operation: { methods: ['GET'] } }] },
+          { from: [{ source: { namespaces: ['web'] } }] },
+        ],
+      }),
+    ],
+    want: 'allow',
+  },
+  {
+    name: 'L7 rule in ALLOW allows nothing at L4',
+    policies: [
+      P({
+        rules: [{ from: [{ source: { namespaces: ['ops'] } }], to: [{ operation: { methods: ['GET'] } }] }],
+      }),
+    ],
+    want: 'deny:no-allow-match',
+  },
+  {
+    name: 'L7 when key with an L4 when key: the L4 key still narrows the DENY',
+    policies: [
+      P({
+        action: 'DENY',
+        rules: [
+          {
+            when: [
+              { key: 'request.headers[x]', values: ['1'] },
+              { key: 'source.namespace', values: ['ops'] },
+            ],
+          },
+        ],
+      }),
+    ],
+    want: 'allow',
+  },
+  {
     name: 'when source.namespace is L4',
     policies: [P({ rules: [{ when: [{ key: 'source.namespace', values: ['web'] }] }] })],
     want: 'allow',

@@ -2,7 +2,10 @@
 // policies enforced by the ztunnel that select the destination workload apply; CUSTOM and AUDIT
 // are ignored; any matching DENY rule denies; then, if any ALLOW policy applies, one of its rules
 // must match. A rule that uses an L7 attribute (methods, paths, hosts, requestPrincipals, other
-// `when` keys) cannot be checked here and counts as a matching DENY (fail closed). Pure.
+// `when` keys) cannot be checked here: it becomes a DENY rule on what is left of it at L4 (its
+// principals, namespaces, ip blocks, ports and L4 `when` keys), in an ALLOW policy as in a DENY
+// one (DESIGN §6, fail closed). In an ALLOW policy it also allows nothing, so the policy still
+// restricts everyone its L4 rules do not admit. Pure.
 import {
   ROOT_NAMESPACE,
   type AuthzCondition,
@@ -92,6 +95,27 @@ function hasL7(rule: AuthzRule): boolean {
   return src || op || when;
 }
 
+/** What an L4 proxy can check of a rule: the rule with its L7 attributes removed. */
+function l4Part(rule: AuthzRule): AuthzRule {
+  const out: AuthzRule = {};
+  if (rule.from?.length)
+    out.from = rule.from.map(({ source }) => {
+      const l4 = { ...source };
+      delete l4.requestPrincipals;
+      delete l4.notRequestPrincipals;
+      return { source: l4 };
+    });
+  if (rule.to?.length)
+    out.to = rule.to.map(({ operation }) => ({
+      operation: {
+        ...(operation.ports ? { ports: operation.ports } : {}),
+        ...(operation.notPorts ? { notPorts: operation.notPorts } : {}),
+      },
+    }));
+  if (rule.when?.length) out.when = rule.when.filter((c) => L4_WHEN_KEYS.has(c.key));
+  return out;
+}
+
 function sourceMatches(s: AuthzSource, r: AuthorizationRequest): boolean {
   const principal = principalForm(r.sourcePrincipal);
   const id = r.sourcePrincipal ? parseSpiffeId(r.sourcePrincipal) : undefined;
@@ -159,21 +183,23 @@ export function authorize(
   const applicable = policies
     .filter((p) => appliesTo(p, r.destination))
     .sort((a, b) => key(a).localeCompare(key(b)));
-  // Fail closed first: an L7 rule in any applicable ALLOW or DENY policy denies.
+  // Fail closed first: an L7 rule of an applicable ALLOW or DENY policy is a DENY rule on its L4 part.
   for (const p of applicable) {
-    if ((p.action === 'ALLOW' || p.action === 'DENY') && p.rules.some(hasL7)) {
+    if (p.action !== 'ALLOW' && p.action !== 'DENY') continue;
+    if (p.rules.some((rule) => hasL7(rule) && ruleMatches(l4Part(rule), r))) {
       return { kind: 'deny', policy: key(p), reason: 'l7-rule-at-ztunnel' };
     }
   }
   for (const p of applicable) {
-    if (p.action === 'DENY' && p.rules.some((rule) => ruleMatches(rule, r))) {
+    if (p.action === 'DENY' && p.rules.some((rule) => !hasL7(rule) && ruleMatches(rule, r))) {
       return { kind: 'deny', policy: key(p), reason: 'deny-policy' };
     }
   }
   const allows = applicable.filter((p) => p.action === 'ALLOW');
   if (allows.length === 0) return { kind: 'allow' };
   for (const p of allows) {
-    if (p.rules.some((rule) => ruleMatches(rule, r))) return { kind: 'allow', policy: key(p) };
+    if (p.rules.some((rule) => !hasL7(rule) && ruleMatches(rule, r)))
+      return { kind: 'allow', policy: key(p) };
   }
   return { kind: 'deny', policy: allows.map(key).join(','), reason: 'no-allow-match' };
 }
