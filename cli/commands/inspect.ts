@@ -169,7 +169,7 @@ export function registerInspect(program: Command): void {
     .description('config version, last rejected change, subscribers and their last ACK/NACK')
     .option('--controller <host:port>', 'controller address', '127.0.0.1:15010')
     .option('--state-dir <dir>', 'directory holding the trust root and join token', '.ambit/')
-    .option('-o, --output <format>', 'output format: text or json', 'text')
+    .option('-o, --output <format>', 'output format: text, yaml or json', 'text')
     .action(runAction((flags: InspectFlags) => status(flags)));
   const config = program.command('config').description('inspect the mesh configuration');
   config
@@ -184,6 +184,6 @@ export function registerInspect(program: Command): void {
     .description('show how the mesh sees one pod (<namespace>/<name>)')
     .option('--controller <host:port>', 'controller address', '127.0.0.1:15010')
     .option('--state-dir <dir>', 'directory holding the trust root and join token', '.ambit/')
-    .option('-o, --output <format>', 'output format: text or json', 'text')
+    .option('-o, --output <format>', 'output format: text, yaml or json', 'text')
     .action(runAction((pod: string, flags: InspectFlags) => describe(pod, flags)));
 }
