@@ -2,7 +2,7 @@
 // state against a simulated kernel state, and that applying a plan then reconciling again
 // yields an empty plan (restart idempotence).
 import { describe, expect, it } from 'vitest';
-import type { MeshState, Workload } from '../core/model/mesh.js';
+import { emptyMeshState, type MeshState, type Workload } from '../core/model/mesh.js';
 import { isPlanEmpty, reconcile, type NodeKernelState, type ReconcilePlan } from './reconcile.js';
 import type { AttachKind } from './attach-kinds.js';
 
@@ -28,14 +28,8 @@ const wl = (name: string, over: Partial<Workload> = {}): Workload => ({
 });
 
 const state = (workloads: Workload[], over: Partial<MeshState> = {}): MeshState => ({
-  trustDomain: 'cluster.local',
+  ...emptyMeshState('cluster.local'),
   workloads,
-  nodes: [],
-  services: [],
-  waypoints: [],
-  authorizationPolicies: [],
-  peerAuthentications: [],
-  routes: [],
   ...over,
 });
 

@@ -2,7 +2,7 @@
 // controller diffs views to compute deltas, subscribers rebuild a MeshState from the records they
 // hold. Lists are rebuilt sorted by key so equal record sets give equal states.
 import { createHash } from 'node:crypto';
-import { MESH_RESOURCE_TYPES, type MeshResourceType, type MeshState } from '../model/mesh.js';
+import { emptyMeshState, MESH_RESOURCE_TYPES, type MeshResourceType, type MeshState } from '../model/mesh.js';
 
 export type ResourceView = ReadonlyMap<string, string>;
 
@@ -119,16 +119,7 @@ export function meshStateFromRecords(
   records: ReadonlyMap<string, ReadonlyMap<string, unknown>>,
   reuse?: { state: MeshState; touched: ReadonlyMap<string, TypeChange> },
 ): MeshState {
-  const state: MeshState = {
-    trustDomain,
-    workloads: [],
-    nodes: [],
-    services: [],
-    waypoints: [],
-    authorizationPolicies: [],
-    peerAuthentications: [],
-    routes: [],
-  };
+  const state = emptyMeshState(trustDomain);
   for (const type of MESH_RESOURCE_TYPES) {
     const byKey = records.get(type);
     if (reuse && reuse.state.trustDomain === trustDomain) {

@@ -191,6 +191,20 @@ export interface MeshState {
   routes: MeshRouteResource[];
 }
 
+/** A MeshState with nothing in it (fresh lists: the caller may fill them). */
+export function emptyMeshState(trustDomain: string): MeshState {
+  return {
+    trustDomain,
+    workloads: [],
+    nodes: [],
+    services: [],
+    waypoints: [],
+    authorizationPolicies: [],
+    peerAuthentications: [],
+    routes: [],
+  };
+}
+
 /** Resource type names used on the discovery wire (DiscoveryResource.type). */
 export const MESH_RESOURCE_TYPES = [
   'workload',

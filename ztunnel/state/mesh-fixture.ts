@@ -1,14 +1,15 @@
 // Builders for small MeshStates used by the ztunnel's unit tests and benches: two nodes, a few
 // workloads and services, with every field filled the way the controller fills it. Test data
 // only; nothing on the data path imports this.
-import type {
-  Endpoint,
-  MeshAuthorizationPolicy,
-  MeshNode,
-  MeshService,
-  MeshState,
-  MeshWaypoint,
-  Workload,
+import {
+  emptyMeshState,
+  type Endpoint,
+  type MeshAuthorizationPolicy,
+  type MeshNode,
+  type MeshService,
+  type MeshState,
+  type MeshWaypoint,
+  type Workload,
 } from '../../core/model/mesh.js';
 
 export const TD = 'cluster.local';
@@ -105,15 +106,5 @@ export function policy(p: Partial<MeshAuthorizationPolicy> & { name: string }): 
 }
 
 export function meshState(p: Partial<MeshState>): MeshState {
-  return {
-    trustDomain: TD,
-    workloads: [],
-    nodes: [],
-    services: [],
-    waypoints: [],
-    authorizationPolicies: [],
-    peerAuthentications: [],
-    routes: [],
-    ...p,
-  };
+  return { ...emptyMeshState(TD), ...p };
 }
