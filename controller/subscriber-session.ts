@@ -24,7 +24,9 @@ export interface SubscriberRecord {
 }
 
 export function subscriberName(s: WireSubscriber): string {
-  return s.kind === 'waypoint' ? `waypoint ${s.name}` : `${s.kind} ${s.node}`;
+  // A node's ztunnel with --workers has one stream per worker, each naming itself.
+  if (s.kind === 'waypoint') return `waypoint ${s.name}`;
+  return s.name ? `${s.kind} ${s.node} ${s.name}` : `${s.kind} ${s.node}`;
 }
 
 export class SubscriberSession {

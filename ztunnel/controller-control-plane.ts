@@ -14,6 +14,8 @@ export interface ControllerControlPlaneOptions {
   controller: string;
   stateDir: string;
   node: string;
+  /** With --workers: this worker's name (`worker-2`), so `ambit status` lists every worker. */
+  instance?: string;
   /** Workload certificate lifetime asked of the CA (default: the CA's, 24 h). */
   workloadCertTtlMs?: number;
   logger?: Logger;
@@ -63,7 +65,11 @@ export class ControllerControlPlane implements ControlPlane {
     const client = new DiscoveryClient({
       controller: this.o.controller,
       stateDir: this.o.stateDir,
-      subscriber: { kind: 'ztunnel', node: this.o.node },
+      subscriber: {
+        kind: 'ztunnel',
+        node: this.o.node,
+        ...(this.o.instance ? { name: this.o.instance } : {}),
+      },
       onState,
       credentials: () => this.node!.current(),
       ...(this.o.logger ? { logger: this.o.logger } : {}),

@@ -64,7 +64,7 @@ describe('ambit ztunnel start-up failures', () => {
 });
 
 describe('ambit ztunnel --workers 2 metrics', () => {
-  it('reports the soonest certificate expiry and one worker snapshot count, not their sums', async () => {
+  it('reports the soonest certificate expiry and one worker snapshot count, not their sums; status lists each worker', async () => {
     const z = await startZtunnelProcess({
       node: 'node-1',
       controller: ctl.address,
@@ -91,6 +91,24 @@ describe('ambit ztunnel --workers 2 metrics', () => {
       expect(updates).toHaveLength(1);
       expect(updates[0]).toBeGreaterThanOrEqual(1);
       expect(updates[0]).toBeLessThan(2 * 2);
+      // each worker holds its own discovery stream and `ambit status` lists both
+      const st = await runCli([
+        'status',
+        '--controller',
+        ctl.address,
+        '--state-dir',
+        ctl.stateDir,
+        '-o',
+        'json',
+      ]);
+      expect(st.code).toBe(0);
+      const subs = (
+        JSON.parse(st.stdout) as { subscribers: { kind: string; node?: string; name?: string }[] }
+      ).subscribers
+        .filter((x) => x.kind === 'ztunnel' && x.node === 'node-1')
+        .map((x) => x.name)
+        .sort();
+      expect(subs).toEqual(['worker-1', 'worker-2']);
     } finally {
       await z.stop();
     }

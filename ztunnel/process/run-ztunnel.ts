@@ -32,7 +32,7 @@ export interface ZtunnelFlags {
 
 const STOP_GRACE_MS = 5_000;
 
-function newZtunnel(f: ZtunnelFlags, logger: Logger, worker: boolean): Ztunnel {
+function newZtunnel(f: ZtunnelFlags, logger: Logger, worker: number | undefined): Ztunnel {
   return new Ztunnel({
     node: f.node,
     controlPlane: new ControllerControlPlane({
@@ -40,6 +40,7 @@ function newZtunnel(f: ZtunnelFlags, logger: Logger, worker: boolean): Ztunnel {
       stateDir: f.stateDir,
       node: f.node,
       logger,
+      ...(worker !== undefined ? { instance: `worker-${worker}` } : {}),
       ...(f.workloadCertTtlMs ? { workloadCertTtlMs: f.workloadCertTtlMs } : {}),
     }),
     resolver: f.originalDestinationMap
@@ -50,7 +51,7 @@ function newZtunnel(f: ZtunnelFlags, logger: Logger, worker: boolean): Ztunnel {
     ...(f.address ? { address: f.address } : {}),
     ...(f.socks5 ? { socks5: f.socks5 } : {}),
     ...(f.idleTimeoutMs ? { idleTimeoutMs: f.idleTimeoutMs } : {}),
-    ...(worker ? { reusePort: true, adminListeners: false } : {}),
+    ...(worker !== undefined ? { reusePort: true, adminListeners: false } : {}),
   });
 }
 
@@ -72,14 +73,14 @@ export async function runZtunnel(f: ZtunnelFlags): Promise<void> {
   // Flags a worker would trip over fail here, once, before anything is forked.
   if (f.originalDestinationMap) StaticBySourceResolver.parse(f.originalDestinationMap);
   if (f.workers <= 1) {
-    const z = newZtunnel(f, logger, false);
+    const z = newZtunnel(f, logger, undefined);
     onSignals(() => z.stop());
     await z.start();
     return;
   }
   const workerId = process.env.AMBIT_ZTUNNEL_WORKER;
   if (workerId === undefined) return runPrimary(f, logger);
-  return runWorker(f, logger.child({ worker: Number(workerId) }));
+  return runWorker(f, logger.child({ worker: Number(workerId) }), Number(workerId));
 }
 
 type WorkerMessage =
@@ -88,8 +89,8 @@ type WorkerMessage =
   | { type: 'ztunnel-dump-res'; id: number; body: unknown }
   | { type: 'ztunnel-failed'; message: string };
 
-async function runWorker(f: ZtunnelFlags, logger: Logger): Promise<void> {
-  const z = newZtunnel(f, logger, true);
+async function runWorker(f: ZtunnelFlags, logger: Logger, id: number): Promise<void> {
+  const z = newZtunnel(f, logger, id);
   process.on('disconnect', () => void z.stop().finally(() => process.exit(0)));
   process.on('message', (m: { type?: string; id?: number; what?: string }) => {
     if (m.type === 'ztunnel-metrics-req') {
