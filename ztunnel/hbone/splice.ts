@@ -27,11 +27,25 @@ function isH2(l: Leg): l is Http2Stream {
   return !(l instanceof Socket);
 }
 
+/** An h2 stream ended by RST_STREAM with an error code (NO_ERROR and CANCEL read as EOF). */
+function h2Reset(l: Leg): boolean {
+  return (
+    isH2(l) &&
+    l.rstCode !== undefined &&
+    l.rstCode !== h2c.NGHTTP2_NO_ERROR &&
+    l.rstCode !== h2c.NGHTTP2_CANCEL
+  );
+}
+
+/**
+ * Resets a leg. An h2 stream is destroyed with an error, which sends RST_STREAM (INTERNAL_ERROR)
+ * alone: Node's stream.close(code) first ends the writable side, so the peer would get an empty
+ * DATA frame with END_STREAM (a clean EOF that it forwards as a FIN) just before the RST_STREAM.
+ */
 function reset(l: Leg): void {
   if (l.destroyed) return;
-  if (isH2(l)) {
-    if (!l.closed) l.close(h2c.NGHTTP2_CONNECT_ERROR);
-  } else l.resetAndDestroy();
+  if (isH2(l)) l.destroy(new Error('the other leg of the tunnel was reset'));
+  else l.resetAndDestroy();
 }
 
 /**
@@ -114,11 +128,7 @@ export function splice(
         error ??= e;
       });
       from.on('close', (hadError?: boolean) => {
-        const h2Abnormal =
-          isH2(from) &&
-          from.rstCode !== undefined &&
-          from.rstCode !== h2c.NGHTTP2_NO_ERROR &&
-          from.rstCode !== h2c.NGHTTP2_CANCEL;
+        const h2Abnormal = h2Reset(from);
         const tcpAbnormal = !isH2(from) && hadError === true;
         if (h2Abnormal || tcpAbnormal || (error && !from.readableEnded)) {
           if (outcome !== 'idle-timeout') outcome = 'reset';
