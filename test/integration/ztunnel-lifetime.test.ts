@@ -4,6 +4,7 @@
 // every TCP leg the ztunnels own has keepalive on (read back with `ss -o`).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { ControllerHarness } from '../support/controller-harness.js';
 import type { ZtunnelProcess } from '../../ztunnel/testing/ztunnel-process.js';
@@ -157,6 +158,56 @@ describe('long-lived and quiet connections', () => {
     await until('the pod to see the reset', async () => resetterSeen.length > before);
     expect(resetterSeen.slice(before)).toEqual(['ECONNRESET']);
   }, 20_000);
+
+  it('config edits during a transfer, rejected or accepted, drop no connection and lose no byte', async () => {
+    const s = await open(`${P}.12`, port(echo));
+    const chunk = randomBytes(256 * 1024);
+    const rounds = 80; // 20 MiB each way, spread over the two edits below
+    const sent = createHash('sha256');
+    const got = createHash('sha256');
+    let received = 0;
+    const done = new Promise<void>((resolve, reject) => {
+      s.on('data', (d: Buffer) => {
+        got.update(d);
+        received += d.length;
+        if (received === rounds * chunk.length) resolve();
+      });
+      s.once('error', reject);
+      s.once('end', () => reject(new Error(`ended after ${received} bytes`)));
+    });
+    const send = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        sent.update(chunk);
+        if (!s.write(chunk)) await new Promise((r) => s.once('drain', r));
+        await sleep(5);
+      }
+    };
+    await send(rounds / 4);
+    // a broken document: the controller rejects the whole change and keeps the last good config
+    ctl.writeFile(
+      'broken.yaml',
+      'apiVersion: v1\nkind: Service\nmetadata: {name: Bad_Name, namespace: shop}\nspec: {ports: [{port: 99999}]}\n',
+    );
+    await until('the rejection to show in ambit status', async () => {
+      const st = await ctl.cli(['status', '-o', 'json']);
+      return st.stdout.includes('broken.yaml');
+    });
+    await send(rounds / 4);
+    ctl.removeFile('broken.yaml');
+    // an accepted change (a new Service) pushed to both ztunnels mid-transfer
+    ctl.writeFile(
+      'extra.yaml',
+      `apiVersion: v1\nkind: Service\nmetadata: {name: extra, namespace: shop}\nspec: {selector: {app: echo}, clusterIP: ${P}.101, ports: [{port: 81, targetPort: ${port(echo)}}]}\n`,
+    );
+    await until('the new Service to reach node-1', async () =>
+      (await z1.get('/config_dump')).body.includes(`${P}.101`),
+    );
+    await send(rounds / 2);
+    await done;
+    expect(got.digest('hex')).toBe(sent.digest('hex'));
+    s.destroy();
+    ctl.removeFile('extra.yaml');
+  }, 60_000);
 
   it('every TCP leg the ztunnels own has keepalive on', async () => {
     const s = await open(`${P}.12`, port(echo));
