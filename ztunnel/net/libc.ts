@@ -1,0 +1,97 @@
+// The few libc socket calls Node's net does not expose (SO_REUSEPORT listeners, sockets bound
+// with IP_BIND_ADDRESS_NO_PORT), through koffi, and the sockaddr encoding they share.
+import koffi from 'koffi';
+import { isIP } from 'node:net';
+import { ztError } from '../errors.js';
+
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const SOCK_STREAM = 1;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOL_SOCKET = 1;
+export const SO_REUSEADDR = 2;
+export const SO_REUSEPORT = 15;
+export const IPPROTO_IP = 0;
+export const IP_BIND_ADDRESS_NO_PORT = 24;
+export const IPPROTO_IPV6 = 41;
+export const IPV6_V6ONLY = 26;
+
+export interface Libc {
+  socket: (domain: number, type: number, protocol: number) => number;
+  setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
+  bind: (fd: number, addr: Buffer, len: number) => number;
+  listen: (fd: number, backlog: number) => number;
+  close: (fd: number) => number;
+}
+
+let libc: Libc | undefined;
+export function lib(): Libc {
+  if (libc) return libc;
+  const l = koffi.load('libc.so.6');
+  libc = {
+    socket: l.func('int socket(int, int, int)'),
+    setsockopt: l.func('int setsockopt(int, int, int, const void *, uint32_t)'),
+    bind: l.func('int bind(int, const void *, uint32_t)'),
+    listen: l.func('int listen(int, int)'),
+    close: l.func('int close(int)'),
+  } as unknown as Libc;
+  return libc;
+}
+
+export function sockaddr(ip: string, port: number): { buf: Buffer; family: number } {
+  if (isIP(ip) === 4) {
+    const b = Buffer.alloc(16);
+    b.writeUInt16LE(AF_INET, 0);
+    b.writeUInt16BE(port, 2);
+    ip.split('.').forEach((o, i) => b.writeUInt8(Number(o), 4 + i));
+    return { buf: b, family: AF_INET };
+  }
+  if (isIP(ip) === 6) {
+    const b = Buffer.alloc(28);
+    b.writeUInt16LE(AF_INET6, 0);
+    b.writeUInt16BE(port, 2);
+    const full = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+    const [head, tail] = full.includes('::') ? full.split('::') : [full, undefined];
+    const h = head ? head.split(':') : [];
+    const t = tail ? tail.split(':') : [];
+    const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+    groups.forEach((g, i) => b.writeUInt16BE(parseInt(g || '0', 16), 8 + i * 2));
+    return { buf: b, family: AF_INET6 };
+  }
+  throw ztError('ZT_LISTEN', `not an IP address: ${ip}`);
+}
+
+const ONE = Buffer.from([1, 0, 0, 0]);
+
+/** setsockopt(fd, level, name, 1); on failure closes fd and throws naming `what`. */
+export function enable(fd: number, level: number, name: number, what: string): void {
+  const l = lib();
+  if (l.setsockopt(fd, level, name, ONE, 4) !== 0) {
+    const errno = koffi.errno();
+    l.close(fd);
+    throw ztError('ZT_LISTEN', `${what} failed: errno ${errno}`);
+  }
+}
+
+/**
+ * A non-blocking TCP socket bound to `ip` with IP_BIND_ADDRESS_NO_PORT, ready for Node to
+ * connect() (new net.Socket({fd}).connect()). Binding a source address with port 0 makes the
+ * kernel reserve a port for that address alone at bind() time: every connection from the one mesh
+ * address then competes for one port range whatever its destination, and bind() searches a table
+ * that grows with TIME_WAIT (it tripled the ztunnel's CPU per new connection under churn). With the
+ * option the port is chosen at connect(), unique per 4-tuple, as Envoy and HAProxy do.
+ */
+export function boundNoPortSocket(ip: string): number {
+  const l = lib();
+  const { buf, family } = sockaddr(ip, 0);
+  const fd = l.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw ztError('ZT_UPSTREAM_CONNECT', `socket() failed: errno ${koffi.errno()}`);
+  enable(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 'IP_BIND_ADDRESS_NO_PORT');
+  if (l.bind(fd, buf, buf.length) !== 0) {
+    const errno = koffi.errno();
+    l.close(fd);
+    throw ztError('ZT_UPSTREAM_CONNECT', `bind to ${ip} failed: errno ${errno}`);
+  }
+  return fd;
+}
