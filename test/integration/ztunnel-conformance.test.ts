@@ -18,6 +18,7 @@ import { socks5Connect, Socks5Refused } from '../../ztunnel/testing/socks5-clien
 import { issue } from '../../ztunnel/testing/in-process-control-plane.js';
 import { CertificateAuthority } from '../../core/identity/certificate-authority.js';
 import type { IssuedCertificate } from '../../core/identity/issued-certificate.js';
+import { until } from '../support/until.js';
 
 const P = '127.0.30';
 const SOCKS = 15080;
@@ -370,7 +371,6 @@ describe('15008 refuses bad client certificates (openssl s_client)', () => {
         (l) =>
           String(l.msg ?? '').includes('refused at TLS') && String(l.reason ?? '').includes('other.domain'),
       );
-    for (let i = 0; i < 50 && !refusedLine(); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(refusedLine()).toBeDefined();
+    expect(await until('the refused-at-TLS log line', refusedLine, 5_000)).toBeDefined();
   });
 });

@@ -12,6 +12,7 @@ import { startZtunnelMesh, type ZtunnelMesh } from '../../ztunnel/testing/ztunne
 import { ztunnelMeshYaml } from '../../ztunnel/testing/controller-mesh-yaml.js';
 import { echoServer } from '../../ztunnel/testing/two-node-mesh.js';
 import { socks5Connect } from '../../ztunnel/testing/socks5-client.js';
+import { until } from '../support/until.js';
 
 const P = '127.0.83';
 const SOCKS = 15080;
@@ -91,14 +92,6 @@ function outcome(s: net.Socket, ms: number): Promise<string> {
       resolve('end');
     });
   });
-}
-
-async function until(what: string, f: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 describe('long-lived and quiet connections', () => {

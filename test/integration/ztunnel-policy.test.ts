@@ -10,6 +10,7 @@ import { startZtunnelMesh, type ZtunnelMesh } from '../../ztunnel/testing/ztunne
 import { ztunnelMeshYaml } from '../../ztunnel/testing/controller-mesh-yaml.js';
 import { echoServer } from '../../ztunnel/testing/two-node-mesh.js';
 import { socks5Connect, Socks5Refused } from '../../ztunnel/testing/socks5-client.js';
+import { until } from '../support/until.js';
 
 const P = '127.0.40';
 const SOCKS = 15080;
@@ -39,14 +40,6 @@ afterAll(async () => {
   await mesh?.stop();
   echo?.close();
 }, 30_000);
-
-async function until(what: string, f: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function tryEcho(text: string): Promise<string> {
   const s = await socks5Connect(
