@@ -116,6 +116,23 @@ function l4Part(rule: AuthzRule): AuthzRule {
   return out;
 }
 
+/** A policy's rules as the ztunnel uses them: L4-only rules, and the L4 part of each L7 rule. */
+interface SplitRules {
+  l4: AuthzRule[];
+  l7AsDeny: AuthzRule[];
+}
+
+/** Split once per policy object (policies are immutable parts of a snapshot), not per connection. */
+const splitCache = new WeakMap<MeshAuthorizationPolicy, SplitRules>();
+function split(p: MeshAuthorizationPolicy): SplitRules {
+  let s = splitCache.get(p);
+  if (!s) {
+    s = { l4: p.rules.filter((r) => !hasL7(r)), l7AsDeny: p.rules.filter(hasL7).map(l4Part) };
+    splitCache.set(p, s);
+  }
+  return s;
+}
+
 function sourceMatches(s: AuthzSource, r: AuthorizationRequest): boolean {
   const principal = principalForm(r.sourcePrincipal);
   const id = r.sourcePrincipal ? parseSpiffeId(r.sourcePrincipal) : undefined;
@@ -186,20 +203,19 @@ export function authorize(
   // Fail closed first: an L7 rule of an applicable ALLOW or DENY policy is a DENY rule on its L4 part.
   for (const p of applicable) {
     if (p.action !== 'ALLOW' && p.action !== 'DENY') continue;
-    if (p.rules.some((rule) => hasL7(rule) && ruleMatches(l4Part(rule), r))) {
+    if (split(p).l7AsDeny.some((rule) => ruleMatches(rule, r))) {
       return { kind: 'deny', policy: key(p), reason: 'l7-rule-at-ztunnel' };
     }
   }
   for (const p of applicable) {
-    if (p.action === 'DENY' && p.rules.some((rule) => !hasL7(rule) && ruleMatches(rule, r))) {
+    if (p.action === 'DENY' && split(p).l4.some((rule) => ruleMatches(rule, r))) {
       return { kind: 'deny', policy: key(p), reason: 'deny-policy' };
     }
   }
   const allows = applicable.filter((p) => p.action === 'ALLOW');
   if (allows.length === 0) return { kind: 'allow' };
   for (const p of allows) {
-    if (p.rules.some((rule) => !hasL7(rule) && ruleMatches(rule, r)))
-      return { kind: 'allow', policy: key(p) };
+    if (split(p).l4.some((rule) => ruleMatches(rule, r))) return { kind: 'allow', policy: key(p) };
   }
   return { kind: 'deny', policy: allows.map(key).join(','), reason: 'no-allow-match' };
 }
