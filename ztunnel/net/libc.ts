@@ -64,14 +64,22 @@ export function sockaddr(ip: string, port: number): { buf: Buffer; family: numbe
 
 const ONE = Buffer.from([1, 0, 0, 0]);
 
-/** setsockopt(fd, level, name, 1); on failure closes fd and throws naming `what`. */
-export function enable(fd: number, level: number, name: number, what: string): void {
-  const l = lib();
-  if (l.setsockopt(fd, level, name, ONE, 4) !== 0) {
-    const errno = koffi.errno();
-    l.close(fd);
-    throw ztError('ZT_LISTEN', `${what} failed: errno ${errno}`);
-  }
+/** Closes `fd` and throws `code` with `what failed: errno N` (errno read before close can change it). */
+export function closeAndThrow(fd: number, code: 'ZT_LISTEN' | 'ZT_UPSTREAM_CONNECT', what: string): never {
+  const errno = koffi.errno();
+  lib().close(fd);
+  throw ztError(code, `${what} failed: errno ${errno}`);
+}
+
+/** setsockopt(fd, level, name, 1); on failure closes fd and throws `code` naming `what`. */
+export function enable(
+  fd: number,
+  level: number,
+  name: number,
+  code: 'ZT_LISTEN' | 'ZT_UPSTREAM_CONNECT',
+  what: string,
+): void {
+  if (lib().setsockopt(fd, level, name, ONE, 4) !== 0) closeAndThrow(fd, code, what);
 }
 
 /**
@@ -87,11 +95,7 @@ export function boundNoPortSocket(ip: string): number {
   const { buf, family } = sockaddr(ip, 0);
   const fd = l.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw ztError('ZT_UPSTREAM_CONNECT', `socket() failed: errno ${koffi.errno()}`);
-  enable(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 'IP_BIND_ADDRESS_NO_PORT');
-  if (l.bind(fd, buf, buf.length) !== 0) {
-    const errno = koffi.errno();
-    l.close(fd);
-    throw ztError('ZT_UPSTREAM_CONNECT', `bind to ${ip} failed: errno ${errno}`);
-  }
+  enable(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 'ZT_UPSTREAM_CONNECT', 'IP_BIND_ADDRESS_NO_PORT');
+  if (l.bind(fd, buf, buf.length) !== 0) closeAndThrow(fd, 'ZT_UPSTREAM_CONNECT', `bind to ${ip}`);
   return fd;
 }

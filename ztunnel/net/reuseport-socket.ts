@@ -13,6 +13,7 @@ import {
   SOCK_CLOEXEC,
   SOCK_STREAM,
   SOL_SOCKET,
+  closeAndThrow,
   enable,
   lib,
   sockaddr,
@@ -24,15 +25,11 @@ export function reusePortListener(ip: string, port: number, backlog = 4096): num
   const { buf, family } = sockaddr(ip, port);
   const fd = l.socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw ztError('ZT_LISTEN', `socket() failed: errno ${koffi.errno()}`);
-  const fail = (what: string): never => {
-    const errno = koffi.errno();
-    l.close(fd);
-    throw ztError('ZT_LISTEN', `${what} on ${ip}:${port} failed: errno ${errno}`);
-  };
-  enable(fd, SOL_SOCKET, SO_REUSEADDR, `SO_REUSEADDR on ${ip}:${port}`);
-  enable(fd, SOL_SOCKET, SO_REUSEPORT, `SO_REUSEPORT on ${ip}:${port}`);
-  if (family === AF_INET6) enable(fd, IPPROTO_IPV6, IPV6_V6ONLY, `IPV6_V6ONLY on ${ip}:${port}`);
-  if (l.bind(fd, buf, buf.length) !== 0) fail('bind');
-  if (l.listen(fd, backlog) !== 0) fail('listen');
+  const where = `on ${ip}:${port}`;
+  enable(fd, SOL_SOCKET, SO_REUSEADDR, 'ZT_LISTEN', `SO_REUSEADDR ${where}`);
+  enable(fd, SOL_SOCKET, SO_REUSEPORT, 'ZT_LISTEN', `SO_REUSEPORT ${where}`);
+  if (family === AF_INET6) enable(fd, IPPROTO_IPV6, IPV6_V6ONLY, 'ZT_LISTEN', `IPV6_V6ONLY ${where}`);
+  if (l.bind(fd, buf, buf.length) !== 0) closeAndThrow(fd, 'ZT_LISTEN', `bind ${where}`);
+  if (l.listen(fd, backlog) !== 0) closeAndThrow(fd, 'ZT_LISTEN', `listen ${where}`);
   return fd;
 }

@@ -83,15 +83,15 @@ export class StaticBySourceResolver implements OriginalDestinationResolver {
   static parse(spec: string): StaticBySourceResolver {
     const table = new Map<string, { ip: string; port: number }>();
     for (const item of spec.split(',').filter(Boolean)) {
-      const m = /^([^=]+)=(.+):(\d+)$/.exec(item.trim());
-      const ip = m?.[2]!.replace(/^\[|\]$/g, '');
-      const port = Number(m?.[3]);
-      if (!m || !isIP(m[1]!) || !isIP(ip!) || port < 1 || port > 65535)
+      const [, src = '', dstRaw = '', portText = ''] = /^([^=]+)=(.+):(\d+)$/.exec(item.trim()) ?? [];
+      const dst = dstRaw.replace(/^\[|\]$/g, '');
+      const port = Number(portText);
+      if (!isIP(src) || !isIP(dst) || port < 1 || port > 65535)
         throw ztError(
           'ZT_BAD_FLAG',
           `--original-destination-map: bad entry ${item} (want SRC_IP=DST_IP:PORT)`,
         );
-      table.set(m[1]!, { ip: ip!, port });
+      table.set(src, { ip: dst, port });
     }
     return new StaticBySourceResolver(table);
   }
