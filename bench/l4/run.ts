@@ -9,9 +9,9 @@ import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CertificateAuthority } from '../../core/identity/certificate-authority.js';
-import { issue } from '../../ztunnel/testing/in-process-control-plane.js';
-import { startZtunnelPair } from '../../ztunnel/testing/ztunnel-pair.js';
-import { ztunnelMeshYaml } from '../../ztunnel/testing/controller-mesh-yaml.js';
+import { issue } from '../../test/support/in-process-control-plane.js';
+import { startZtunnelPair } from '../../test/support/ztunnel-pair.js';
+import { ztunnelMeshYaml } from '../../test/support/controller-mesh-yaml.js';
 import { startControllerHarness } from '../../test/support/controller-harness.js';
 import {
   directDialer,

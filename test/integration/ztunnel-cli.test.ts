@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { runCli, startControllerHarness, type ControllerHarness } from '../support/controller-harness.js';
-import { startZtunnelProcess } from '../../ztunnel/testing/ztunnel-process.js';
-import { ztunnelMeshYaml } from '../../ztunnel/testing/controller-mesh-yaml.js';
+import { startZtunnelProcess } from '../support/ztunnel-process.js';
+import { ztunnelMeshYaml } from '../support/controller-mesh-yaml.js';
 
 const P = '127.0.81';
 let ctl: ControllerHarness;

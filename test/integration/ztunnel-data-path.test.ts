@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
-import type { ZtunnelProcess } from '../../ztunnel/testing/ztunnel-process.js';
-import { halfCloseServer, startZtunnelMesh, type ZtunnelMesh } from '../../ztunnel/testing/ztunnel-pair.js';
-import { ztunnelMeshYaml } from '../../ztunnel/testing/controller-mesh-yaml.js';
-import { echoServer } from '../../ztunnel/testing/two-node-mesh.js';
-import { socks5Connect } from '../../ztunnel/testing/socks5-client.js';
+import type { ZtunnelProcess } from '../support/ztunnel-process.js';
+import { halfCloseServer, startZtunnelMesh, type ZtunnelMesh } from '../support/ztunnel-pair.js';
+import { ztunnelMeshYaml } from '../support/controller-mesh-yaml.js';
+import { echoServer } from '../support/two-node-mesh.js';
+import { socks5Connect } from '../support/socks5-client.js';
 
 const P = '127.0.20';
 const SOCKS = 15080;

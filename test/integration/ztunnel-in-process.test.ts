@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { echoServer, startTwoNodeMesh, type TwoNodeMesh } from './testing/two-node-mesh.js';
-import { socks5Connect, Socks5Refused } from './testing/socks5-client.js';
-import { policy } from './state/mesh-fixture.js';
+import { echoServer, startTwoNodeMesh, type TwoNodeMesh } from '../support/two-node-mesh.js';
+import { socks5Connect, Socks5Refused } from '../support/socks5-client.js';
+import { policy } from '../../ztunnel/state/mesh-fixture.js';
 
 let m: TwoNodeMesh;
 beforeAll(async () => {

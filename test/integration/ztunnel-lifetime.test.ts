@@ -7,11 +7,11 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { ControllerHarness } from '../support/controller-harness.js';
-import type { ZtunnelProcess } from '../../ztunnel/testing/ztunnel-process.js';
-import { startZtunnelMesh, type ZtunnelMesh } from '../../ztunnel/testing/ztunnel-pair.js';
-import { ztunnelMeshYaml } from '../../ztunnel/testing/controller-mesh-yaml.js';
-import { echoServer } from '../../ztunnel/testing/two-node-mesh.js';
-import { socks5Connect } from '../../ztunnel/testing/socks5-client.js';
+import type { ZtunnelProcess } from '../support/ztunnel-process.js';
+import { startZtunnelMesh, type ZtunnelMesh } from '../support/ztunnel-pair.js';
+import { ztunnelMeshYaml } from '../support/controller-mesh-yaml.js';
+import { echoServer } from '../support/two-node-mesh.js';
+import { socks5Connect } from '../support/socks5-client.js';
 import { until } from '../support/until.js';
 
 const P = '127.0.83';

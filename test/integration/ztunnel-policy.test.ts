@@ -5,11 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import type { ControllerHarness } from '../support/controller-harness.js';
-import type { ZtunnelProcess } from '../../ztunnel/testing/ztunnel-process.js';
-import { startZtunnelMesh, type ZtunnelMesh } from '../../ztunnel/testing/ztunnel-pair.js';
-import { ztunnelMeshYaml } from '../../ztunnel/testing/controller-mesh-yaml.js';
-import { echoServer } from '../../ztunnel/testing/two-node-mesh.js';
-import { socks5Connect, Socks5Refused } from '../../ztunnel/testing/socks5-client.js';
+import type { ZtunnelProcess } from '../support/ztunnel-process.js';
+import { startZtunnelMesh, type ZtunnelMesh } from '../support/ztunnel-pair.js';
+import { ztunnelMeshYaml } from '../support/controller-mesh-yaml.js';
+import { echoServer } from '../support/two-node-mesh.js';
+import { socks5Connect, Socks5Refused } from '../support/socks5-client.js';
 import { until } from '../support/until.js';
 
 const P = '127.0.40';

@@ -8,11 +8,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startControllerHarness, type ControllerHarness } from '../support/controller-harness.js';
 import { startConformanceServer, type ConformanceServer } from '../support/hbone-conformance-server.js';
-import type { ZtunnelProcess } from '../../ztunnel/testing/ztunnel-process.js';
-import { startNodeZtunnel } from '../../ztunnel/testing/ztunnel-pair.js';
-import { ztunnelMeshYaml } from '../../ztunnel/testing/controller-mesh-yaml.js';
-import { socks5Connect } from '../../ztunnel/testing/socks5-client.js';
-import { issue } from '../../ztunnel/testing/in-process-control-plane.js';
+import type { ZtunnelProcess } from '../support/ztunnel-process.js';
+import { startNodeZtunnel } from '../support/ztunnel-pair.js';
+import { ztunnelMeshYaml } from '../support/controller-mesh-yaml.js';
+import { socks5Connect } from '../support/socks5-client.js';
+import { issue } from '../support/in-process-control-plane.js';
 import { CertificateAuthority } from '../../core/identity/certificate-authority.js';
 
 const P = '127.0.50';

@@ -11,7 +11,7 @@ import {
   type IssuedCertificate,
 } from '../../core/identity/issued-certificate.js';
 import type { MeshState } from '../../core/model/mesh.js';
-import type { ControlPlane } from '../control-plane.js';
+import type { ControlPlane } from '../../ztunnel/control-plane.js';
 
 export async function issue(
   ca: CertificateAuthority,

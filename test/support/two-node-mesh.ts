@@ -5,10 +5,13 @@ import net from 'node:net';
 import pino from 'pino';
 import { CertificateAuthority } from '../../core/identity/certificate-authority.js';
 import type { MeshState } from '../../core/model/mesh.js';
-import { Ztunnel } from '../ztunnel.js';
+import { Ztunnel } from '../../ztunnel/ztunnel.js';
 import { InProcessControlPlane } from './in-process-control-plane.js';
-import { StaticBySourceResolver, StaticOriginalDestinations } from '../outbound/original-destination.js';
-import { meshState, node, workload, service, endpoint } from '../state/mesh-fixture.js';
+import {
+  StaticBySourceResolver,
+  StaticOriginalDestinations,
+} from '../../ztunnel/outbound/original-destination.js';
+import { meshState, node, workload, service, endpoint } from '../../ztunnel/state/mesh-fixture.js';
 
 export interface TwoNodeMesh {
   ca: CertificateAuthority;

@@ -9,7 +9,7 @@
 // Callers that need the controller first (to load its CA, or to start several pairs in turn)
 // start it themselves and use startZtunnelPair(ctl, ...) or startNodeZtunnel(ctl, n, ...).
 import net from 'node:net';
-import { startControllerHarness, type ControllerHarness } from '../../test/support/controller-harness.js';
+import { startControllerHarness, type ControllerHarness } from './controller-harness.js';
 import { startZtunnelProcess, type ZtunnelProcess } from './ztunnel-process.js';
 
 export interface ZtunnelNodeOptions {
