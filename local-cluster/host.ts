@@ -2,9 +2,9 @@
 // plus where things live: the repository's dist/ and the cgroup v2 mount. Build steps are rare
 // and ordered, so synchronous calls keep them simple.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from './repo-root.js';
 
 export function sh(cmd: string, args: string[], opts: { allowFail?: boolean } = {}): string {
   try {
@@ -24,16 +24,6 @@ export function ipIn(netns: string, args: string[], opts: { allowFail?: boolean 
 
 export function inNetns(netns: string, argv: string[], opts: { allowFail?: boolean } = {}): string {
   return sh('nsenter', [`--net=/run/netns/${netns}`, '--', ...argv], opts);
-}
-
-/** The repository root: this file sits in local-cluster/ (tests, from source) or dist/local-cluster/. */
-export function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    dir = path.dirname(dir);
-  }
-  throw new Error('cannot find the repository root');
 }
 
 /** A compiled script of this repo: dist/<rel>.js */

@@ -3,10 +3,10 @@
 // capability fails the suite instead of skipping it.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { preflight } from '../../local-cluster/preflight.js';
+import { repoRoot as findRepoRoot } from '../../local-cluster/repo-root.js';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const repoRoot = findRepoRoot();
 
 export function kernelTestsEnabled(): boolean {
   const isRoot = process.getuid?.() === 0;

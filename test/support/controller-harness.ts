@@ -13,10 +13,10 @@
 // The global vitest setup builds dist/ first. The controller listens on port 0 and the harness
 // reads the bound address from its "controller listening" log line, so there is no port race.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../../local-cluster/repo-root.js';
 
 export interface ControllerHarnessOptions {
   /** Files written into the config dir before start: relative path -> YAML text. */
@@ -67,16 +67,6 @@ export interface ControllerHarness {
   kill(): Promise<void>;
   /** SIGTERM (SIGKILL after 5 s), then removes the temp dirs the harness created. */
   stop(): Promise<void>;
-}
-
-export function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('package.json not found above the harness');
-    dir = up;
-  }
-  return dir;
 }
 
 export function cliPath(): string {

@@ -3,8 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../../local-cluster/repo-root.js';
 
 export interface ZtunnelProcess {
   child: ChildProcess;
@@ -15,12 +14,6 @@ export interface ZtunnelProcess {
   access(): Record<string, unknown>[];
   get(pathname: string, port?: number): Promise<{ status: number; body: string }>;
   stop(): Promise<void>;
-}
-
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
-  return dir;
 }
 
 export function httpGet(
