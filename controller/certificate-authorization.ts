@@ -9,11 +9,11 @@ import type { Caller } from './caller-identity.js';
 export interface CertificateRequestFacts {
   caller: Caller;
   /** metadata.ImpersonatedIdentity */
-  impersonatedIdentity?: string;
+  impersonatedIdentity?: string | undefined;
   /** metadata.NodeName (join-token bootstrap) */
-  nodeName?: string;
+  nodeName?: string | undefined;
   /** metadata.WaypointFor = <ns>/<gateway> (join-token bootstrap of a waypoint) */
-  waypointFor?: string;
+  waypointFor?: string | undefined;
 }
 
 export type CertificateDecision =

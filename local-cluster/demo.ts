@@ -11,7 +11,7 @@ import { parsePrometheusText, type Sample } from './prometheus-text.js';
 import { ECHO_PORT, HTTP_PORT } from './topology.js';
 
 export interface DemoOptions {
-  keep?: boolean;
+  keep?: boolean | undefined;
   out?: (s: string) => void;
   progress?: (s: string) => void;
 }
@@ -23,7 +23,7 @@ export interface DemoFlow {
   port: number;
   ok: boolean;
   bytes: number;
-  error?: string;
+  error?: string | undefined;
 }
 
 export interface DemoRow {

@@ -7,8 +7,8 @@ export type KeyType = 'ec-p256' | 'rsa-2048';
 export const DEFAULT_KEY_TYPE: KeyType = 'ec-p256';
 
 export interface KeyAlgorithms {
-  generate: EcKeyGenParams | RsaHashedKeyGenParams;
-  sign: EcdsaParams | Algorithm;
+  generate: webcrypto.EcKeyGenParams | webcrypto.RsaHashedKeyGenParams;
+  sign: webcrypto.EcdsaParams | webcrypto.Algorithm;
 }
 
 export function algorithmsFor(type: KeyType): KeyAlgorithms {
@@ -34,17 +34,14 @@ export function algorithmsFor(type: KeyType): KeyAlgorithms {
 
 export interface GeneratedKey {
   type: KeyType;
-  keys: CryptoKeyPair;
+  keys: webcrypto.CryptoKeyPair;
   /** PKCS#8 PEM, for node:tls */
   privateKeyPem: string;
 }
 
 export async function generateKey(type: KeyType = DEFAULT_KEY_TYPE): Promise<GeneratedKey> {
-  const keys = (await webcrypto.subtle.generateKey(algorithmsFor(type).generate, true, [
-    'sign',
-    'verify',
-  ])) as unknown as CryptoKeyPair;
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey);
+  const keys = await webcrypto.subtle.generateKey(algorithmsFor(type).generate, true, ['sign', 'verify']);
+  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
   return { type, keys, privateKeyPem: toPem(Buffer.from(pkcs8), 'PRIVATE KEY') };
 }
 
@@ -60,7 +57,7 @@ export async function importKey(privateKeyPem: string): Promise<GeneratedKey> {
   const publicKey = await webcrypto.subtle.importKey('spki', spki, alg, true, ['verify']);
   return {
     type,
-    keys: { privateKey, publicKey } as unknown as CryptoKeyPair,
+    keys: { privateKey, publicKey },
     privateKeyPem: toPem(pkcs8, 'PRIVATE KEY'),
   };
 }

@@ -18,7 +18,7 @@ export type ConfigResources = { [K in ResourceKind]: ResourcesByKind[K][] };
 export interface LocatedResource<K extends ResourceKind = ResourceKind> {
   kind: K;
   /** Set for namespaced kinds (defaulted to "default"). */
-  namespace?: string;
+  namespace?: string | undefined;
   name: string;
   file: string;
   document: number;

@@ -179,7 +179,13 @@ export function checkReferences(resources: readonly LocatedResource[]): ConfigEr
         (o.spec.rules ?? []).forEach((rule, ri) => {
           const refs: {
             field: string;
-            ref: { group?: string; kind?: string; name: string; namespace?: string; port?: number };
+            ref: {
+              group?: string | undefined;
+              kind?: string | undefined;
+              name: string;
+              namespace?: string | undefined;
+              port?: number | undefined;
+            };
           }[] = [];
           (rule.backendRefs ?? []).forEach((b, bi) =>
             refs.push({ field: `spec.rules[${ri}].backendRefs[${bi}]`, ref: b }),
