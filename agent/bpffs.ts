@@ -18,7 +18,7 @@ import {
 import { ALL_MAPS } from '../core/bpf-maps/map-codecs.js';
 import { PROGRAMS, type AttachKind } from './attach-kinds.js';
 import { bpftool, pinnedProgramId } from './bpftool.js';
-import { AgentError } from './errors.js';
+import { agentError } from './errors.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -47,10 +47,7 @@ export async function ensureBpffs(): Promise<void> {
   } catch (err) {
     // another agent may have won the race
     if (!isBpffsMounted()) {
-      throw new AgentError('AG_BPFFS', `cannot mount bpffs at ${BPFFS_ROOT}`, {
-        cause: err,
-        hint: 'run as root',
-      });
+      throw agentError('AG_BPFFS', `cannot mount bpffs at ${BPFFS_ROOT}`, err);
     }
   }
 }
@@ -72,7 +69,7 @@ export async function ensureLoaded(node: string, objectDir = defaultObjectDir())
     if (!existsSync(pin)) {
       const obj = path.join(objectDir, p.object);
       if (!existsSync(obj)) {
-        throw new AgentError('AG_NO_OBJECT', `BPF object ${obj} is missing`, { hint: 'run `make -C bpf`' });
+        throw agentError('AG_NO_OBJECT', `BPF object ${obj} is missing`);
       }
       const args = ['prog', 'load', obj, pin, 'type', p.loadType];
       if (mapsPinned()) {

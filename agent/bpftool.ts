@@ -2,7 +2,7 @@
 // listing attachments); map reads and writes go through core/bpf-maps (bpf(2) via koffi).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { AgentError } from './errors.js';
+import { agentError } from './errors.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -13,13 +13,10 @@ export async function bpftool(args: string[]): Promise<string> {
   } catch (err) {
     const e = err as { stderr?: string; code?: string | number; message: string };
     if (e.code === 'ENOENT') {
-      throw new AgentError('AG_NO_BPFTOOL', 'bpftool not found', {
-        hint: 'apt-get install bpftool',
-        cause: err,
-      });
+      throw agentError('AG_NO_BPFTOOL', 'bpftool not found', err);
     }
     const detail = (e.stderr ?? e.message).trim().split('\n').pop() ?? '';
-    throw new AgentError('AG_BPFTOOL', `bpftool ${args.join(' ')} failed: ${detail}`, { cause: err });
+    throw agentError('AG_BPFTOOL', `bpftool ${args.join(' ')} failed: ${detail}`, err);
   }
 }
 

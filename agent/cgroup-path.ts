@@ -2,13 +2,14 @@
 // derives from the pod UID and QoS class) into the absolute cgroup v2 directory to attach to.
 // Pure. See docs/kernel.md for the systemd vs cgroupfs driver layouts.
 import path from 'node:path';
+import { agentError } from './errors.js';
 
 /** Where cgroup v2 is mounted: /sys/fs/cgroup on unified hosts, /sys/fs/cgroup/unified on hybrid ones. */
 export function resolveCgroupPath(cgroupPath: string, cgroupRoot: string): string {
   // no trailing slash: bpftool reports cgroups without one and the reconciler compares strings
   const normalized = path.posix.normalize(cgroupPath).replace(/(.)\/+$/, '$1');
   if (normalized.split('/').includes('..'))
-    throw new Error(`cgroup path escapes the cgroup root: ${cgroupPath}`);
+    throw agentError('AG_CGROUP_PATH', `cgroup path escapes the cgroup root: ${cgroupPath}`);
   if (
     normalized === cgroupRoot ||
     normalized.startsWith(cgroupRoot.endsWith('/') ? cgroupRoot : cgroupRoot + '/')

@@ -1,7 +1,7 @@
 // Finds where cgroup v2 is mounted on this host by reading /proc/self/mountinfo: /sys/fs/cgroup on
 // unified hosts, /sys/fs/cgroup/unified on hybrid ones like this machine. Read-only.
 import { readFileSync } from 'node:fs';
-import { AgentError } from './errors.js';
+import { agentError } from './errors.js';
 
 export function findCgroup2Root(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): string {
   for (const line of mountinfo.split('\n')) {
@@ -12,7 +12,5 @@ export function findCgroup2Root(mountinfo = readFileSync('/proc/self/mountinfo',
       if (mountPoint) return mountPoint;
     }
   }
-  throw new AgentError('AG_NO_CGROUP2', 'cgroup v2 is not mounted', {
-    hint: 'mount -t cgroup2 none /sys/fs/cgroup (or boot with systemd.unified_cgroup_hierarchy=1)',
-  });
+  throw agentError('AG_NO_CGROUP2', 'cgroup v2 is not mounted');
 }

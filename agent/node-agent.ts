@@ -19,6 +19,7 @@ import { NodeMaps } from './node-maps.js';
 import { addMeshAddress, nodeAddresses, removeMeshAddress } from './node-setup.js';
 import { executePlan } from './plan-executor.js';
 import { isPlanEmpty, reconcile, type ReconcilePlan } from './reconcile.js';
+import { agentError } from './errors.js';
 
 export interface NodeAgentOptions {
   node: string;
@@ -115,7 +116,7 @@ export class NodeAgent {
       if (isPlanEmpty(plan)) return;
       const { errors } = await executePlan(plan, maps, ids);
       this.opts.logger.info(summarize(plan), 'reconciled');
-      if (errors.length > 0) throw new Error(errors.join('; '));
+      if (errors.length > 0) throw agentError.aggregate('AG_RECONCILE', 'reconcile incomplete', errors);
     } catch (err) {
       this.lastError = err as Error;
       this.opts.logger.error({ err }, 'reconcile failed');

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
 import { promisify } from 'node:util';
-import { AgentError } from './errors.js';
+import { agentError } from './errors.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -12,7 +12,7 @@ async function ip(args: string[]): Promise<string> {
   try {
     return (await execFileAsync('ip', args)).stdout;
   } catch (err) {
-    throw new AgentError('AG_NODE_SETUP', `ip ${args.join(' ')} failed`, { cause: err, hint: 'run as root' });
+    throw agentError('AG_NODE_SETUP', `ip ${args.join(' ')} failed`, err);
   }
 }
 

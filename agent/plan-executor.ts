@@ -8,6 +8,7 @@ import type { ProgramIds } from './bpffs.js';
 import { bpftool } from './bpftool.js';
 import type { NodeMaps } from './node-maps.js';
 import type { ReconcilePlan } from './reconcile.js';
+import { agentError, type AgentError } from './errors.js';
 
 const specOf = (kind: AttachKind) => {
   const s = PROGRAMS.find((p) => p.kind === kind);
@@ -16,7 +17,8 @@ const specOf = (kind: AttachKind) => {
 };
 
 export interface ExecutionResult {
-  errors: string[];
+  /** Every attach or detach that failed, each with its own code and cause. */
+  errors: AgentError[];
 }
 
 export async function executePlan(
@@ -24,7 +26,7 @@ export async function executePlan(
   maps: NodeMaps,
   ids: ProgramIds,
 ): Promise<ExecutionResult> {
-  const errors: string[] = [];
+  const errors: AgentError[] = [];
   if (plan.config) maps.config.update(0, plan.config);
   for (const [k, kind] of plan.meshDst.put) maps.meshDst.update(k, { kind });
   for (const [ip, mode] of plan.podPolicy.put) maps.podPolicy.update(ip, { mode });
@@ -32,7 +34,9 @@ export async function executePlan(
 
   for (const a of plan.attach) {
     if (!existsSync(a.cgroup)) {
-      errors.push(`attach ${a.kind} to ${a.pod}: cgroup ${a.cgroup} does not exist`);
+      errors.push(
+        agentError('AG_NO_CGROUP', `attach ${a.kind} to ${a.pod}: cgroup ${a.cgroup} does not exist`),
+      );
       continue;
     }
     try {
@@ -46,7 +50,9 @@ export async function executePlan(
         'multi',
       ]);
     } catch (err) {
-      errors.push(`attach ${a.kind} to ${a.pod} (${a.cgroup}): ${(err as Error).message}`);
+      errors.push(
+        agentError('AG_ATTACH', `attach ${a.kind} to ${a.pod} (${a.cgroup}): ${(err as Error).message}`, err),
+      );
     }
   }
   for (const d of plan.detach) {
@@ -54,7 +60,10 @@ export async function executePlan(
     try {
       await bpftool(['cgroup', 'detach', d.cgroup, specOf(d.kind).attachType, 'id', String(ids[d.kind])]);
     } catch (err) {
-      if (existsSync(d.cgroup)) errors.push(`detach ${d.kind} from ${d.cgroup}: ${(err as Error).message}`);
+      if (existsSync(d.cgroup))
+        errors.push(
+          agentError('AG_DETACH', `detach ${d.kind} from ${d.cgroup}: ${(err as Error).message}`, err),
+        );
     }
   }
 

@@ -16,7 +16,7 @@ import { publicationOf, type MeshPublication } from './mesh-publication.js';
 import { routeStatuses } from './route-status.js';
 import { waypointStatuses } from './waypoint-status.js';
 import { prepareStateDir } from './state-dir.js';
-import { CTL, ControllerError } from './errors.js';
+import { ctlError } from './errors.js';
 
 export interface ControllerOptions {
   configDir?: string;
@@ -57,22 +57,16 @@ function staticCertificateProvider(
 
 function hostOf(listen: string): string {
   const i = listen.lastIndexOf(':');
-  if (i <= 0) throw new ControllerError(CTL.listen, `--listen ${listen} is not HOST:PORT`);
+  if (i <= 0) throw ctlError('CTL_LISTEN', `--listen ${listen} is not HOST:PORT`);
   return listen.slice(0, i);
 }
 
 export async function startController(o: ControllerOptions): Promise<RunningController> {
   if (o.kubeconfig) {
-    throw new ControllerError(
-      CTL.kubeconfigUnsupported,
-      'the Kubernetes config store (--kubeconfig) is not built yet',
-      {
-        hint: 'use --config DIR (the embedded directory store)',
-      },
-    );
+    throw ctlError('CTL_KUBECONFIG_NOT_BUILT', 'the Kubernetes config store (--kubeconfig) is not built yet');
   }
   if (!o.configDir) {
-    throw new ControllerError(CTL.noConfigSource, 'no config source: give --config DIR');
+    throw ctlError('CTL_NO_CONFIG_SOURCE', 'no config source: give --config DIR');
   }
   const host = hostOf(o.listen);
   const logger = o.logger;
@@ -168,11 +162,7 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
   );
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(o.listen, serverCreds, (err, p) =>
-      err
-        ? reject(
-            new ControllerError(CTL.listen, `cannot listen on ${o.listen}: ${err.message}`, { cause: err }),
-          )
-        : resolve(p),
+      err ? reject(ctlError('CTL_LISTEN', `cannot listen on ${o.listen}: ${err.message}`, err)) : resolve(p),
     ),
   ).catch(async (err) => {
     await store.close();

@@ -11,7 +11,7 @@ import { formatConfigError } from '../core/model/config-error.js';
 import type { ManifestFile } from '../core/model/parse-manifests.js';
 import { emptyConfig, validateConfig, type FileValidation } from '../core/model/validate-config.js';
 import type { ConfigSnapshot, ConfigStore, ConfigStoreStatus } from './config-store.js';
-import { CTL, ControllerError } from './errors.js';
+import { ctlError } from './errors.js';
 
 export const DEBOUNCE_MS = 50;
 export const RESCAN_INTERVAL_MS = 2_000;
@@ -63,12 +63,10 @@ export class DirectoryConfigStore implements ConfigStore {
     try {
       if (!(await stat(this.dir)).isDirectory()) throw new Error('not a directory');
     } catch (err) {
-      throw new ControllerError(
-        CTL.configDir,
+      throw ctlError(
+        'CTL_CONFIG_DIR',
         `config directory ${this.dir} is not readable: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
+        err,
       );
     }
     await this.reload(true);

@@ -1,13 +1,18 @@
-// Controller errors: a stable CTL_* code, a hint for the operator, the cause chained.
-import { AmbitError } from '../core/errors.js';
+// Controller errors: a stable CTL_* code and its operator hint, declared once in the table below
+// (core/errors.ts defineErrors); throw sites give the message and chain the cause.
+import { AmbitError, defineErrors } from '../core/errors.js';
 
-export class ControllerError extends AmbitError {}
-
-export const CTL = {
-  configDir: 'CTL_CONFIG_DIR',
-  kubeconfigUnsupported: 'CTL_KUBECONFIG_NOT_BUILT',
-  noConfigSource: 'CTL_NO_CONFIG_SOURCE',
-  listen: 'CTL_LISTEN',
-  stateDir: 'CTL_STATE_DIR',
-  caFiles: 'CTL_CA_FILES',
+const HINTS = {
+  CTL_CONFIG_DIR: undefined,
+  CTL_KUBECONFIG_NOT_BUILT: 'use --config DIR (the embedded directory store)',
+  CTL_NO_CONFIG_SOURCE: undefined,
+  CTL_LISTEN: undefined,
+  CTL_STATE_DIR: undefined,
+  CTL_CA_FILES: undefined,
 } as const;
+
+export type ControllerErrorCode = keyof typeof HINTS;
+
+export class ControllerError extends AmbitError<ControllerErrorCode> {}
+
+export const ctlError = defineErrors(ControllerError, HINTS);

@@ -16,7 +16,7 @@ import {
   ROOT_CERT_FILE,
 } from '../core/identity/controller-endpoint.js';
 import { ROOT_NAMESPACE } from '../core/model/mesh.js';
-import { CTL, ControllerError } from './errors.js';
+import { ctlError } from './errors.js';
 
 export const CA_CERT_FILE = 'ca-cert.pem';
 export const CA_KEY_FILE = 'ca-key.pem';
@@ -51,15 +51,13 @@ async function loadCa(o: {
 }): Promise<CertificateAuthority> {
   if (o.caCertFile || o.caKeyFile) {
     if (!o.caCertFile || !o.caKeyFile) {
-      throw new ControllerError(CTL.caFiles, '--ca-cert and --ca-key must be given together');
+      throw ctlError('CTL_CA_FILES', '--ca-cert and --ca-key must be given together');
     }
     let cert: string, key: string;
     try {
       [cert, key] = await Promise.all([readFile(o.caCertFile, 'utf8'), readFile(o.caKeyFile, 'utf8')]);
     } catch (err) {
-      throw new ControllerError(CTL.caFiles, `cannot read the CA files: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw ctlError('CTL_CA_FILES', `cannot read the CA files: ${(err as Error).message}`, err);
     }
     return CertificateAuthority.load(o.trustDomain, cert, key);
   }
@@ -82,11 +80,7 @@ export async function prepareStateDir(o: {
   try {
     await mkdir(o.stateDir, { recursive: true, mode: 0o700 });
   } catch (err) {
-    throw new ControllerError(
-      CTL.stateDir,
-      `cannot create state dir ${o.stateDir}: ${(err as Error).message}`,
-      { cause: err },
-    );
+    throw ctlError('CTL_STATE_DIR', `cannot create state dir ${o.stateDir}: ${(err as Error).message}`, err);
   }
   const ca = await loadCa(o);
   await writeFile(path.join(o.stateDir, ROOT_CERT_FILE), ca.rootPem);

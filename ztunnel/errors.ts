@@ -1,20 +1,9 @@
-// The ztunnel's errors: one class per failure an operator may see, each with a stable ZT_* code
-// and a hint. Data-path decisions never throw these (they return results); the process wiring
-// and the HBONE client/server do.
-import { AmbitError } from '../core/errors.js';
+// The ztunnel's errors: every failure an operator may see, each with a stable ZT_* code and a
+// hint, declared once in the table below (core/errors.ts defineErrors). Data-path decisions never
+// throw these (they return results); the process wiring and the HBONE client/server do.
+import { AmbitError, defineErrors } from '../core/errors.js';
 
-export class ZtunnelError extends AmbitError {}
-
-export type ZtunnelErrorCode =
-  | 'ZT_NO_NODE'
-  | 'ZT_PEER_IDENTITY'
-  | 'ZT_HBONE_CONNECT'
-  | 'ZT_UPSTREAM_CONNECT'
-  | 'ZT_LISTEN'
-  | 'ZT_BAD_FLAG'
-  | 'ZT_WORKER_START';
-
-export const HINTS: Record<ZtunnelErrorCode, string> = {
+export const HINTS = {
   ZT_NO_NODE: 'the Node named by --node is not in the mesh state yet; check `ambit status`',
   ZT_PEER_IDENTITY: 'the HBONE server presented another identity than discovery says serves the destination',
   ZT_HBONE_CONNECT:
@@ -23,8 +12,18 @@ export const HINTS: Record<ZtunnelErrorCode, string> = {
   ZT_LISTEN: 'another process holds the port, or the address is not on this host',
   ZT_BAD_FLAG: 'see `ambit ztunnel --help`',
   ZT_WORKER_START: "the worker's own cause follows; the same error with --workers 1 shows it directly",
-};
+  ZT_HBONE_TLS:
+    'the mTLS handshake with the HBONE server failed; check that both sides trust the same mesh CA and trust domain',
+  ZT_TUNNEL_REQUEST:
+    'the pooled HBONE connection would not take a new stream (it was closing); the next connection opens a fresh one',
+  ZT_TUNNEL_REFUSED:
+    'the HBONE server answered the CONNECT with a non-200 status: 401 is policy, 503 an unknown or unreachable destination',
+  ZT_TUNNEL_RESET: 'the HBONE stream ended before the server answered the CONNECT',
+} as const;
 
-export function ztError(code: ZtunnelErrorCode, message: string, cause?: unknown): ZtunnelError {
-  return new ZtunnelError(code, message, { cause, hint: HINTS[code] });
-}
+export type ZtunnelErrorCode = keyof typeof HINTS;
+
+export class ZtunnelError extends AmbitError<ZtunnelErrorCode> {}
+
+/** `ztError(code, message, cause?)`: the ztunnel's error for `code`, with the table's hint. */
+export const ztError = defineErrors(ZtunnelError, HINTS);

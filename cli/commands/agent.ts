@@ -1,6 +1,7 @@
 // `ambit agent`: the per-node agent that loads the eBPF programs and enrolls pods.
 import type { Command } from 'commander';
 import { runAction } from '../run-action.js';
+import { cliError } from '../errors.js';
 import { DEFAULT_MESH_ADDRESS } from '../../core/bpf-maps/mesh-address.js';
 
 export function registerAgent(program: Command): void {
@@ -35,7 +36,7 @@ export function registerAgent(program: Command): void {
         }) => {
           const resyncMs = Number(o.resync);
           if (!Number.isInteger(resyncMs) || resyncMs < 0)
-            throw new Error(`--resync: not a number of ms: ${o.resync}`);
+            throw cliError('CLI_BAD_FLAG', `--resync: not a number of ms: ${o.resync}`);
           const { runAgent } = await import('../../agent/run-agent.js');
           await runAgent({ ...o, resyncMs });
         },

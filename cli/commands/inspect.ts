@@ -4,7 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { AmbitError } from '../../core/errors.js';
+import { cliError } from '../errors.js';
 import { fetchConfigDump, fetchStatus } from '../../core/discovery/inspection-client.js';
 import { formatConfigError } from '../../core/model/config-error.js';
 import { describeWorkload } from '../../core/model/describe-workload.js';
@@ -18,7 +18,7 @@ interface InspectFlags {
 
 function checkOutput(output: string, allowed: string[]): void {
   if (!allowed.includes(output)) {
-    throw new AmbitError('CLI_BAD_OUTPUT', `-o ${output} is not supported here: use ${allowed.join(' or ')}`);
+    throw cliError('CLI_BAD_OUTPUT', `-o ${output} is not supported here: use ${allowed.join(' or ')}`);
   }
 }
 
@@ -133,11 +133,10 @@ async function describe(pod: string, flags: InspectFlags): Promise<void> {
   quietGrpc();
   checkOutput(flags.output, ['text', 'json', 'yaml']);
   const m = /^([^/]+)\/([^/]+)$/.exec(pod);
-  if (!m) throw new AmbitError('CLI_BAD_ARGUMENT', `"${pod}" is not <namespace>/<pod>`);
+  if (!m) throw cliError('CLI_BAD_ARGUMENT', `"${pod}" is not <namespace>/<pod>`);
   const d = await fetchConfigDump(flags);
   const desc = describeWorkload(d.state, m[1]!, m[2]!);
-  if (!desc)
-    throw new AmbitError('CLI_NOT_FOUND', `pod ${pod} is not in the mesh state (version ${d.version})`);
+  if (!desc) throw cliError('CLI_NOT_FOUND', `pod ${pod} is not in the mesh state (version ${d.version})`);
   if (flags.output === 'json') return print(JSON.stringify(desc, null, 2));
   if (flags.output === 'yaml') return print(stringify(desc));
   const wp = (r?: { namespace: string; name: string }) => (r ? `${r.namespace}/${r.name}` : 'none');

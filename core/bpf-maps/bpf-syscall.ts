@@ -8,7 +8,7 @@
 // aarch64 passes them in the same registers and saves koffi's variadic marshalling (~0.75 µs
 // instead of ~0.9 µs per lookup, measured here).
 import koffi from 'koffi';
-import { BpfError, errnoName } from './errors.js';
+import { bpfError, errnoName, type BpfError } from './errors.js';
 
 const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280 };
 
@@ -45,7 +45,7 @@ function libc(): NonNullable<typeof cached> {
   if (cached) return cached;
   const nr = SYS_BPF[process.arch];
   if (nr === undefined) {
-    throw new BpfError('BPF_SYSCALL', `bpf(2) syscall number unknown for ${process.arch}`);
+    throw bpfError('BPF_SYSCALL', `bpf(2) syscall number unknown for ${process.arch}`);
   }
   const lib = koffi.load('libc.so.6');
   cached = {
@@ -118,7 +118,7 @@ export class BpfMapHandle {
   }
 
   private prepare(): Buffer {
-    if (this.fd < 0) throw new BpfError('BPF_SYSCALL', `map ${this.pinPath} is closed`);
+    if (this.fd < 0) throw bpfError('BPF_SYSCALL', `map ${this.pinPath} is closed`);
     this.attrLayout = '';
     const a = this.attr.buf;
     a.fill(0, 0, 32);
@@ -147,9 +147,13 @@ export class BpfMapHandle {
   }
 
   private error(cmd: string, errno: number): BpfError {
-    return new BpfError('BPF_SYSCALL', `bpf(${cmd}) on ${this.pinPath} failed: ${errnoName(errno)}`, {
-      hint: errno === 1 ? 'needs root (CAP_BPF and CAP_NET_ADMIN)' : undefined,
-    });
+    const hint = errno === 1 ? 'needs root (CAP_BPF and CAP_NET_ADMIN)' : undefined;
+    return bpfError(
+      'BPF_SYSCALL',
+      `bpf(${cmd}) on ${this.pinPath} failed: ${errnoName(errno)}`,
+      undefined,
+      hint,
+    );
   }
 }
 
@@ -169,18 +173,9 @@ export function objGet(pinPath: string): number {
   const fd = Number(syscall(nr, BPF_OBJ_GET, attr.ptr, ATTR_SIZE));
   if (fd < 0) {
     const errno = koffi.errno();
-    throw new BpfError(
-      errno === ENOENT ? 'BPF_NOT_PINNED' : 'BPF_SYSCALL',
-      `bpf(BPF_OBJ_GET) ${pinPath} failed: ${errnoName(errno)}`,
-      {
-        hint:
-          errno === ENOENT
-            ? 'is the ambit agent running on this node (it pins the maps)?'
-            : errno === 1
-              ? 'needs root (CAP_BPF)'
-              : undefined,
-      },
-    );
+    const message = `bpf(BPF_OBJ_GET) ${pinPath} failed: ${errnoName(errno)}`;
+    if (errno === ENOENT) throw bpfError('BPF_NOT_PINNED', message);
+    throw bpfError('BPF_SYSCALL', message, undefined, errno === 1 ? 'needs root (CAP_BPF)' : undefined);
   }
   return fd;
 }

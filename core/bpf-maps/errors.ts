@@ -1,8 +1,21 @@
 // Errors of the bpf-maps layer: a failed bpf(2) call names the command, the map and the errno,
-// with a hint for the operator. Codes: BPF_SYSCALL, BPF_NOT_PINNED, BPF_LAYOUT.
-import { AmbitError } from '../errors.js';
+// with a hint for the operator (core/errors.ts defineErrors). A hint that depends on the errno
+// is given at the throw site; the table holds the rest.
+import { AmbitError, defineErrors } from '../errors.js';
 
-export class BpfError extends AmbitError {}
+const HINTS = {
+  BPF_SYSCALL: undefined,
+  BPF_NOT_PINNED: 'is the ambit agent running on this node (it pins the maps)?',
+  BPF_LAYOUT: undefined,
+  BPF_BAD_ADDRESS: undefined,
+  BPF_BAD_NODE: undefined,
+} as const;
+
+export type BpfErrorCode = keyof typeof HINTS;
+
+export class BpfError extends AmbitError<BpfErrorCode> {}
+
+export const bpfError = defineErrors(BpfError, HINTS);
 
 const ERRNO_NAMES: Record<number, string> = {
   1: 'EPERM',

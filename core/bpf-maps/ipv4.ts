@@ -1,4 +1,5 @@
 // Dotted-quad IPv4 <-> the 4 bytes of a network-order __u32 field. Pure.
+import { bpfError } from './errors.js';
 
 export function isIpv4(ip: string): boolean {
   const parts = ip.split('.');
@@ -15,7 +16,7 @@ export function writeIpv4(buf: Buffer, offset: number, ip: string): void {
     const c = i < ip.length ? ip.charCodeAt(i) : 46;
     if (c === 46) {
       if (digits === 0 || octet > 255 || part > 3)
-        throw new Error(`not an IPv4 address: ${JSON.stringify(ip)}`);
+        throw bpfError('BPF_BAD_ADDRESS', `not an IPv4 address: ${JSON.stringify(ip)}`);
       buf[offset + part++] = octet;
       octet = 0;
       digits = 0;
@@ -23,10 +24,10 @@ export function writeIpv4(buf: Buffer, offset: number, ip: string): void {
       octet = octet * 10 + (c - 48);
       digits++;
     } else {
-      throw new Error(`not an IPv4 address: ${JSON.stringify(ip)}`);
+      throw bpfError('BPF_BAD_ADDRESS', `not an IPv4 address: ${JSON.stringify(ip)}`);
     }
   }
-  if (part !== 4) throw new Error(`not an IPv4 address: ${JSON.stringify(ip)}`);
+  if (part !== 4) throw bpfError('BPF_BAD_ADDRESS', `not an IPv4 address: ${JSON.stringify(ip)}`);
 }
 
 export function readIpv4(buf: Buffer, offset: number): string {

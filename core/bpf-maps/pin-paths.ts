@@ -2,6 +2,7 @@
 // simulated node of the local cluster has its own directory, so nodes never share programs or
 // maps (DESIGN.md §5). Paths only; creating or removing them is the agent's job.
 import path from 'node:path';
+import { bpfError } from './errors.js';
 
 export const BPFFS_ROOT = '/sys/fs/bpf';
 export const AMBIT_PIN_PARENT = path.join(BPFFS_ROOT, 'ambit');
@@ -9,7 +10,7 @@ export const AMBIT_PIN_PARENT = path.join(BPFFS_ROOT, 'ambit');
 /** A node name is used as a directory name: keep it to what Kubernetes allows for Node names. */
 export function assertNodeName(node: string): void {
   if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(node)) {
-    throw new Error(`invalid node name for a bpffs pin directory: ${JSON.stringify(node)}`);
+    throw bpfError('BPF_BAD_NODE', `invalid node name for a bpffs pin directory: ${JSON.stringify(node)}`);
   }
 }
 

@@ -4,7 +4,8 @@
 // state then stays). Reconnects with backoff forever; a new stream starts from a full snapshot.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { AmbitError } from '../errors.js';
+import { discoveryError } from './errors.js';
+import { identityError } from '../identity/errors.js';
 import type { MeshState } from '../model/mesh.js';
 import { bootstrapNodeIdentity, bootstrapWaypointIdentity } from '../identity/ca-client.js';
 import { renewAt } from '../identity/certificate-rotator.js';
@@ -64,9 +65,9 @@ export class DiscoveryClient {
   constructor(private readonly o: DiscoveryClientOptions) {
     const k = o.subscriber.kind;
     if ((k === 'agent' || k === 'ztunnel') && !o.subscriber.node)
-      throw new AmbitError('DISC_BAD_SUBSCRIBER', `${k} subscriber needs a node`);
+      throw discoveryError('DISC_BAD_SUBSCRIBER', `${k} subscriber needs a node`);
     if (k === 'waypoint' && !o.subscriber.name)
-      throw new AmbitError('DISC_BAD_SUBSCRIBER', 'waypoint subscriber needs name <ns>/<gateway>');
+      throw discoveryError('DISC_BAD_SUBSCRIBER', 'waypoint subscriber needs name <ns>/<gateway>');
   }
 
   /** Resolves once the first snapshot was applied (onState returned without throwing). */
@@ -91,7 +92,7 @@ export class DiscoveryClient {
     this.call = undefined;
     this.client = undefined;
     if (!this.firstApplied.done)
-      this.settleFirst(new AmbitError('DISC_CLOSED', 'discovery client closed before the first snapshot'));
+      this.settleFirst(discoveryError('DISC_CLOSED', 'discovery client closed before the first snapshot'));
     await this.queue.catch(() => undefined);
   }
 
@@ -122,10 +123,9 @@ export class DiscoveryClient {
       rootPem = readRootCert(this.o.stateDir);
       cert = await this.credentials();
     } catch (err) {
-      const code = (err as { code?: string }).code;
       // refused before the first snapshot: a configuration error, not worth retrying; later (e.g. a
       // waypoint briefly missing from the config) keep retrying like any other outage
-      if (code === 'CA_PERMISSION_DENIED' && !this.firstApplied.done) return this.fatal(err as Error);
+      if (identityError.is(err, 'CA_PERMISSION_DENIED') && !this.firstApplied.done) return this.fatal(err);
       return this.retry(err as Error);
     }
     if (this.closed) return;
@@ -148,10 +148,10 @@ export class DiscoveryClient {
       if (err.code === grpc.status.CANCELLED && this.closed) return;
       if (FATAL.has(err.code) && !this.firstApplied.done) {
         this.fatal(
-          new AmbitError(
+          discoveryError(
             'DISC_REFUSED',
             `controller refused the subscription: ${err.details || err.message}`,
-            { cause: err },
+            err,
           ),
         );
         return;

@@ -1,7 +1,7 @@
 // Client of the controller's inspection RPCs (Status, ConfigDump) for the CLI: authenticates with
 // the join token from the state dir over server-authenticated TLS.
 import * as grpc from '@grpc/grpc-js';
-import { AmbitError } from '../errors.js';
+import { discoveryError } from './errors.js';
 import type { MeshState } from '../model/mesh.js';
 import {
   bearerMetadata,
@@ -39,13 +39,10 @@ async function call<Res>(
           const unreachable =
             err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED;
           reject(
-            new AmbitError(
+            discoveryError(
               unreachable ? 'CLI_CONTROLLER_UNREACHABLE' : 'CLI_CONTROLLER_REFUSED',
               `${method} at ${o.controller}: ${err.details || err.message}`,
-              {
-                cause: err,
-                hint: unreachable ? 'is `ambit controller` running with this --listen address?' : undefined,
-              },
+              err,
             ),
           );
         } else resolve(res!);

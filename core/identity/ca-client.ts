@@ -3,7 +3,7 @@
 // the identities of pods on its node. A waypoint bootstraps its own identity the same way.
 // Keys are made here and never leave the process.
 import * as grpc from '@grpc/grpc-js';
-import { AmbitError } from '../errors.js';
+import { identityError } from './errors.js';
 import { meshProtos } from '../discovery/proto.js';
 import type { IstioCertificateRequest, IstioCertificateResponse } from '../discovery/wire-types.js';
 import { createCsr } from './csr.js';
@@ -59,9 +59,7 @@ function createCertificate(
       if (err) {
         const code =
           err.code === grpc.status.PERMISSION_DENIED ? 'CA_PERMISSION_DENIED' : 'CA_REQUEST_FAILED';
-        reject(
-          new AmbitError(code, `certificate request refused: ${err.details || err.message}`, { cause: err }),
-        );
+        reject(identityError(code, `certificate request refused: ${err.details || err.message}`, err));
       } else resolve(res!);
     });
   });
@@ -153,7 +151,7 @@ export class CaClient {
     );
     const cert = issuedCertificateFromChain(key.privateKeyPem, res.certChain);
     if (cert.identity !== identity) {
-      throw new AmbitError('CA_WRONG_IDENTITY', `asked for ${identity}, the CA issued ${cert.identity}`);
+      throw identityError('CA_WRONG_IDENTITY', `asked for ${identity}, the CA issued ${cert.identity}`);
     }
     return cert;
   }

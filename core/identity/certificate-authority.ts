@@ -3,7 +3,7 @@
 // decided by the controller's CA service before it calls sign(); this class only signs.
 import { randomBytes } from 'node:crypto';
 import { x509 } from './x509.js';
-import { AmbitError } from '../errors.js';
+import { identityError } from './errors.js';
 import { algorithmsFor, generateKey, importKey, type GeneratedKey, type KeyType } from './keys.js';
 import { parseCsr } from './csr.js';
 
@@ -55,21 +55,19 @@ export class CertificateAuthority {
     try {
       root = new x509.X509Certificate(certPem);
     } catch (err) {
-      throw new AmbitError('CA_BAD_CERT', 'CA certificate is not a PEM X.509 certificate', { cause: err });
+      throw identityError('CA_BAD_CERT', 'CA certificate is not a PEM X.509 certificate', err);
     }
     try {
       key = await importKey(keyPem);
     } catch (err) {
-      throw new AmbitError(
+      throw identityError(
         'CA_BAD_KEY',
         'CA key is not a PEM private key (PKCS#8/SEC1/PKCS#1, EC P-256 or RSA)',
-        {
-          cause: err,
-        },
+        err,
       );
     }
     const bc = root.getExtension(x509.BasicConstraintsExtension);
-    if (bc && !bc.ca) throw new AmbitError('CA_NOT_CA', 'CA certificate has basicConstraints CA:FALSE');
+    if (bc && !bc.ca) throw identityError('CA_NOT_CA', 'CA certificate has basicConstraints CA:FALSE');
     const probe = Buffer.from('ambit-ca-key-check');
     const { webcrypto } = await import('node:crypto');
     const sig = await webcrypto.subtle.sign(
@@ -105,17 +103,17 @@ export class CertificateAuthority {
     try {
       csr = await parseCsr(csrPem);
     } catch (err) {
-      throw new AmbitError('CA_BAD_CSR', 'csr is not a PEM PKCS#10 certificate request', { cause: err });
+      throw identityError('CA_BAD_CSR', 'csr is not a PEM PKCS#10 certificate request', err);
     }
-    if (!csr.signatureValid) throw new AmbitError('CA_BAD_CSR', 'csr signature does not verify');
+    if (!csr.signatureValid) throw identityError('CA_BAD_CSR', 'csr signature does not verify');
     if (csr.uris.length > 1 || (csr.uris.length === 1 && csr.uris[0] !== identity)) {
-      throw new AmbitError(
+      throw identityError(
         'CA_IDENTITY_MISMATCH',
         `csr asks for ${csr.uris.join(', ')}, authorized identity is ${identity}`,
       );
     }
     if (!identity.startsWith(`spiffe://${this.trustDomain}/`)) {
-      throw new AmbitError(
+      throw identityError(
         'CA_FOREIGN_TRUST_DOMAIN',
         `${identity} is not in trust domain ${this.trustDomain}`,
       );

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { AmbitError } from '../errors.js';
+import { identityError } from './errors.js';
 import type { IssuedCertificate } from './issued-certificate.js';
 
 export const ROOT_CERT_FILE = 'root-cert.pem';
@@ -20,10 +20,7 @@ export function readRootCert(stateDir: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new AmbitError('ID_NO_ROOT_CERT', `cannot read the trust root ${file}`, {
-      cause: err,
-      hint: 'start `ambit controller` with the same --state-dir first (it writes root-cert.pem)',
-    });
+    throw identityError('ID_NO_ROOT_CERT', `cannot read the trust root ${file}`, err);
   }
 }
 
@@ -32,10 +29,7 @@ export function readJoinToken(stateDir: string): string {
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (err) {
-    throw new AmbitError('ID_NO_JOIN_TOKEN', `cannot read the join token ${file}`, {
-      cause: err,
-      hint: 'start `ambit controller` with the same --state-dir first (it writes join-token)',
-    });
+    throw identityError('ID_NO_JOIN_TOKEN', `cannot read the join token ${file}`, err);
   }
 }
 

@@ -1,5 +1,6 @@
 // A certificate the mesh CA issued, with its private key: what a component presents in mTLS.
 import { X509Certificate } from 'node:crypto';
+import { identityError } from './errors.js';
 import { spiffeIdOfCert } from './spiffe.js';
 
 export interface IssuedCertificate {
@@ -15,10 +16,11 @@ export interface IssuedCertificate {
 
 /** Builds an IssuedCertificate from a CA response chain (leaf first, root last) and the requester's key. */
 export function issuedCertificateFromChain(keyPem: string, chain: string[]): IssuedCertificate {
-  if (chain.length === 0) throw new Error('empty certificate chain');
+  if (chain.length === 0) throw identityError('CA_BAD_RESPONSE', 'empty certificate chain');
   const leaf = new X509Certificate(chain[0]!);
   const identity = spiffeIdOfCert(leaf.subjectAltName);
-  if (!identity) throw new Error('issued certificate carries no single SPIFFE URI SAN');
+  if (!identity)
+    throw identityError('CA_BAD_RESPONSE', 'issued certificate carries no single SPIFFE URI SAN');
   return {
     identity,
     keyPem,
