@@ -3,20 +3,26 @@
 // AuthorizationPolicy)
 // into a config directory for `ambit controller --config DIR`. One file per resource kind so
 // tests can rewrite one (e.g. a namespace label) and let the controller pick up the change.
+// manifestFiles() is the same set as text, for computing the mesh state without a directory
+// (computed-mesh-state.ts).
 import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { MtlsMode } from '../core/model/mesh.js';
+import type { ManifestFile } from '../core/model/parse-manifests.js';
 import type { AuthorizationPolicySpec, NamespaceSpec, Topology } from './topology.js';
 
 type Doc = Record<string, unknown>;
 
-function write(dir: string, file: string, docs: Doc[]): void {
-  const text = docs.map((d) => YAML.stringify(d)).join('---\n');
+function file(name: string, docs: Doc[]): ManifestFile {
+  return { path: name, text: docs.map((d) => YAML.stringify(d)).join('---\n') };
+}
+
+function write(dir: string, f: ManifestFile): void {
   // write-then-rename so a watcher never reads half a file
-  const tmp = path.join(dir, `.${file}.tmp`);
-  writeFileSync(tmp, text);
-  renameSync(tmp, path.join(dir, file));
+  const tmp = path.join(dir, `.${f.path}.tmp`);
+  writeFileSync(tmp, f.text);
+  renameSync(tmp, path.join(dir, f.path));
 }
 
 export function namespaceDocs(namespaces: NamespaceSpec[]): Doc[] {
@@ -28,12 +34,11 @@ export function namespaceDocs(namespaces: NamespaceSpec[]): Doc[] {
 }
 
 export function writeNamespaces(dir: string, namespaces: NamespaceSpec[]): void {
-  write(dir, 'namespaces.yaml', namespaceDocs(namespaces));
+  write(dir, file('namespaces.yaml', namespaceDocs(namespaces)));
 }
 
-export function writePeerAuthentications(dir: string, modes: Record<string, MtlsMode>): void {
-  write(
-    dir,
+function peerAuthenticationsFile(modes: Record<string, MtlsMode>): ManifestFile {
+  return file(
     'peer-authentications.yaml',
     Object.entries(modes).map(([namespace, mode]) => ({
       apiVersion: 'security.ambit.dev/v1',
@@ -44,9 +49,12 @@ export function writePeerAuthentications(dir: string, modes: Record<string, Mtls
   );
 }
 
-export function writeAuthorizationPolicies(dir: string, policies: AuthorizationPolicySpec[]): void {
-  write(
-    dir,
+export function writePeerAuthentications(dir: string, modes: Record<string, MtlsMode>): void {
+  write(dir, peerAuthenticationsFile(modes));
+}
+
+function authorizationPoliciesFile(policies: AuthorizationPolicySpec[]): ManifestFile {
+  return file(
     'authorization-policies.yaml',
     policies.map((p) => ({
       apiVersion: 'security.ambit.dev/v1',
@@ -61,64 +69,80 @@ export function writeAuthorizationPolicies(dir: string, policies: AuthorizationP
   );
 }
 
-export function writeManifests(dir: string, t: Topology): void {
-  writeNamespaces(dir, t.namespaces);
-  if (t.authorizationPolicies.length > 0) writeAuthorizationPolicies(dir, t.authorizationPolicies);
-  write(
-    dir,
-    'nodes.yaml',
-    t.nodes.map((n) => ({
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name: n.name },
-      spec: { podCIDR: n.podCidr },
-      status: { addresses: [{ type: 'InternalIP', address: n.address }] },
-    })),
+export function writeAuthorizationPolicies(dir: string, policies: AuthorizationPolicySpec[]): void {
+  write(dir, authorizationPoliciesFile(policies));
+}
+
+export interface ManifestOptions {
+  /** namespace -> mode of a namespace-wide PeerAuthentication named `default`. */
+  peerAuthentication?: Record<string, MtlsMode> | undefined;
+}
+
+/** Every manifest of the cluster, one file per resource kind, as `writeManifests` writes them. */
+export function manifestFiles(t: Topology, o: ManifestOptions = {}): ManifestFile[] {
+  const files = [file('namespaces.yaml', namespaceDocs(t.namespaces))];
+  if (t.authorizationPolicies.length > 0) files.push(authorizationPoliciesFile(t.authorizationPolicies));
+  if (o.peerAuthentication && Object.keys(o.peerAuthentication).length > 0) {
+    files.push(peerAuthenticationsFile(o.peerAuthentication));
+  }
+  files.push(
+    file(
+      'nodes.yaml',
+      t.nodes.map((n) => ({
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name: n.name },
+        spec: { podCIDR: n.podCidr },
+        status: { addresses: [{ type: 'InternalIP', address: n.address }] },
+      })),
+    ),
   );
   const accounts = new Set(t.pods.map((p) => `${p.spec.namespace}/${p.serviceAccount}`));
-  write(
-    dir,
-    'service-accounts.yaml',
-    [...accounts].map((a) => {
-      const [namespace, name] = a.split('/');
-      return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace } };
-    }),
+  files.push(
+    file(
+      'service-accounts.yaml',
+      [...accounts].map((a) => {
+        const [namespace, name] = a.split('/');
+        return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace } };
+      }),
+    ),
   );
-  write(
-    dir,
-    'pods.yaml',
-    t.pods.map((p) => ({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: {
-        name: p.spec.name,
-        namespace: p.spec.namespace,
-        uid: p.uid,
-        labels: p.labels,
-        annotations: { 'ambit.dev/cgroup-path': p.cgroupRel },
-      },
-      spec: {
-        nodeName: p.node.name,
-        serviceAccountName: p.serviceAccount,
-        containers: [
-          {
-            name: 'app',
-            image: 'ambit/local-pod-app',
-            ports: [
-              { name: 'http', containerPort: 8080, protocol: 'TCP' },
-              { name: 'echo', containerPort: 9000, protocol: 'TCP' },
-            ],
-          },
-        ],
-      },
-      status: {
-        phase: 'Running',
-        podIP: p.ip,
-        podIPs: [{ ip: p.ip }],
-        hostIP: p.node.address,
-        conditions: [{ type: 'Ready', status: 'True' }],
-      },
-    })),
+  files.push(
+    file(
+      'pods.yaml',
+      t.pods.map((p) => ({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name: p.spec.name,
+          namespace: p.spec.namespace,
+          uid: p.uid,
+          labels: p.labels,
+          annotations: { 'ambit.dev/cgroup-path': p.cgroupRel },
+        },
+        spec: {
+          nodeName: p.node.name,
+          serviceAccountName: p.serviceAccount,
+          containers: [
+            {
+              name: 'app',
+              image: 'ambit/local-pod-app',
+              ports: [
+                { name: 'http', containerPort: 8080, protocol: 'TCP' },
+                { name: 'echo', containerPort: 9000, protocol: 'TCP' },
+              ],
+            },
+          ],
+        },
+        status: {
+          phase: 'Running',
+          podIP: p.ip,
+          podIPs: [{ ip: p.ip }],
+          hostIP: p.node.address,
+          conditions: [{ type: 'Ready', status: 'True' }],
+        },
+      })),
+    ),
   );
   const services: Doc[] = [];
   for (const s of t.services) {
@@ -161,5 +185,11 @@ export function writeManifests(dir: string, t: Topology): void {
       })),
     });
   }
-  write(dir, 'services.yaml', services);
+  files.push(file('services.yaml', services));
+  return files;
+}
+
+/** Writes the cluster's manifests into a config directory for `ambit controller --config DIR`. */
+export function writeManifests(dir: string, t: Topology): void {
+  for (const f of manifestFiles(t)) write(dir, f);
 }

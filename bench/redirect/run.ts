@@ -9,7 +9,7 @@
 // Usage (root): node dist/bench/redirect/run.js [--connections N] [--round-trips N] [--rounds N] [--no-ztunnel]
 import { execFileSync } from 'node:child_process';
 import { LocalCluster } from '../../local-cluster/cluster.js';
-import { meshStateFor } from '../../local-cluster/mesh-state.js';
+import { meshStateFor } from '../../local-cluster/computed-mesh-state.js';
 import { distScript } from '../../local-cluster/host.js';
 import { spawnIn } from '../../local-cluster/processes.js';
 import { ECHO_PORT, meshAndPlainSpec } from '../../local-cluster/topology.js';

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../local-cluster/cluster.js';
 import { leftovers } from '../../local-cluster/cleanup.js';
-import { meshStateFor } from '../../local-cluster/mesh-state.js';
+import { meshStateFor } from '../../local-cluster/computed-mesh-state.js';
 import type { ManagedProcess } from '../../local-cluster/processes.js';
 import { ECHO_PORT, HTTP_PORT, meshAndPlainSpec } from '../../local-cluster/topology.js';
 import { PinnedMap } from '../../core/bpf-maps/pinned-map.js';

@@ -13,7 +13,7 @@ async function clusterInChild(): Promise<{ child: ReturnType<typeof spawn>; pref
   const dist = path.join(repoRoot, 'dist', 'local-cluster');
   const script = `
     import { LocalCluster } from '${dist}/cluster.js';
-    import { meshStateFor } from '${dist}/mesh-state.js';
+    import { meshStateFor } from '${dist}/computed-mesh-state.js';
     const c = await LocalCluster.create({});
     c.writeMeshState(meshStateFor(c.topology));
     await c.startAgent(1, { stateFile: true });
