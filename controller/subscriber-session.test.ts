@@ -20,6 +20,7 @@ const state = (nodes: string[]): MeshState => ({
   authorizationPolicies: [],
   peerAuthentications: [],
   routes: [],
+  trafficPolicies: [],
 });
 
 function harness(initial: MeshPublication) {

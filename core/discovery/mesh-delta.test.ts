@@ -26,6 +26,7 @@ const state = (ports: number[], nodes: string[]): MeshState => ({
   authorizationPolicies: [],
   peerAuthentications: [],
   routes: [],
+  trafficPolicies: [],
 });
 
 describe('views and deltas', () => {

@@ -14,6 +14,7 @@ const LIST_OF: { readonly [T in MeshResourceType]: keyof Omit<MeshState, 'trustD
   'authorization-policy': 'authorizationPolicies',
   'peer-authentication': 'peerAuthentications',
   route: 'routes',
+  'traffic-policy': 'trafficPolicies',
 };
 
 export function resourceKey(type: MeshResourceType, record: unknown): string {
@@ -29,6 +30,7 @@ export function resourceKey(type: MeshResourceType, record: unknown): string {
     case 'waypoint':
     case 'authorization-policy':
     case 'peer-authentication':
+    case 'traffic-policy':
       return `${r.namespace}/${r.name}`;
     default: {
       const never: never = type;

@@ -442,7 +442,10 @@ describe('computeMeshState: nodes, waypoints, policies, routes', () => {
           namespace: 'shop',
           name: 'r',
           creationTimestamp: '2026-01-01T00:00:00Z',
-          spec: { parentRefs: [{ group: '', kind: 'Service', name: 'cart' }] },
+          // compiled from spec.parentRefs [{group: '', kind: Service, name: cart}]
+          parents: [{ kind: 'Service', namespace: 'shop', name: 'cart' }],
+          hostnames: [],
+          rules: [],
         },
       ],
     ],

@@ -1,7 +1,8 @@
 // The pure step from validated config resources to the computed MeshState (mesh.ts): workloads
 // with identities and enrolment, nodes, services with endpoints and health, waypoints, policies
-// and raw routes. Deterministic (every list sorted by key) so equal configs give equal states.
+// and compiled routes and traffic policies (compile-routes.ts). Deterministic (every list sorted by key) so equal configs give equal states.
 import { nodeIdentity, workloadIdentity } from '../identity/spiffe.js';
+import { compileRoute, compileTrafficPolicy } from './compile-routes.js';
 import type { ConfigResources } from './validate-config.js';
 import type { Pod } from './resources/pod.js';
 import type { Service } from './resources/service.js';
@@ -20,9 +21,10 @@ import {
   type MeshAuthorizationPolicy,
   type MeshNode,
   type MeshPeerAuthentication,
-  type MeshRouteResource,
+  type MeshRoute,
   type MeshService,
   type MeshState,
+  type MeshTrafficPolicy,
   type MeshWaypoint,
   type MtlsMode,
   type PolicyScope,
@@ -297,11 +299,11 @@ export function computeMeshState(config: ConfigResources, trustDomain: string): 
     const pa: MeshPeerAuthentication = {
       namespace,
       name: p.metadata.name,
-      mode: (p.spec?.mtls?.mode ?? 'UNSET') as MtlsMode,
+      mode: p.spec?.mtls?.mode ?? 'UNSET',
       portLevelMtls: Object.fromEntries(
-        Object.entries(p.spec?.portLevelMtls ?? {}).map(([port, m]) => [
+        Object.entries(p.spec?.portLevelMtls ?? {}).map(([port, m]): [string, MtlsMode] => [
           port,
-          (m.mode ?? 'UNSET') as MtlsMode,
+          m.mode ?? 'UNSET',
         ]),
       ),
       meshWide: namespace === ROOT_NAMESPACE && !hasSelector,
@@ -310,22 +312,14 @@ export function computeMeshState(config: ConfigResources, trustDomain: string): 
     return pa;
   }).sort(byKey(nsName));
 
-  const routes: MeshRouteResource[] = [
-    ...config.HTTPRoute.map((r) => ({ kind: 'HTTPRoute' as const, meta: r.metadata, spec: r.spec })),
-    ...config.GRPCRoute.map((r) => ({ kind: 'GRPCRoute' as const, meta: r.metadata, spec: r.spec })),
-    ...config.TrafficPolicy.map((r) => ({ kind: 'TrafficPolicy' as const, meta: r.metadata, spec: r.spec })),
-  ]
-    .map(({ kind, meta, spec }) => {
-      const route: MeshRouteResource = {
-        kind,
-        namespace: meta.namespace!,
-        name: meta.name,
-        spec: spec as Record<string, unknown>,
-      };
-      if (meta.creationTimestamp) route.creationTimestamp = meta.creationTimestamp;
-      return route;
-    })
-    .sort(byKey((r) => `${r.kind}/${r.namespace}/${r.name}`));
+  const routes: MeshRoute[] = [
+    ...config.HTTPRoute.map((object) => compileRoute({ kind: 'HTTPRoute', object })),
+    ...config.GRPCRoute.map((object) => compileRoute({ kind: 'GRPCRoute', object })),
+  ].sort(byKey((r) => `${r.kind}/${r.namespace}/${r.name}`));
+
+  const trafficPolicies: MeshTrafficPolicy[] = config.TrafficPolicy.map(compileTrafficPolicy).sort(
+    byKey(nsName),
+  );
 
   return {
     trustDomain,
@@ -336,6 +330,7 @@ export function computeMeshState(config: ConfigResources, trustDomain: string): 
     authorizationPolicies,
     peerAuthentications,
     routes,
+    trafficPolicies,
   };
 }
 

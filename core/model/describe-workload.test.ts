@@ -75,6 +75,7 @@ const STATE: MeshState = {
     { namespace: 'shop', name: 'strict', mode: 'STRICT', portLevelMtls: {}, meshWide: false },
   ],
   routes: [],
+  trafficPolicies: [],
 };
 
 describe('describeWorkload', () => {

@@ -2,6 +2,9 @@
 // config resources (core/model/resources) and carried over discovery. These are plain, immutable,
 // JSON-safe records keyed by stable ids; no Kubernetes or wire shape reaches a data path through
 // them. Each component converts them once into its own snapshot (ztunnel/, agent/, waypoint/).
+import type { RouteFilter } from './resources/gateway-api-common.js';
+import type { GrpcRouteMatch } from './resources/grpc-route.js';
+import type { HttpRouteMatch } from './resources/http-route.js';
 
 /** `<namespace>/<name>` of a Gateway of class ambit-waypoint. */
 export interface WaypointRef {
@@ -170,13 +173,107 @@ export interface MeshPeerAuthentication {
   meshWide: boolean;
 }
 
-/** Raw validated Gateway API / Ambit routing resources, passed to waypoints as they are. Key: `<namespace>/<name>`. */
-export interface MeshRouteResource {
-  kind: 'HTTPRoute' | 'GRPCRoute' | 'TrafficPolicy';
+/** A route's parent as the controller resolved it: a Service (GAMMA) or a Gateway, namespace filled in. */
+export interface MeshRouteParent {
+  kind: 'Service' | 'Gateway';
   namespace: string;
   name: string;
+  /** Service port the route attaches to; absent: every port. */
+  port?: number;
+  sectionName?: string;
+}
+
+/** A backend (or mirror target) resolved to its Service, with Gateway API defaults filled in. */
+export interface MeshBackendRef {
+  namespace: string;
+  name: string;
+  /** Required for Service backends (Gateway API); validation guarantees it. */
+  port: number;
+  /** Relative weight; 0 sends nothing. Default 1. */
+  weight: number;
+  /** Filters applied only when this backend is picked. */
+  filters: RouteFilter[];
+}
+
+/** Gateway API timeouts, durations compiled to milliseconds. */
+export interface MeshRouteTimeouts {
+  requestMs?: number;
+  backendRequestMs?: number;
+}
+
+export interface MeshRouteRetry {
+  attempts?: number;
+  codes?: number[];
+  backoffMs?: number;
+}
+
+export interface MeshRouteRuleCommon {
+  name?: string;
+  filters: RouteFilter[];
+  backendRefs: MeshBackendRef[];
+  timeouts?: MeshRouteTimeouts;
+  retry?: MeshRouteRetry;
+}
+
+/** An HTTPRoute rule; `matches` holds Gateway API's default (PathPrefix /) when the rule had none. */
+export interface MeshHttpRouteRule extends MeshRouteRuleCommon {
+  matches: HttpRouteMatch[];
+}
+
+/** A GRPCRoute rule; empty `matches` matches every request (Gateway API). */
+export interface MeshGrpcRouteRule extends MeshRouteRuleCommon {
+  matches: GrpcRouteMatch[];
+}
+
+interface MeshRouteCommon {
+  namespace: string;
+  name: string;
+  /** Route age for Gateway API's precedence tie break (oldest wins). */
   creationTimestamp?: string;
-  spec: Record<string, unknown>;
+  parents: MeshRouteParent[];
+  hostnames: string[];
+}
+
+/** An HTTPRoute or GRPCRoute compiled by the controller. Key: `<kind>/<namespace>/<name>`. */
+export type MeshRoute =
+  | (MeshRouteCommon & { kind: 'HTTPRoute'; rules: MeshHttpRouteRule[] })
+  | (MeshRouteCommon & { kind: 'GRPCRoute'; rules: MeshGrpcRouteRule[] });
+
+export type LoadBalancerPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'PASSTHROUGH';
+
+/**
+ * One TrafficPolicy (networking.ambit.dev/v1alpha1) compiled by the controller: its target Services
+ * resolved to keys and every duration in milliseconds. Key: `<namespace>/<name>`.
+ */
+export interface MeshTrafficPolicy {
+  namespace: string;
+  name: string;
+  /** `<namespace>/<name>` of each Service it applies to (same namespace as the policy). */
+  services: string[];
+  loadBalancer?: LoadBalancerPolicy;
+  connectionPool?: {
+    tcp?: { maxConnections?: number; connectTimeoutMs?: number; idleTimeoutMs?: number };
+    http?: {
+      http1MaxPendingRequests?: number;
+      http2MaxRequests?: number;
+      maxRequestsPerConnection?: number;
+      maxRetries?: number;
+      idleTimeoutMs?: number;
+    };
+  };
+  outlierDetection?: {
+    consecutive5xxErrors?: number;
+    consecutiveGatewayErrors?: number;
+    intervalMs?: number;
+    baseEjectionTimeMs?: number;
+    maxEjectionPercent?: number;
+    minHealthPercent?: number;
+  };
+  retryBudget?: { percent: number; minRetryConcurrency?: number };
+  fault?: {
+    delay?: { percent?: number; fixedDelayMs: number };
+    abort?: { percent?: number; httpStatus?: number; grpcStatus?: string };
+  };
 }
 
 /** The whole computed state; per-subscriber views are subsets of it. */
@@ -188,7 +285,8 @@ export interface MeshState {
   waypoints: MeshWaypoint[];
   authorizationPolicies: MeshAuthorizationPolicy[];
   peerAuthentications: MeshPeerAuthentication[];
-  routes: MeshRouteResource[];
+  routes: MeshRoute[];
+  trafficPolicies: MeshTrafficPolicy[];
 }
 
 /** A MeshState with nothing in it (fresh lists: the caller may fill them). */
@@ -202,6 +300,7 @@ export function emptyMeshState(trustDomain: string): MeshState {
     authorizationPolicies: [],
     peerAuthentications: [],
     routes: [],
+    trafficPolicies: [],
   };
 }
 
@@ -214,6 +313,7 @@ export const MESH_RESOURCE_TYPES = [
   'authorization-policy',
   'peer-authentication',
   'route',
+  'traffic-policy',
 ] as const;
 export type MeshResourceType = (typeof MESH_RESOURCE_TYPES)[number];
 

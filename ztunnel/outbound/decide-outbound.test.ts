@@ -3,7 +3,7 @@ import { decideOutbound, type OutboundDecision, type OutboundFacts } from './dec
 import { LoadBalancerState } from './endpoint-picker.js';
 import { buildSnapshot } from '../state/ztunnel-snapshot.js';
 import { endpoint, meshState, node, service, waypoint, workload } from '../state/mesh-fixture.js';
-import type { MeshRouteResource, MeshState } from '../../core/model/mesh.js';
+import type { MeshTrafficPolicy, MeshState } from '../../core/model/mesh.js';
 
 const n1 = node('n1', '127.0.0.2');
 const n2 = node('n2', '127.0.0.3');
@@ -415,13 +415,13 @@ describe('decideOutbound', () => {
   });
 
   it('least connections picks the endpoint with fewest open connections when a TrafficPolicy asks', () => {
-    const tp: MeshRouteResource = {
-      kind: 'TrafficPolicy',
+    const tp: MeshTrafficPolicy = {
       namespace: 'default',
       name: 'lc',
-      spec: { targetRefs: [{ kind: 'Service', name: 'svc' }], loadBalancer: { simple: 'LEAST_REQUEST' } },
+      services: ['default/svc'],
+      loadBalancer: 'LEAST_REQUEST',
     };
-    const s = snap({ routes: [tp] });
+    const s = snap({ trafficPolicies: [tp] });
     const lb = new LoadBalancerState();
     lb.opened('10.0.2.1:8080');
     lb.opened('10.0.2.1:8080');

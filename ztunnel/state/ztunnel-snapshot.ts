@@ -73,6 +73,6 @@ export function buildSnapshot(state: MeshState, version: string): ZtunnelSnapsho
     serviceByHostname,
     servicesByWorkloadUid,
     waypointByKey: new Map(state.waypoints.map((w) => [`${w.namespace}/${w.name}`, w])),
-    trafficByService: trafficSettingsByService(state.routes),
+    trafficByService: trafficSettingsByService(state.trafficPolicies),
   };
 }

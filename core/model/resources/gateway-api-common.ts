@@ -95,6 +95,8 @@ export const routeFilter = z
     }
   });
 
+export type RouteFilter = z.infer<typeof routeFilter>;
+
 export const backendRef = backendObjectRef.extend({
   weight: z.number().int().min(0, 'must be 0-1000000').max(1_000_000, 'must be 0-1000000').optional(),
   filters: z.array(routeFilter).optional(),

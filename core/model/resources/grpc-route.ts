@@ -10,7 +10,7 @@ import {
   routeTimeouts,
 } from './gateway-api-common.js';
 
-const grpcRouteMatch = z.looseObject({
+export const grpcRouteMatch = z.looseObject({
   method: z
     .looseObject({
       type: z.enum(['Exact', 'RegularExpression']).optional(),
@@ -21,6 +21,8 @@ const grpcRouteMatch = z.looseObject({
     .optional(),
   headers: z.array(headerMatch).optional(),
 });
+
+export type GrpcRouteMatch = z.infer<typeof grpcRouteMatch>;
 
 export const grpcRouteSchema = z.looseObject({
   apiVersion: z.enum(['gateway.networking.k8s.io/v1']),

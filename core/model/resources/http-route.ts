@@ -25,12 +25,14 @@ const pathMatch = z
     }
   });
 
-const httpRouteMatch = z.looseObject({
+export const httpRouteMatch = z.looseObject({
   path: pathMatch.optional(),
   headers: z.array(headerMatch).optional(),
   queryParams: z.array(headerMatch).optional(),
   method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']).optional(),
 });
+
+export type HttpRouteMatch = z.infer<typeof httpRouteMatch>;
 
 const httpRouteRule = z.looseObject({
   name: z.string().optional(),
