@@ -9,6 +9,8 @@ import { identityError } from '../identity/errors.js';
 import type { MeshState } from '../model/mesh.js';
 import { bootstrapNodeIdentity, bootstrapWaypointIdentity } from '../identity/ca-client.js';
 import { renewAt } from '../identity/certificate-rotator.js';
+import { keepAliveSystemClock } from '../policy/clock.js';
+import { ExponentialBackoff, type BackoffPolicy } from '../policy/exponential-backoff.js';
 import type { IssuedCertificate } from '../identity/issued-certificate.js';
 import {
   controllerChannelCredentials,
@@ -31,7 +33,7 @@ export interface DiscoveryClientOptions {
 }
 
 /** Reconnect backoff; reset after a stream delivered a push. */
-export const DISCOVERY_BACKOFF = { initialMs: 100, maxMs: 5_000, factor: 2 } as const;
+export const DISCOVERY_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 5_000, factor: 2 };
 
 /** Refusals that retrying cannot fix: start() rejects with them instead of retrying. */
 const FATAL = new Set([
@@ -52,8 +54,8 @@ export class DiscoveryClient {
   private client: grpc.Client | undefined;
   private call: StreamCall | undefined;
   private closed = false;
-  private attempt = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
+  /** Its timers keep the process alive: reconnecting may be all a subscriber has left to do. */
+  private readonly reconnect = new ExponentialBackoff(DISCOVERY_BACKOFF, { clock: keepAliveSystemClock });
   private queue: Promise<void> = Promise.resolve();
   /** Settles start(); `done` until start() is called so close() before start() is harmless. */
   private firstApplied: { resolve: () => void; reject: (e: Error) => void; done: boolean } = {
@@ -86,7 +88,7 @@ export class DiscoveryClient {
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.retryTimer);
+    this.reconnect.cancel();
     this.call?.cancel();
     this.client?.close();
     this.call = undefined;
@@ -185,21 +187,16 @@ export class DiscoveryClient {
 
   private retry(err: Error): void {
     if (this.closed) return;
-    const delay = Math.min(
-      DISCOVERY_BACKOFF.initialMs * DISCOVERY_BACKOFF.factor ** this.attempt++,
-      DISCOVERY_BACKOFF.maxMs,
-    );
+    const delay = this.reconnect.schedule(() => void this.connect());
     this.o.logger?.warn(
       { controller: this.o.controller, err: err.message, retryInMs: delay },
       'discovery stream down; reconnecting',
     );
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.connect(), delay);
   }
 
   private async apply(call: StreamCall, res: DiscoveryResponse): Promise<void> {
     if (this.call !== call) return;
-    this.attempt = 0;
+    this.reconnect.reset();
     // a delta is applied in place with an undo log (no copy of 10k-record maps per push); a NACK
     // (onState threw, or the push is malformed) rolls it back so the previous state stays whole
     const records: Records = res.full ? new Map() : this.records;

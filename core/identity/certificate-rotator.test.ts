@@ -61,6 +61,7 @@ describe('CertificateRotator on a fake clock', () => {
     const r = new CertificateRotator({
       identity: 'spiffe://td/ns/a/sa/b',
       clock,
+      random: () => 0, // no jitter: the retries land on the backoff's ceiling
       onRotate: (c) => rotated.push(c.keyPem),
       issue: async () => {
         calls.push(clock.now());
@@ -83,5 +84,32 @@ describe('CertificateRotator on a fake clock', () => {
     r.stop();
     await clock.advance(1_000_000);
     expect(calls).toHaveLength(4);
+  });
+});
+
+describe('CertificateRotator retries with jitter', () => {
+  it('draws each retry from the injected random source, within [ceiling/2, ceiling] and never under 1 s', async () => {
+    const clock = new FakeClock();
+    const outcomes: (number | 'fail')[] = [1, 'fail', 'fail', 'fail', 2];
+    const calls: number[] = [];
+    const r = new CertificateRotator({
+      identity: 'spiffe://td/ns/a/sa/b',
+      clock,
+      random: () => 0.5,
+      issue: async () => {
+        calls.push(clock.now());
+        const o = outcomes.shift();
+        if (o === undefined || o === 'fail') throw new Error('CA unavailable');
+        return cert(o, clock.now(), clock.now() + 100_000);
+      },
+    });
+    await r.start();
+    await clock.advance(50_000); // half-life: fails
+    await clock.advance(1_000); // 1st retry: ceiling 1 s, half jitter would be 0.5 s, floor 1 s
+    await clock.advance(1_500); // 2nd retry: ceiling 2 s, half jitter -> 1.5 s
+    await clock.advance(3_000); // 3rd retry: ceiling 4 s -> 3 s, succeeds
+    expect(calls).toEqual([0, 50_000, 51_000, 52_500, 55_500]);
+    expect(r.current().keyPem).toBe('key-2');
+    r.stop();
   });
 });

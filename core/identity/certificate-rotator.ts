@@ -1,24 +1,15 @@
 // Keeps one identity's certificate fresh: first issuance on start(), renewal at half-life, retries
-// with exponential backoff (capped) on failure, and the old certificate stays current until it
-// expires so open connections and new handshakes keep working. Time comes from an injected clock.
+// with the shared exponential backoff (capped, jittered) on failure, and the old certificate stays
+// current until it expires so open connections and new handshakes keep working. Time and the
+// jitter's randomness come injected.
 import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../policy/clock.js';
+import { backoffCeiling, ExponentialBackoff, type BackoffPolicy } from '../policy/exponential-backoff.js';
 import type { IssuedCertificate } from './issued-certificate.js';
 
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): { clear(): void };
-}
+export { systemClock, type Clock };
 
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout(fn, ms) {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return { clear: () => clearTimeout(t) };
-  },
-};
-
-export const ROTATION_BACKOFF = { initialMs: 1_000, maxMs: 60_000, factor: 2 } as const;
+export const ROTATION_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 60_000, factor: 2 };
 
 /** When to renew: at half of the certificate's lifetime. Pure. */
 export function renewAt(cert: Pick<IssuedCertificate, 'notBefore' | 'notAfter'>): number {
@@ -26,15 +17,16 @@ export function renewAt(cert: Pick<IssuedCertificate, 'notBefore' | 'notAfter'>)
   return from + (cert.notAfter.getTime() - from) / 2;
 }
 
+/** The longest wait before renewal retry number `attempt` (0-based); jitter shortens it up to half. */
 export function retryDelay(attempt: number): number {
-  return Math.min(ROTATION_BACKOFF.initialMs * ROTATION_BACKOFF.factor ** attempt, ROTATION_BACKOFF.maxMs);
+  return backoffCeiling(ROTATION_BACKOFF, attempt);
 }
 
 export class CertificateRotator {
   private cert: IssuedCertificate | undefined;
   private timer: { clear(): void } | undefined;
   private stopped = false;
-  private attempt = 0;
+  private readonly backoff: ExponentialBackoff;
   private readonly clock: Clock;
 
   constructor(
@@ -43,10 +35,16 @@ export class CertificateRotator {
       issue: () => Promise<IssuedCertificate>;
       onRotate?: (c: IssuedCertificate) => void;
       clock?: Clock;
+      /** The jitter's random source in [0, 1); Math.random by default. */
+      random?: () => number;
       logger?: Logger;
     },
   ) {
     this.clock = o.clock ?? systemClock;
+    this.backoff = new ExponentialBackoff(ROTATION_BACKOFF, {
+      clock: this.clock,
+      ...(o.random ? { random: o.random } : {}),
+    });
   }
 
   async start(): Promise<IssuedCertificate> {
@@ -69,7 +67,7 @@ export class CertificateRotator {
 
   private install(cert: IssuedCertificate): void {
     this.cert = cert;
-    this.attempt = 0;
+    this.backoff.reset();
     this.schedule(Math.max(0, renewAt(cert) - this.clock.now()));
   }
 
@@ -92,9 +90,8 @@ export class CertificateRotator {
       this.o.onRotate?.(cert);
     } catch (err) {
       if (this.stopped) return;
-      const delay = retryDelay(this.attempt++);
-      const old = this.cert!;
-      const expired = old.notAfter.getTime() <= this.clock.now();
+      const delay = this.backoff.next();
+      const expired = (this.cert?.notAfter.getTime() ?? 0) <= this.clock.now();
       this.o.logger?.warn(
         { identity: this.o.identity, err: (err as Error).message, retryInMs: delay, expired },
         expired
