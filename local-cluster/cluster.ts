@@ -11,6 +11,7 @@ import { DEFAULT_MESH_ADDRESS } from '../core/bpf-maps/mesh-address.js';
 import { cleanupStale, killPids, ourPids, removePinsWithPrefix } from './cleanup.js';
 import { cgroup2Root, distScript, inNetns, ipIn, sh } from './host.js';
 import { writeManifests } from './manifests.js';
+import { until } from './until.js';
 import { ManagedProcess, spawnIn } from './processes.js';
 import {
   CONTROL_ADDRESS,
@@ -350,27 +351,45 @@ export class LocalCluster {
     timeoutMs: number,
     proc: ManagedProcess,
   ) {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (!proc.running) throw new Error(`${proc.name} exited: ${proc.tail()}`);
-      const r = await this.runClient({ netns }, 'probe', host, port, ['--timeout', '500']);
-      if (r.ok || r.error === 'ECONNRESET') return;
-      await new Promise((res) => setTimeout(res, 200));
+    try {
+      await until(
+        `${proc.name} to accept on ${host}:${port}`,
+        async () => {
+          if (!proc.running) throw new Error(`${proc.name} exited: ${proc.tail()}`);
+          const r = await this.runClient({ netns }, 'probe', host, port, ['--timeout', '500']);
+          return r.ok || r.error === 'ECONNRESET';
+        },
+        timeoutMs,
+        200,
+      );
+    } catch (err) {
+      if (!proc.running) throw err; // says the process exited, with its last lines
+      throw new Error(`${proc.name}: ${(err as Error).message}: ${proc.tail()}`, { cause: err });
     }
-    throw new Error(`${proc.name}: ${host}:${port} not reachable within ${timeoutMs} ms: ${proc.tail()}`);
   }
 
   private async waitForHttp(netns: string, url: string, timeoutMs: number, proc: ManagedProcess) {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (!proc.running) throw new Error(`${proc.name} exited: ${proc.tail()}`);
-      const out = inNetns(netns, ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-m', '1', url], {
-        allowFail: true,
-      });
-      if (out.trim() === '200') return;
-      await new Promise((res) => setTimeout(res, 200));
+    try {
+      await until(
+        `${url} to answer 200`,
+        () => {
+          if (!proc.running) throw new Error(`${proc.name} exited: ${proc.tail()}`);
+          const out = inNetns(
+            netns,
+            ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-m', '1', url],
+            {
+              allowFail: true,
+            },
+          );
+          return out.trim() === '200';
+        },
+        timeoutMs,
+        200,
+      );
+    } catch (err) {
+      if (!proc.running) throw err; // says the process exited, with its last lines
+      throw new Error(`${proc.name}: ${(err as Error).message}: ${proc.tail()}`, { cause: err });
     }
-    throw new Error(`${proc.name}: ${url} not ready within ${timeoutMs} ms: ${proc.tail()}`);
   }
 
   /** Stops everything and removes every namespace, link, cgroup, pin and temp file of this cluster. */

@@ -9,6 +9,7 @@ import { distScript, inNetns } from './host.js';
 import { preflight } from './preflight.js';
 import { parsePrometheusText, type Sample } from './prometheus-text.js';
 import { ECHO_PORT, HTTP_PORT } from './topology.js';
+import { until } from './until.js';
 
 export interface DemoOptions {
   keep?: boolean | undefined;
@@ -42,19 +43,32 @@ async function waitEnrolled(c: LocalCluster, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const n of c.topology.nodes) {
     const ips = c.topology.pods.filter((p) => p.node === n).map((p) => p.ip);
-    for (;;) {
-      try {
-        const m = PinnedMap.open(n.name, POD_POLICY_MAP);
-        const missing = ips.filter((ip) => !m.lookup(ip));
-        m.close();
-        if (missing.length === 0) break;
-      } catch {
-        // not pinned yet
-      }
-      if (Date.now() > deadline) throw new Error(`pods on ${n.name} not enrolled within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await until(
+      `the pods on ${n.name} to be enrolled`,
+      () => {
+        try {
+          const m = PinnedMap.open(n.name, POD_POLICY_MAP);
+          const missing = ips.filter((ip) => !m.lookup(ip));
+          m.close();
+          return missing.length === 0;
+        } catch {
+          return false; // not pinned yet
+        }
+      },
+      Math.max(0, deadline - Date.now()),
+      100,
+    );
   }
+}
+
+/** Every ztunnel has closed (and so counted) every connection it proxied. */
+function ztunnelsIdle(c: LocalCluster): boolean {
+  return c.topology.nodes.every((n) => {
+    const samples = scrapeMetrics(c, n.index);
+    const open = samples.filter((s) => s.name === 'ambit_ztunnel_open_connections');
+    // an empty scrape (ztunnel not answering) is not "idle"
+    return open.length > 0 && open.every((s) => s.value === 0);
+  });
 }
 
 function kernelCounters(node: string): string {
@@ -211,7 +225,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<void> {
         asExpected: allowed === (f.expect === 'allow'),
       });
     }
-    await new Promise((r) => setTimeout(r, 300)); // let the ztunnels close and count the connections
+    await until('the ztunnels to close and count the demo connections', () => ztunnelsIdle(c), 5_000, 100);
     const rows = demoRows(c.topology.nodes.flatMap((n) => scrapeMetrics(c, n.index)));
 
     out('');

@@ -130,7 +130,13 @@ describe.skipIf(!enabled)('mesh e2e (controller + agents + ztunnels)', () => {
       expect(
         await cluster.runInPod('plain-1', cluster.pod('plain-2').ip, ECHO_PORT, ['--send', `${control}\n`]),
       ).toMatchObject({ ok: true });
-      await new Promise((r) => setTimeout(r, 300));
+      // tcpdump writes packets in order (-U): once the control is in the file, the marker
+      // connections before it are too.
+      await until(
+        'tcpdump to write the plaintext control',
+        () => readFileSync(pcap).toString('latin1').includes(control),
+        5000,
+      );
     } finally {
       dump.kill('SIGINT');
       await new Promise((r) => dump.on('exit', r));
@@ -170,6 +176,8 @@ describe.skipIf(!enabled)('mesh e2e (controller + agents + ztunnels)', () => {
     const probe = await cluster.runInNode(1, cluster.pod('mesh-1').ip, HTTP_PORT, ['--http', '/healthz']);
     expect(probe.ok).toBe(true);
     expect(probe.reply).toContain(`"from":"::ffff:${cluster.node(1).bridgeAddress}"`);
+    // Not a wait for a condition: a quiet window in which a wrongly captured connection's access
+    // line would show (a line that never comes cannot be waited for).
     await new Promise((r) => setTimeout(r, 200));
     expect(
       accessLines(1)
@@ -205,6 +213,16 @@ describe.skipIf(!enabled)('mesh e2e (controller + agents + ztunnels)', () => {
   it('restarting the agent during a long transfer through the mesh: it completes, nothing attached twice', async () => {
     const total = 16_000_000;
     const attachedBefore = attachedCount('mesh-1');
+    const openedFromMesh1 = () =>
+      scrapeMetrics(cluster, 1)
+        .filter(
+          (x) =>
+            x.name === 'istio_tcp_connections_opened_total' &&
+            x.labels.reporter === 'source' &&
+            x.labels.source_workload === 'mesh-1',
+        )
+        .reduce((a, x) => a + x.value, 0);
+    const openedBefore = openedFromMesh1();
     const transfer = cluster.startInPod('mesh-1', cluster.pod('mesh-2').ip, ECHO_PORT, [
       '--send',
       `SEND ${total}\n`,
@@ -215,7 +233,12 @@ describe.skipIf(!enabled)('mesh e2e (controller + agents + ztunnels)', () => {
       '--timeout',
       '5000',
     ]);
-    await new Promise((r) => setTimeout(r, 300));
+    await until(
+      'the transfer to open its connection through node 1',
+      () => openedFromMesh1() > openedBefore,
+      5000,
+      100,
+    );
     expect(transfer.running).toBe(true);
     await agents[0]?.stop();
     const restarted = await cluster.startAgent(1);
@@ -242,6 +265,8 @@ describe.skipIf(!enabled)('mesh e2e (controller + agents + ztunnels)', () => {
     expect(
       await cluster.runInPod('mesh-1', cluster.pod('mesh-2').ip, ECHO_PORT, ['--send', 'after-unenroll\n']),
     ).toMatchObject({ ok: true, reply: 'after-unenroll\n' });
+    // Not a wait for a condition: a quiet window in which a wrongly captured connection's access
+    // line would show (a line that never comes cannot be waited for).
     await new Promise((r) => setTimeout(r, 200));
     expect(
       accessLines(1)

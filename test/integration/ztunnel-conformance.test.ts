@@ -256,9 +256,11 @@ describe('ztunnel as HBONE server, checked by the conformance client', () => {
     expect(await readAll(stream)).toBe('hello-from-server');
     const before = seenByHalfClose.length;
     stream.end('after-fin');
-    const deadline = Date.now() + 10_000;
-    while (seenByHalfClose.length === before && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
+    await until(
+      'the pod to read the bytes sent after its FIN',
+      () => seenByHalfClose.length > before,
+      10_000,
+    );
     expect(seenByHalfClose.at(-1)).toBe('after-fin');
     c.close();
   });

@@ -13,6 +13,7 @@ import { halfCloseServer, startZtunnelMesh, type ZtunnelMesh } from '../support/
 import { ztunnelMeshYaml } from '../support/controller-mesh-yaml.js';
 import { echoServer } from '../support/two-node-mesh.js';
 import { socks5Connect } from '../support/socks5-client.js';
+import { until } from '../support/until.js';
 
 const P = '127.0.20';
 const SOCKS = 15080;
@@ -112,9 +113,11 @@ describe('ztunnel data path (real controller, two ztunnel processes)', () => {
     expect(body.toString()).toBe('hello-from-server');
     const before = halfCloseSeen.length;
     s.end('client-after-server-fin');
-    const deadline = Date.now() + 10_000;
-    while (halfCloseSeen.length === before && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
+    await until(
+      'the server to read the bytes sent after its FIN',
+      () => halfCloseSeen.length > before,
+      10_000,
+    );
     expect(halfCloseSeen.at(-1)).toBe('client-after-server-fin');
   });
 
@@ -123,9 +126,21 @@ describe('ztunnel data path (real controller, two ztunnel processes)', () => {
     const body = collect(s);
     s.end('via-vip');
     expect((await body).toString()).toBe('via-vip');
-    await new Promise((r) => setTimeout(r, 100));
-    const src = (await z1.get('/metrics')).body;
-    const dst = (await z2.get('/metrics')).body;
+    // Both ends count the connection when it closes, which may be just after the client saw the end.
+    const closedAt = (text: string, reporter: string) =>
+      text
+        .split('\n')
+        .some(
+          (l) => l.startsWith('istio_tcp_connections_closed_total{') && l.includes(`reporter="${reporter}"`),
+        );
+    const src = await until('node-1 to count the closed connection to the Service', async () => {
+      const text = (await z1.get('/metrics')).body;
+      return closedAt(text, 'source') ? text : undefined;
+    });
+    const dst = await until('node-2 to count the closed connection to the Service', async () => {
+      const text = (await z2.get('/metrics')).body;
+      return closedAt(text, 'destination') ? text : undefined;
+    });
     expect(src).toContain('destination_service="echo.shop.svc.cluster.local"');
     expect(src).toContain('destination_principal="spiffe://cluster.local/ns/shop/sa/echo"');
     expect(dst).toContain('source_principal="spiffe://cluster.local/ns/shop/sa/client"');

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { echoServer, startTwoNodeMesh, type TwoNodeMesh } from '../support/two-node-mesh.js';
 import { socks5Connect, Socks5Refused } from '../support/socks5-client.js';
 import { policy } from '../../ztunnel/state/mesh-fixture.js';
+import { until } from '../support/until.js';
 
 let m: TwoNodeMesh;
 beforeAll(async () => {
@@ -35,12 +36,17 @@ describe('two in-process ztunnels', () => {
   it('goes through a Service VIP and reports Istio TCP metrics at both ends', async () => {
     const s = await socks5Connect(m.socks1, { ip: m.vip, port: 80 }, m.clientIp);
     expect((await roundTrip(s, Buffer.from('hello'))).toString()).toBe('hello');
-    await new Promise((r) => setTimeout(r, 50));
-    const src = await m.z1.metrics.registry.getSingleMetricAsString('istio_tcp_connections_closed_total');
+    const src = await until('the source ztunnel to count the closed connection', async () => {
+      const text = await m.z1.metrics.registry.getSingleMetricAsString('istio_tcp_connections_closed_total');
+      return text.includes('reporter="source"') ? text : undefined;
+    });
     expect(src).toContain('reporter="source"');
     expect(src).toContain('destination_service="echo.default.svc.cluster.local"');
     expect(src).toContain('destination_principal="spiffe://cluster.local/ns/default/sa/server"');
-    const dst = await m.z2.metrics.registry.getSingleMetricAsString('istio_tcp_received_bytes_total');
+    const dst = await until('the destination ztunnel to count the received bytes', async () => {
+      const text = await m.z2.metrics.registry.getSingleMetricAsString('istio_tcp_received_bytes_total');
+      return text.includes('reporter="destination"') ? text : undefined;
+    });
     expect(dst).toContain('reporter="destination"');
     expect(dst).toContain('source_principal="spiffe://cluster.local/ns/default/sa/client"');
     expect(dst).toContain('connection_security_policy="mutual_tls"');
@@ -114,14 +120,24 @@ describe('two in-process ztunnels', () => {
     const total = 64 * 1024 * 1024;
     const chunk = Buffer.alloc(1024 * 1024, 7);
     for (let i = 0; i < total / chunk.length; i++) s.write(chunk); // ignore write(): Node queues in the client
-    for (let i = 0; i < 50 && s.writableLength > total - 40 * 1024 * 1024; i++)
-      await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 500));
+    // Wait until the path is full: the client's queue stops shrinking between two looks 200 ms apart.
+    let last = -1;
+    await until(
+      'the client queue to stop draining into the mesh path',
+      () => {
+        const now = s.writableLength;
+        const stalled = now === last;
+        last = now;
+        return stalled;
+      },
+      10_000,
+      200,
+    );
     // The mesh path absorbed at most kernel buffers + h2 windows (4 MiB) + 1 MiB per hop: most is still queued at the client.
     expect(s.writableLength).toBeGreaterThan(total - 24 * 1024 * 1024);
     serverSocket!.resume();
     s.end();
-    for (let i = 0; i < 500 && received < total; i++) await new Promise((r) => setTimeout(r, 20));
+    await until('the server to read all 64 MiB', () => received === total, 20_000);
     expect(received).toBe(total);
     s.destroy();
     slow.close();

@@ -24,6 +24,8 @@ let echo: net.Server;
 /** A pod server that resets its connection when it reads "reset", and records how its peer left. */
 let resetter: net.Server;
 const resetterSeen: string[] = [];
+/** Data chunks the resetter has read, so a test can wait until its bytes reached the pod. */
+let resetterReads = 0;
 
 const IDLE_POLICY = `apiVersion: networking.ambit.dev/v1alpha1
 kind: TrafficPolicy
@@ -34,12 +36,14 @@ spec:
 `;
 
 const port = (s: net.Server) => (s.address() as net.AddressInfo).port;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A pacing delay (spreads a transfer over time), never a wait for a condition: use until(). */
+const pace = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   echo = await echoServer(`${P}.12`);
   resetter = net.createServer({ allowHalfOpen: true }, (s) => {
     s.on('data', (d: Buffer) => {
+      resetterReads++;
       if (d.toString().includes('reset')) s.resetAndDestroy();
     });
     s.on('error', (e: NodeJS.ErrnoException) => resetterSeen.push(e.code ?? e.message));
@@ -136,17 +140,19 @@ describe('long-lived and quiet connections', () => {
   }, 40_000);
 
   it('a reset by the pod resets the client, and a reset by the client resets the pod', async () => {
+    const readsA = resetterReads;
     const a = await open(`${P}.12`, port(resetter));
     a.write('hello');
-    await sleep(200);
+    await until('the pod to read the first hello', () => resetterReads > readsA, 5_000);
     const aEnded = outcome(a, 5_000);
     a.write('reset');
     expect(await aEnded).toBe('reset');
 
     const before = resetterSeen.length;
+    const readsB = resetterReads;
     const b = await open(`${P}.12`, port(resetter));
     b.write('hello');
-    await sleep(300);
+    await until('the pod to read the second hello', () => resetterReads > readsB, 5_000);
     b.resetAndDestroy();
     await until('the pod to see the reset', async () => resetterSeen.length > before);
     expect(resetterSeen.slice(before)).toEqual(['ECONNRESET']);
@@ -172,7 +178,7 @@ describe('long-lived and quiet connections', () => {
       for (let i = 0; i < n; i++) {
         sent.update(chunk);
         if (!s.write(chunk)) await new Promise((r) => s.once('drain', r));
-        await sleep(5);
+        await pace(5); // spread the 20 MiB over the two config edits below
       }
     };
     await send(rounds / 4);
@@ -206,19 +212,26 @@ describe('long-lived and quiet connections', () => {
     const s = await open(`${P}.12`, port(echo));
     try {
       expect(await roundTrip(s, 'ka')).toBe('ka');
-      // ss shows one timer per socket: let the retransmit timer of the last bytes clear first
-      await sleep(500);
       const ss = (filter: string) => execFileSync('ss', ['-tnoH', 'state', 'established', filter]).toString();
-      // node-1: the accepted client leg (SOCKS5 side) and its HBONE connection to node-2
-      const clientLeg = ss(`( sport = :${SOCKS} and src ${P}.2 )`);
-      const hbone = ss(`( dport = :15008 and dst ${P}.3 )`);
-      // node-2: the leg from the mesh address to the pod
-      const podLeg = ss(`( dport = :${port(echo)} and src ${P}.3 )`);
-      for (const [what, out] of [
-        ['client leg', clientLeg],
-        ['HBONE connection', hbone],
-        ['pod leg', podLeg],
-      ] as const) {
+      const legs = () =>
+        [
+          // node-1: the accepted client leg (SOCKS5 side) and its HBONE connection to node-2
+          ['client leg', ss(`( sport = :${SOCKS} and src ${P}.2 )`)],
+          ['HBONE connection', ss(`( dport = :15008 and dst ${P}.3 )`)],
+          // node-2: the leg from the mesh address to the pod
+          ['pod leg', ss(`( dport = :${port(echo)} and src ${P}.3 )`)],
+        ] as const;
+      // ss shows one timer per socket: a leg still retransmitting its last bytes shows the
+      // retransmit timer instead, so wait (bounded) until every leg shows its keepalive timer.
+      const shown = await until(
+        'a keepalive timer on the client leg, the HBONE connection and the pod leg',
+        () => {
+          const now = legs();
+          return now.every(([, out]) => out.includes('keepalive')) ? now : undefined;
+        },
+        5_000,
+      );
+      for (const [what, out] of shown) {
         expect(out, `${what}: ${out}`).not.toBe('');
         expect(out, what).toContain('keepalive');
       }

@@ -89,6 +89,8 @@ describe('L4 AuthorizationPolicy through the controller', () => {
     );
 
     await until('the access log line', async () => z2.access().length > logsBefore);
+    // Not a wait for a condition: a quiet window in which a duplicate line would show (a line
+    // that does not come cannot be waited for), so "exactly one" below means something.
     await new Promise((r) => setTimeout(r, 200));
     const lines = z2.access().slice(logsBefore) as { access: Record<string, unknown> }[];
     expect(lines).toHaveLength(1);

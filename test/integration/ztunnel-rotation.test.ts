@@ -90,7 +90,7 @@ describe('workload certificate rotation', () => {
       sent.update(b);
       bytesOut += b.length;
       if (!s.write(b)) await new Promise((r) => s.once('drain', r));
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 20)); // pacing: a steady trickle across the rotation
       if (rotatedAt === undefined && rotated()) rotatedAt = Date.now();
       if (rotatedAt !== undefined && Date.now() - rotatedAt > 3_000 && Date.now() - started > 30_000) break;
     }

@@ -11,6 +11,7 @@ import { startZtunnelMesh, type ZtunnelMesh } from '../support/ztunnel-pair.js';
 import { ztunnelMeshYaml } from '../support/controller-mesh-yaml.js';
 import { echoServer } from '../support/two-node-mesh.js';
 import { socks5Connect } from '../support/socks5-client.js';
+import { until } from '../support/until.js';
 
 const P = '127.0.80';
 let mesh: ZtunnelMesh;
@@ -37,6 +38,7 @@ afterAll(async () => {
 describe('ztunnel with SO_REUSEPORT workers', () => {
   it('spreads connections over both workers and sums their metrics at the primary', async () => {
     const n = 200;
+    const logsBefore = z1.access().length;
     const ok = await Promise.all(
       Array.from({ length: n }, async (_, i) => {
         const s = await socks5Connect(
@@ -56,7 +58,11 @@ describe('ztunnel with SO_REUSEPORT workers', () => {
       }),
     );
     expect(ok.filter(Boolean)).toHaveLength(n);
-    await new Promise((r) => setTimeout(r, 300));
+    // Each worker logs a connection when it closes, which may be just after the client saw the end.
+    await until(
+      `node-1's access log to hold all ${n} connections`,
+      () => z1.access().length >= logsBefore + n,
+    );
     // Both workers of node-1 served some connections: their access logs carry distinct pids.
     const pids = new Set(z1.access().map((l) => l.pid));
     expect(pids.size).toBe(2);

@@ -16,22 +16,22 @@ export interface ZtunnelNodeOptions {
   /** The first three octets of the loopback addresses, e.g. '127.0.20'. */
   prefix: string;
   /** SOCKS5 front door on <prefix>.<node + 1>:<port>. */
-  socks5Port?: number;
-  workers?: number;
-  logLevel?: string;
-  extraArgs?: string[];
+  socks5Port?: number | undefined;
+  workers?: number | undefined;
+  logLevel?: string | undefined;
+  extraArgs?: string[] | undefined;
 }
 
 export interface ZtunnelPairOptions {
   prefix: string;
   /** node-1's SOCKS5 front door (<prefix>.2:<port>); node-2 has none. */
-  socks5Port?: number;
+  socks5Port?: number | undefined;
   /** Worker processes per ztunnel (both nodes). */
-  workers?: number;
+  workers?: number | undefined;
   /** Log level of both ztunnels. */
-  logLevel?: string;
+  logLevel?: string | undefined;
   /** Extra `ambit ztunnel` flags for node-1 only (e.g. --original-destination-map). */
-  node1Args?: string[];
+  node1Args?: string[] | undefined;
 }
 
 export interface ZtunnelPair {

@@ -37,14 +37,14 @@ export async function startZtunnelProcess(o: {
   controller: string;
   stateDir: string;
   address: string;
-  meshAddress?: string;
-  socks5Port?: number;
-  workers?: number;
-  extraArgs?: string[];
-  logLevel?: string;
-  readyTimeoutMs?: number;
+  meshAddress?: string | undefined;
+  socks5Port?: number | undefined;
+  workers?: number | undefined;
+  extraArgs?: string[] | undefined;
+  logLevel?: string | undefined;
+  readyTimeoutMs?: number | undefined;
   /** Extra node flags (e.g. --cpu-prof). */
-  nodeArgs?: string[];
+  nodeArgs?: string[] | undefined;
 }): Promise<ZtunnelProcess> {
   const args = [
     ...(o.nodeArgs ?? []),
