@@ -14,7 +14,7 @@ import { DiscoveryService } from './discovery-service.js';
 import { inspectionHandlers } from './inspection-service.js';
 import { publicationOf, type MeshPublication } from './mesh-publication.js';
 import { routeStatuses } from './route-status.js';
-import { waypointStatuses } from './waypoint-status.js';
+import { ProgrammedTransitions, waypointStatuses } from './waypoint-status.js';
 import { prepareStateDir } from './state-dir.js';
 import { ctlError } from './errors.js';
 
@@ -89,6 +89,27 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
     current: () => current,
     logger: logger.child({ component: 'discovery' }),
   });
+  // a waypoint is Programmed only while an instance is subscribed and has ACKed: recomputed on each
+  // status request, and logged whenever a subscriber or the config changes it
+  const currentWaypointStatuses = () =>
+    waypointStatuses(store.get().resources, current.state, discovery.connectedSubscribers());
+  const programmed = new ProgrammedTransitions();
+  const logWaypointTransitions = (): void => {
+    for (const w of programmed.observe(currentWaypointStatuses().waypoints)) {
+      const c = w.conditions.find((x) => x.type === 'Programmed');
+      logger.info(
+        {
+          waypoint: `${w.namespace}/${w.name}`,
+          programmed: c?.status,
+          reason: c?.reason,
+          detail: c?.message,
+        },
+        'waypoint status',
+      );
+    }
+  };
+  discovery.subscriptionsChanged.add(logWaypointTransitions);
+  logWaypointTransitions();
   store.subscribe((snap) => {
     if (snap.generation === generation) return; // a rejection: the last good state stays
     generation = snap.generation;
@@ -109,6 +130,7 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
       'mesh state published',
     );
     discovery.publish();
+    logWaypointTransitions();
   });
 
   const protos = meshProtos();
@@ -133,7 +155,7 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
       current: () => current,
       storeStatus: () => store.status(),
       subscribers: () => discovery.subscribers(),
-      resourceStatus: () => ({ ...routeStatuses(current.state), ...waypointStatuses(current.state) }),
+      resourceStatus: () => ({ ...routeStatuses(store.get().resources), ...currentWaypointStatuses() }),
     }),
   });
   server.addService(

@@ -84,6 +84,8 @@ export class DiscoveryService {
   private readonly encoder = new PushEncoder();
   /** Observers of ACK/NACKs (the bench and tests). */
   readonly answered = new Set<(s: SubscriberSession) => void>();
+  /** Observers of every subscriber connect, ACK/NACK and disconnect (status that depends on them). */
+  readonly subscriptionsChanged = new Set<() => void>();
 
   constructor(private readonly deps: DiscoveryServiceDeps) {}
 
@@ -96,6 +98,11 @@ export class DiscoveryService {
     return [...this.records.values()].sort((a, b) =>
       subscriberName(a.subscriber).localeCompare(subscriberName(b.subscriber)),
     );
+  }
+
+  /** The records of the streams open now: several instances of one waypoint each have their own. */
+  connectedSubscribers(): SubscriberRecord[] {
+    return [...this.sessions].map((s) => s.record);
   }
 
   closeAll(): void {
@@ -131,11 +138,15 @@ export class DiscoveryService {
         this.deps.current,
         this.encoder,
         this.deps.logger,
-        (sess) => this.answered.forEach((fn) => fn(sess)),
+        (sess) => {
+          this.answered.forEach((fn) => fn(sess));
+          this.subscriptionsChanged.forEach((fn) => fn());
+        },
       );
       this.sessions.add(session);
       this.records.set(subscriberName(s), session.record);
       this.deps.logger.info({ subscriber: subscriberName(s), peer: call.getPeer() }, 'subscriber connected');
+      this.subscriptionsChanged.forEach((fn) => fn());
       session.maybePush();
     });
     const done = (): void => {
@@ -145,6 +156,7 @@ export class DiscoveryService {
       s.close();
       this.sessions.delete(s);
       this.deps.logger.info({ subscriber: subscriberName(s.record.subscriber) }, 'subscriber disconnected');
+      this.subscriptionsChanged.forEach((fn) => fn());
     };
     call.on('end', () => {
       done();

@@ -22,6 +22,39 @@ function checkOutput(output: string, allowed: string[]): void {
   }
 }
 
+/** The JSON the controller sends in resourceStatus (controller/route-status.ts, waypoint-status.ts). */
+interface ConditionView {
+  type: string;
+  status: string;
+  reason: string;
+  message?: string;
+}
+interface RouteStatusView {
+  kind: string;
+  namespace: string;
+  name: string;
+  parents: {
+    parentRef: { kind: string; namespace: string; name: string; port?: number };
+    conditions: ConditionView[];
+  }[];
+}
+interface WaypointStatusView {
+  namespace: string;
+  name: string;
+  instances: number;
+  readyInstances: number;
+  subscribedInstances: number;
+  ackedInstances: number;
+  conditions: ConditionView[];
+}
+
+/** `Type=Status (Reason)`, with the message whenever the reason is not the plain good one. */
+function formatCondition(c: ConditionView): string {
+  return c.reason === c.type || !c.message
+    ? `${c.type}=${c.status} (${c.reason})`
+    : `${c.type}=${c.status} (${c.reason}: ${c.message})`;
+}
+
 function print(s: string): void {
   process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 }
@@ -74,39 +107,24 @@ async function status(flags: InspectFlags): Promise<void> {
     lines.push(`last change REJECTED at ${out.lastRejected.at} (the previous config stays in force):`);
     for (const m of out.lastRejected.messages) lines.push(`  ${m}`);
   } else lines.push('last change: accepted');
-  const routes =
-    (
-      out.resourceStatus as {
-        routes?: {
-          kind: string;
-          namespace: string;
-          name: string;
-          conditions: { type: string; status: string; reason: string }[];
-        }[];
-      }
-    ).routes ?? [];
+  const rs = out.resourceStatus as { routes?: RouteStatusView[]; waypoints?: WaypointStatusView[] };
+  const routes = rs.routes ?? [];
   lines.push(`routes (${routes.length}):`);
   for (const r of routes) {
-    lines.push(
-      `  ${r.kind} ${r.namespace}/${r.name}: ${r.conditions.map((c) => `${c.type}=${c.status} (${c.reason})`).join(', ')}`,
-    );
+    if (!r.parents.length)
+      lines.push(`  ${r.kind} ${r.namespace}/${r.name}: no parentRefs (attached to nothing)`);
+    for (const p of r.parents) {
+      const parent = `${p.parentRef.kind} ${p.parentRef.namespace}/${p.parentRef.name}${p.parentRef.port ? `:${p.parentRef.port}` : ''}`;
+      lines.push(
+        `  ${r.kind} ${r.namespace}/${r.name} -> ${parent}: ${p.conditions.map(formatCondition).join(', ')}`,
+      );
+    }
   }
-  const waypoints =
-    (
-      out.resourceStatus as {
-        waypoints?: {
-          namespace: string;
-          name: string;
-          instances: number;
-          readyInstances: number;
-          conditions: { type: string; status: string; reason: string }[];
-        }[];
-      }
-    ).waypoints ?? [];
+  const waypoints = rs.waypoints ?? [];
   lines.push(`waypoints (${waypoints.length}):`);
   for (const w of waypoints) {
     lines.push(
-      `  ${w.namespace}/${w.name}: ${w.readyInstances}/${w.instances} instances ready; ${w.conditions.map((c) => `${c.type}=${c.status} (${c.reason})`).join(', ')}`,
+      `  ${w.namespace}/${w.name}: ${w.readyInstances}/${w.instances} instances ready; ${w.conditions.map(formatCondition).join(', ')}; ${w.ackedInstances}/${w.subscribedInstances} subscribed instances ACKed`,
     );
   }
   lines.push(`subscribers (${out.subscribers.length}):`);
