@@ -13,7 +13,10 @@ import { Ztunnel, ZTUNNEL_PORTS } from '../ztunnel.js';
 import { ControllerControlPlane } from '../controller-control-plane.js';
 import { BpfOriginalDestinationResolver, StaticBySourceResolver } from '../outbound/original-destination.js';
 import { createAdminServer, createReadinessServer } from '../admin/admin-server.js';
+import { AmbitError } from '../../core/errors.js';
 import { ztError } from '../errors.js';
+import { parsePrimaryMessage, type WorkerToPrimary } from './worker-protocol.js';
+import { WorkerSupervisor, type WorkerHandle } from './worker-supervisor.js';
 
 export interface ZtunnelFlags {
   node: string;
@@ -83,176 +86,96 @@ export async function runZtunnel(f: ZtunnelFlags): Promise<void> {
   return runWorker(f, logger.child({ worker: Number(workerId) }), Number(workerId));
 }
 
-type WorkerMessage =
-  | { type: 'ztunnel-ready'; address: string }
-  | { type: 'ztunnel-metrics-res'; id: number; metrics: unknown[] }
-  | { type: 'ztunnel-dump-res'; id: number; body: unknown }
-  | { type: 'ztunnel-failed'; message: string };
-
 async function runWorker(f: ZtunnelFlags, logger: Logger, id: number): Promise<void> {
   const z = newZtunnel(f, logger, id);
+  const send = (m: WorkerToPrimary): void => void process.send?.(m);
   process.on('disconnect', () => void z.stop().finally(() => process.exit(0)));
-  process.on('message', (m: { type?: string; id?: number; what?: string }) => {
-    if (m.type === 'ztunnel-metrics-req') {
-      void z.metrics.registry
-        .getMetricsAsJSON()
-        .then((metrics) =>
-          process.send?.({ type: 'ztunnel-metrics-res', id: m.id ?? 0, metrics } satisfies WorkerMessage),
-        );
-    } else if (m.type === 'ztunnel-dump-req') {
-      const body = m.what === 'workloads' ? z.workloadsDump() : z.configDump();
-      process.send?.({ type: 'ztunnel-dump-res', id: m.id ?? 0, body } satisfies WorkerMessage);
-    } else if (m.type === 'ztunnel-stop') {
-      void z.stop().finally(() => process.exit(0));
+  process.on('message', (raw: unknown) => {
+    const m = parsePrimaryMessage(raw);
+    if (!m) {
+      logger.warn({ message: raw }, 'unknown message from the primary');
+      return;
+    }
+    switch (m.type) {
+      case 'ztunnel-metrics-req':
+        void z.metrics.registry
+          .getMetricsAsJSON()
+          .then((metrics) => send({ type: 'ztunnel-metrics-res', id: m.id, metrics }));
+        return;
+      case 'ztunnel-dump-req':
+        send({
+          type: 'ztunnel-dump-res',
+          id: m.id,
+          body: m.what === 'workloads' ? z.workloadsDump() : z.configDump(),
+        });
+        return;
+      case 'ztunnel-stop':
+        void z.stop().finally(() => process.exit(0));
+        return;
+      default: {
+        const never: never = m;
+        logger.warn({ message: never }, 'unknown message from the primary');
+      }
     }
   });
   try {
     await z.start();
   } catch (err) {
-    process.send?.({ type: 'ztunnel-failed', message: (err as Error).message } satisfies WorkerMessage);
+    const code = err instanceof AmbitError ? err.code : undefined;
+    send({ type: 'ztunnel-failed', message: (err as Error).message, ...(code ? { code } : {}) });
     throw err;
   }
-  const hbone = z.bound.hbone!;
-  process.send?.({ type: 'ztunnel-ready', address: hbone.address } satisfies WorkerMessage);
+  const hbone = z.bound.hbone;
+  if (!hbone) throw ztError('ZT_LISTEN', 'the worker started without an HBONE listener');
+  send({ type: 'ztunnel-ready', address: hbone.address });
+}
+
+/** A worker process forked from this one (same argv), seen through the supervisor's handle. */
+function forkWorker(id: number): WorkerHandle {
+  const script = process.argv[1];
+  if (script === undefined) throw ztError('ZT_WORKER_START', 'cannot fork a worker: no script in argv');
+  const child: ChildProcess = forkProcess(script, process.argv.slice(2), {
+    env: { ...process.env, AMBIT_ZTUNNEL_WORKER: String(id) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return {
+    send: (m) => void child.send(m),
+    kill: () => void child.kill('SIGKILL'),
+    exited: () => child.exitCode !== null || child.signalCode !== null,
+    onMessage: (fn) => void child.on('message', fn),
+    onExit: (fn) => void child.on('exit', fn),
+  };
 }
 
 /**
- * Forks the workers and resolves once each has been ready once. A worker that fails before the
- * first time all were ready (bad flag, port taken, controller refusing us) is a start-up failure:
- * the others are stopped and the promise rejects with the worker's cause, so `ambit ztunnel`
- * exits non-zero with one line instead of restarting a worker that can never start. Later, a
- * worker that dies is started again, with a back-off doubling from 0.5 s to 30 s while it keeps
- * failing before it is ready.
+ * The primary: a WorkerSupervisor (worker-supervisor.ts) over forked workers, plus 15020 and
+ * 15021 served from here once the first worker is ready. A worker failing during start-up ends
+ * `ambit ztunnel` with its one-line cause; later deaths are restarted with backoff.
  */
 async function runPrimary(f: ZtunnelFlags, logger: Logger): Promise<void> {
-  const workers = new Map<number, ChildProcess>();
-  const ready = new Set<number>();
-  const failures = new Map<number, number>();
-  let started = false;
-  let startFailed: ((err: Error) => void) | undefined;
-  let startDone: (() => void) | undefined;
-  const startup = new Promise<void>((resolve, reject) => {
-    startDone = resolve;
-    startFailed = reject;
-  });
-  let stopping = false;
-  let adminUp = false;
-  let reqId = 0;
-  const pending = new Map<number, (m: WorkerMessage) => void>();
-  const fork = (id: number): void => {
-    const w = forkProcess(process.argv[1]!, process.argv.slice(2), {
-      env: { ...process.env, AMBIT_ZTUNNEL_WORKER: String(id) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    workers.set(id, w);
-    w.on('message', (m: WorkerMessage) => {
-      switch (m.type) {
-        case 'ztunnel-ready':
-          ready.add(id);
-          failures.delete(id);
-          if (!started && ready.size >= f.workers) {
-            started = true;
-            startDone?.();
-          }
-          if (!adminUp) {
-            adminUp = true;
-            void listenAdmin(m.address).catch((err: Error) => {
-              logger.error({ err: err.message }, 'admin listeners failed');
-              process.exit(1);
-            });
-          }
-          return;
-        case 'ztunnel-dump-res':
-        case 'ztunnel-metrics-res':
-          pending.get(m.id)?.(m);
-          pending.delete(m.id);
-          return;
-        case 'ztunnel-failed':
-          logger.error({ worker: id, err: m.message }, 'ztunnel worker failed to start');
-          if (!started)
-            abortStart(ztError('ZT_WORKER_START', `ztunnel worker ${id} failed to start: ${m.message}`));
-          return;
-        default: {
-          const never: never = m;
-          logger.warn({ m: never }, 'unknown worker message');
-        }
-      }
-    });
-    w.on('exit', (code, signal) => {
-      ready.delete(id);
-      workers.delete(id);
-      if (stopping) return;
-      if (!started) {
-        abortStart(
-          ztError(
-            'ZT_WORKER_START',
-            `ztunnel worker ${id} exited during start-up (code ${code}, signal ${signal})`,
-          ),
-        );
-        return;
-      }
-      const n = (failures.get(id) ?? 0) + 1;
-      failures.set(id, n);
-      const delay = Math.min(30_000, 500 * 2 ** (n - 1));
-      logger.warn(
-        { worker: id, code, signal, restartInMs: delay },
-        'ztunnel worker exited; starting another',
-      );
-      setTimeout(() => fork(id), delay).unref();
-    });
-  };
-  const stopWorkers = () =>
-    Promise.all(
-      [...workers.values()].map(
-        (w) =>
-          new Promise<void>((resolve) => {
-            if (w.exitCode !== null || w.signalCode !== null) return resolve();
-            w.once('exit', () => resolve());
-            w.send({ type: 'ztunnel-stop' });
-            setTimeout(() => w.kill('SIGKILL'), STOP_GRACE_MS).unref();
-          }),
-      ),
-    );
-  const abortStart = (err: Error) => {
-    if (stopping) return;
-    stopping = true;
-    for (const srv of servers) srv.close();
-    void stopWorkers().finally(() => startFailed?.(err));
-  };
-  const allReady = () => ready.size >= f.workers;
-  const ask = (w: ChildProcess, msg: Record<string, unknown>): Promise<WorkerMessage | undefined> => {
-    const id = ++reqId;
-    return new Promise((resolve) => {
-      pending.set(id, resolve);
-      w.send({ ...msg, id });
-      setTimeout(() => {
-        if (pending.delete(id)) resolve(undefined);
-      }, 5_000).unref();
-    });
-  };
-  const readyWorkers = () => [...workers.entries()].filter(([id]) => ready.has(id)).map(([, w]) => w);
-  const dump = async (what: string): Promise<unknown> => {
-    const w = readyWorkers()[0];
-    if (!w) return { error: 'no ready worker' };
-    const r = await ask(w, { type: 'ztunnel-dump-req', what });
-    return r?.type === 'ztunnel-dump-res' ? r.body : { error: 'worker did not answer' };
-  };
-  const clusterMetrics = async (): Promise<string> => {
-    const rs = await Promise.all(readyWorkers().map((w) => ask(w, { type: 'ztunnel-metrics-req' })));
-    const lists = rs.flatMap((r) => (r?.type === 'ztunnel-metrics-res' ? [r.metrics] : []));
-    return AggregatorRegistry.aggregate(
-      lists as Parameters<typeof AggregatorRegistry.aggregate>[0],
-    ).metrics();
-  };
   const servers: http.Server[] = [];
+  const supervisor = new WorkerSupervisor({
+    workers: f.workers,
+    fork: forkWorker,
+    logger,
+    onFirstReady: (address) =>
+      void listenAdmin(address).catch((err: Error) => {
+        logger.error({ err: err.message }, 'admin listeners failed');
+        process.exit(1);
+      }),
+  });
+  const allReady = () => supervisor.allReady();
+  const clusterMetrics = async (): Promise<string> => {
+    return AggregatorRegistry.aggregate(await supervisor.metrics()).metrics();
+  };
   const listenAdmin = async (address: string) => {
     const admin = createAdminServer({
       metrics: async () => ({
         contentType: AggregatorRegistry.PROMETHEUS_CONTENT_TYPE,
         body: await clusterMetrics(),
       }),
-      configDump: () => dump('config'),
-      workloads: () => dump('workloads'),
+      configDump: () => supervisor.dump('config'),
+      workloads: () => supervisor.dump('workloads'),
       ready: allReady,
     });
     for (const [srv, port] of [
@@ -269,11 +192,17 @@ async function runPrimary(f: ZtunnelFlags, logger: Logger): Promise<void> {
     }
     logger.info({ address, workers: f.workers }, 'ztunnel primary serving metrics and readiness');
   };
+  const closeServers = () => {
+    for (const srv of servers) srv.close();
+  };
   onSignals(async () => {
-    stopping = true;
-    for (const s of servers) s.close();
-    await stopWorkers();
+    closeServers();
+    await supervisor.stop();
   });
-  for (let i = 1; i <= f.workers; i++) fork(i);
-  await startup;
+  try {
+    await supervisor.start();
+  } catch (err) {
+    closeServers();
+    throw err;
+  }
 }
