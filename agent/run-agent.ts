@@ -10,6 +10,8 @@ export interface RunAgentOptions {
   node: string;
   controller: string;
   stateDir: string;
+  /** Scoped bootstrap token file (`ambit token create --node`). */
+  tokenFile?: string | undefined;
   meshAddress?: string;
   stateFile?: string;
   bpfObjects?: string;
@@ -37,6 +39,7 @@ export async function runAgent(o: RunAgentOptions): Promise<void> {
     : discoverySource({
         controller: o.controller,
         stateDir: o.stateDir,
+        tokenFile: o.tokenFile,
         node: o.node,
         logger,
         onState,

@@ -8,6 +8,7 @@ import { registerWaypoint } from './commands/waypoint.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerDemo } from './commands/demo.js';
 import { registerBpf } from './commands/bpf.js';
+import { registerToken } from './commands/token.js';
 
 const program = new Command('ambit')
   .description('Ambit: a sidecarless service mesh (controller, node agent, ztunnel, waypoint)')
@@ -19,6 +20,7 @@ registerAgent(program);
 registerZtunnel(program);
 registerWaypoint(program);
 registerInspect(program);
+registerToken(program);
 registerBpf(program);
 registerDemo(program);
 

@@ -1,5 +1,7 @@
 // The CA over gRPC: IstioCertificateService/CreateCertificate. Identifies the caller, asks
-// certificate-authorization.ts, signs with the CA core and answers the chain leaf first, root last.
+// certificate-authorization.ts, caps the lifetime, signs with the CA core (recording in the subject
+// what the certificate was issued under, certificate-binding.ts) and answers the chain leaf first,
+// root last.
 import * as grpc from '@grpc/grpc-js';
 import type { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -8,13 +10,28 @@ import type { CertificateAuthority } from '../core/identity/certificate-authorit
 import { CA_METADATA } from '../core/identity/ca-client.js';
 import type { IstioCertificateRequest, IstioCertificateResponse } from '../core/discovery/wire-types.js';
 import type { MeshState } from '../core/model/mesh.js';
-import { identifyCaller } from './caller-identity.js';
-import { authorizeCertificate } from './certificate-authorization.js';
+import { identifyCaller, type TokenAuthority } from './caller-identity.js';
+import { authorizeCertificate, type CertificateKind } from './certificate-authorization.js';
+import { bindingSubject } from './certificate-binding.js';
+
+/** Longest lifetime the CA grants, per kind; a longer validity_duration is cut to it. */
+export const CERT_TTL_CAP_MS: Readonly<Record<CertificateKind, number>> = {
+  workload: 24 * 3600_000,
+  node: 24 * 3600_000,
+  waypoint: 24 * 3600_000,
+};
+
+/** The lifetime to sign for: the request's (seconds; <= 0 means the default), at most the cap. */
+export function grantedTtlMs(validityDurationSeconds: number, kind: CertificateKind): number {
+  const cap = CERT_TTL_CAP_MS[kind];
+  return validityDurationSeconds > 0 ? Math.min(validityDurationSeconds * 1000, cap) : cap;
+}
 
 export interface CaServiceDeps {
   ca: CertificateAuthority;
   root: X509Certificate;
   joinToken: string;
+  tokens: TokenAuthority;
   trustDomain: string;
   state: () => MeshState;
   logger: Logger;
@@ -49,7 +66,12 @@ export function caServiceHandlers(deps: CaServiceDeps): grpc.UntypedServiceImple
           },
           deps.state(),
         );
-        const who = caller.kind === 'certificate' ? caller.id.uri : caller.kind;
+        const who =
+          caller.kind === 'certificate'
+            ? caller.id.uri
+            : caller.kind === 'scoped-token'
+              ? `token ${caller.token.id}`
+              : caller.kind;
         if (!decision.allow) {
           deps.logger.warn(
             { caller: who, peer: call.getPeer(), reason: decision.message },
@@ -59,9 +81,16 @@ export function caServiceHandlers(deps: CaServiceDeps): grpc.UntypedServiceImple
           return;
         }
         try {
-          const ttlMs = req.validityDuration > 0 ? req.validityDuration * 1000 : undefined;
-          const leaf = await deps.ca.sign(req.csr, decision.identity, ttlMs);
-          deps.logger.debug({ caller: who, identity: decision.identity }, 'certificate issued');
+          const ttlMs = grantedTtlMs(req.validityDuration, decision.kind);
+          const leaf = await deps.ca.sign(
+            req.csr,
+            decision.identity,
+            ttlMs,
+            new Date(),
+            [],
+            bindingSubject(deps.trustDomain, decision.binding),
+          );
+          deps.logger.debug({ caller: who, identity: decision.identity, ttlMs }, 'certificate issued');
           cb(null, { certChain: [leaf, deps.ca.rootPem] });
         } catch (err) {
           const message = err instanceof AmbitError ? `${err.code}: ${err.message}` : (err as Error).message;

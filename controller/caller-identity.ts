@@ -1,13 +1,33 @@
-// Who is calling, decided once per gRPC call: the join token as bearer (metadata
-// `authorization: Bearer <token>`), a mesh certificate chained to the root (the TLS layer asks for
-// but does not require client certificates), or nobody. The chain and validity are checked here
-// again, not only trusted from the TLS layer.
+// Who is calling, decided once per gRPC call: the operator's admin credential (the state dir's
+// join-token) or a scoped token (token-store.ts) as bearer (metadata `authorization: Bearer
+// <token>`), a mesh certificate chained to the root (the TLS layer asks for but does not require
+// client certificates), or nobody. The chain and validity are checked here again, not only trusted
+// from the TLS layer; a certificate issued under a scoped token counts only while that token
+// stands (not revoked, not expired).
 import { X509Certificate, timingSafeEqual } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { parseSpiffeId, spiffeIdOfCert, type SpiffeId } from '../core/identity/spiffe.js';
+import { ADMIN_BINDING, parseBinding, type CertificateBinding } from './certificate-binding.js';
+import type { TokenCheck, TokenRecord } from './token-store.js';
 
 export type Caller =
-  { kind: 'join-token' } | { kind: 'certificate'; id: SpiffeId } | { kind: 'anonymous'; reason: string };
+  | { kind: 'join-token' }
+  | { kind: 'scoped-token'; token: TokenRecord }
+  | { kind: 'certificate'; id: SpiffeId; binding: CertificateBinding }
+  | { kind: 'anonymous'; reason: string };
+
+/** The token store as the caller check needs it. */
+export interface TokenAuthority {
+  authenticate(presented: string): TokenCheck;
+  standing(id: string): TokenCheck;
+}
+
+export interface CallerCheck {
+  joinToken: string;
+  tokens: TokenAuthority;
+  root: X509Certificate;
+  trustDomain: string;
+}
 
 interface CallWithAuth {
   metadata: grpc.Metadata;
@@ -26,7 +46,7 @@ export function verifyMeshCertificate(
   root: X509Certificate,
   trustDomain: string,
   now = Date.now(),
-): { ok: true; id: SpiffeId } | { ok: false; reason: string } {
+): { ok: true; id: SpiffeId; binding: CertificateBinding } | { ok: false; reason: string } {
   let leaf: X509Certificate;
   try {
     leaf = new X509Certificate(leafDer);
@@ -48,21 +68,43 @@ export function verifyMeshCertificate(
   if (id.trustDomain !== trustDomain) {
     return { ok: false, reason: `client identity ${id.uri} is not in trust domain ${trustDomain}` };
   }
-  return { ok: true, id };
+  return { ok: true, id, binding: parseBinding(leaf.subject) };
 }
 
+/** Who presents this metadata and TLS peer; pure apart from reading the token store. */
 export function identifyCaller(
-  call: CallWithAuth,
-  o: { joinToken: string; root: X509Certificate; trustDomain: string },
+  call: { metadata: grpc.Metadata; getAuthContext: CallWithAuth['getAuthContext'] },
+  o: CallerCheck,
 ): Caller {
-  const auth = call.metadata.get('authorization')[0];
+  return identifyFrom(call.metadata, call.getAuthContext()?.sslPeerCertificate?.raw, o);
+}
+
+export function identifyFrom(metadata: grpc.Metadata, peerDer: Buffer | undefined, o: CallerCheck): Caller {
+  const auth = metadata.get('authorization')[0];
   if (typeof auth === 'string' && auth.startsWith('Bearer ')) {
-    return tokenMatches(auth.slice('Bearer '.length).trim(), o.joinToken)
-      ? { kind: 'join-token' }
-      : { kind: 'anonymous', reason: 'the bearer token is not the join token' };
+    const presented = auth.slice('Bearer '.length).trim();
+    if (tokenMatches(presented, o.joinToken)) return { kind: 'join-token' };
+    const t = o.tokens.authenticate(presented);
+    if (t.ok) return { kind: 'scoped-token', token: t.record };
+    return {
+      kind: 'anonymous',
+      reason: t.reason.includes('not a token of this controller')
+        ? `the bearer token is not the join token (${t.reason})`
+        : t.reason,
+    };
   }
-  const peer = call.getAuthContext()?.sslPeerCertificate;
-  if (!peer?.raw) return { kind: 'anonymous', reason: 'no client certificate and no join token' };
-  const v = verifyMeshCertificate(peer.raw, o.root, o.trustDomain);
-  return v.ok ? { kind: 'certificate', id: v.id } : { kind: 'anonymous', reason: v.reason };
+  if (!peerDer) return { kind: 'anonymous', reason: 'no client certificate and no join token' };
+  const v = verifyMeshCertificate(peerDer, o.root, o.trustDomain);
+  if (!v.ok) return { kind: 'anonymous', reason: v.reason };
+  const token = v.binding.token;
+  if (token && token !== ADMIN_BINDING) {
+    const standing = o.tokens.standing(token);
+    if (!standing.ok) {
+      return {
+        kind: 'anonymous',
+        reason: `${v.id.uri} was issued under a token that no longer stands: ${standing.reason}`,
+      };
+    }
+  }
+  return { kind: 'certificate', id: v.id, binding: v.binding };
 }

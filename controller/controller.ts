@@ -17,6 +17,11 @@ import { routeStatuses } from './route-status.js';
 import { ProgrammedTransitions, waypointStatuses } from './waypoint-status.js';
 import { prepareStateDir } from './state-dir.js';
 import { ctlError } from './errors.js';
+import type { CallerCheck } from './caller-identity.js';
+import { callAdmission, oversizedRefusal, RefusalLog } from './call-admission.js';
+import { limitDeserializer, receiveLimitOf, SERVER_MAX_RECEIVE_BYTES } from './grpc-receive-limit.js';
+import { tokenServiceHandlers } from './token-service.js';
+import { TokenStore } from './token-store.js';
 
 export interface ControllerOptions {
   configDir?: string;
@@ -72,6 +77,9 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
   const logger = o.logger;
   const creds = await prepareStateDir(o);
   const root = new X509Certificate(creds.ca.rootPem);
+  const tokens = await TokenStore.open(o.stateDir);
+  const check: CallerCheck = { root, joinToken: creds.joinToken, tokens, trustDomain: o.trustDomain };
+  const refusals = new RefusalLog(logger.child({ component: 'admission' }));
 
   const store: ConfigStore = new DirectoryConfigStore(
     o.configDir,
@@ -83,9 +91,7 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
   logger.info({ version: current.version, workloads: current.state.workloads.length }, 'mesh state computed');
 
   const discovery = new DiscoveryService({
-    root,
-    joinToken: creds.joinToken,
-    trustDomain: o.trustDomain,
+    ...check,
     current: () => current,
     logger: logger.child({ component: 'discovery' }),
   });
@@ -135,23 +141,40 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
 
   const protos = meshProtos();
   const server = new grpc.Server({
-    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    // checked from each message's length prefix before its body is buffered; methods that take
+    // less get a lower limit per call (grpc-receive-limit.ts, call-admission.ts)
+    'grpc.max_receive_message_length': SERVER_MAX_RECEIVE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
     // notice subscribers that vanished without closing (node lost), so status shows them disconnected
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
+    interceptors: [callAdmission({ check, refusals })],
   });
+  /** The backstop per method: refuse an oversized message before protobuf decodes it. */
+  const limited = (def: grpc.ServiceDefinition): Record<string, grpc.ServiceDefinition[string]> => {
+    const out: Record<string, grpc.ServiceDefinition[string]> = {};
+    for (const [name, m] of Object.entries(def)) {
+      out[name] = {
+        ...m,
+        requestDeserialize: limitDeserializer(
+          m.path,
+          receiveLimitOf(m.path),
+          m.requestDeserialize,
+          oversizedRefusal(refusals, 'unknown'),
+        ),
+      };
+    }
+    return out;
+  };
   // pushes are pre-encoded once for all subscribers (push-encoder.ts): the stream sends bytes as they are
-  const discoveryDef = { ...protos.discovery.service };
+  const discoveryDef = limited(protos.discovery.service);
   discoveryDef.Stream = { ...discoveryDef.Stream!, responseSerialize: (b: Buffer) => b };
   server.addService(discoveryDef, {
     Stream: discovery.handleStream,
     ...inspectionHandlers({
-      root,
-      joinToken: creds.joinToken,
-      trustDomain: o.trustDomain,
+      ...check,
       current: () => current,
       storeStatus: () => store.status(),
       subscribers: () => discovery.subscribers(),
@@ -159,12 +182,14 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
     }),
   });
   server.addService(
-    protos.ca.service,
+    limited(protos.tokens.service),
+    tokenServiceHandlers({ ...check, store: tokens, logger: logger.child({ component: 'tokens' }) }),
+  );
+  server.addService(
+    limited(protos.ca.service),
     caServiceHandlers({
       ca: creds.ca,
-      root,
-      joinToken: creds.joinToken,
-      trustDomain: o.trustDomain,
+      ...check,
       state: () => current.state,
       logger: logger.child({ component: 'ca' }),
     }),

@@ -9,11 +9,12 @@ import type { DiscoveryRequest, WireSubscriber } from '../core/discovery/wire-ty
 import type { MeshPublication } from './mesh-publication.js';
 import { PushEncoder } from './push-encoder.js';
 import { SubscriberSession, subscriberName, type SubscriberRecord } from './subscriber-session.js';
-import { identifyCaller, type Caller } from './caller-identity.js';
+import { identifyCaller, type Caller, type TokenAuthority } from './caller-identity.js';
 
 export interface DiscoveryServiceDeps {
   root: X509Certificate;
   joinToken: string;
+  tokens: TokenAuthority;
   trustDomain: string;
   current: () => MeshPublication;
   logger: Logger;

@@ -1,16 +1,18 @@
-// Status and ConfigDump for `ambit status`, `ambit config dump` and `ambit describe`. Callers
-// prove themselves with the join token (the CLI reads it from the state dir) or a mesh certificate.
+// Status and ConfigDump for `ambit status`, `ambit config dump` and `ambit describe`. Only the
+// operator may call them: the admin join token from the state dir (the CLI sends it). A mesh
+// certificate or a scoped node token is refused (PERMISSION_DENIED), nobody at all UNAUTHENTICATED.
 import * as grpc from '@grpc/grpc-js';
 import type { X509Certificate } from 'node:crypto';
 import type { ConfigDumpResponse, StatusResponse } from '../core/discovery/wire-types.js';
 import type { ConfigStoreStatus } from './config-store.js';
 import type { MeshPublication } from './mesh-publication.js';
 import type { SubscriberRecord } from './subscriber-session.js';
-import { identifyCaller } from './caller-identity.js';
+import { identifyCaller, type Caller, type TokenAuthority } from './caller-identity.js';
 
 export interface InspectionDeps {
   root: X509Certificate;
   joinToken: string;
+  tokens: TokenAuthority;
   trustDomain: string;
   current: () => MeshPublication;
   storeStatus: () => ConfigStoreStatus;
@@ -18,9 +20,35 @@ export interface InspectionDeps {
   resourceStatus: () => unknown;
 }
 
-function authorized(call: grpc.ServerUnaryCall<unknown, unknown>, deps: InspectionDeps): string | undefined {
-  const caller = identifyCaller(call, deps);
-  return caller.kind === 'anonymous' ? caller.reason : undefined;
+/** Whether this caller is the operator; else the status to refuse with. Pure. */
+export function operatorOnly(caller: Caller, what: string): grpc.StatusObject | undefined {
+  switch (caller.kind) {
+    case 'join-token':
+      return undefined;
+    case 'anonymous':
+      return {
+        code: grpc.status.UNAUTHENTICATED,
+        details: `${what}: ${caller.reason}`,
+        metadata: new grpc.Metadata(),
+      };
+    case 'scoped-token':
+    case 'certificate': {
+      const who = caller.kind === 'certificate' ? caller.id.uri : `scoped token ${caller.token.id}`;
+      return {
+        code: grpc.status.PERMISSION_DENIED,
+        details: `${what} needs the operator's credential (the state dir's join-token), not ${who}`,
+        metadata: new grpc.Metadata(),
+      };
+    }
+    default: {
+      const never: never = caller;
+      throw new Error(`unknown caller ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function refusal(call: grpc.ServerUnaryCall<unknown, unknown>, deps: InspectionDeps, what: string) {
+  return operatorOnly(identifyCaller(call, deps), what);
 }
 
 export function statusResponse(deps: InspectionDeps): StatusResponse {
@@ -51,16 +79,16 @@ export function statusResponse(deps: InspectionDeps): StatusResponse {
 export function inspectionHandlers(deps: InspectionDeps): grpc.UntypedServiceImplementation {
   return {
     Status: (call: grpc.ServerUnaryCall<unknown, StatusResponse>, cb: grpc.sendUnaryData<StatusResponse>) => {
-      const denied = authorized(call, deps);
-      if (denied) return cb({ code: grpc.status.UNAUTHENTICATED, details: `status: ${denied}` });
+      const denied = refusal(call, deps, 'status');
+      if (denied) return cb(denied);
       cb(null, statusResponse(deps));
     },
     ConfigDump: (
       call: grpc.ServerUnaryCall<unknown, ConfigDumpResponse>,
       cb: grpc.sendUnaryData<ConfigDumpResponse>,
     ) => {
-      const denied = authorized(call, deps);
-      if (denied) return cb({ code: grpc.status.UNAUTHENTICATED, details: `config dump: ${denied}` });
+      const denied = refusal(call, deps, 'config dump');
+      if (denied) return cb(denied);
       const pub = deps.current();
       cb(null, { configVersion: pub.version, meshState: Buffer.from(JSON.stringify(pub.state)) });
     },

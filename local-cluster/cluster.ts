@@ -1,12 +1,14 @@
 // The local cluster used by `ambit demo` and the e2e tests (one module, not two copies): builds
 // network namespaces as nodes and pods, veths and bridges, an underlay through a control netns,
 // one cgroup v2 directory per pod, the sample app in every pod, and the manifests; starts the
-// controller (in the control netns), and per node the agent and the ztunnel (in the node netns).
+// controller (in the control netns), and per node the agent and the ztunnel (in the node netns),
+// each node with its own scoped bootstrap token (the state dir's join-token stays the operator's).
 // teardown() removes all of it, also after a failure or Ctrl-C (signal handlers + prefix sweep).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { MeshState } from '../core/model/mesh.js';
+import { TokenStore } from '../controller/token-store.js';
 import { DEFAULT_MESH_ADDRESS } from '../core/bpf-maps/mesh-address.js';
 import { cleanupStale, killPids, ourPids, removePinsWithPrefix } from './cleanup.js';
 import { cgroup2Root, distScript, inNetns, ipIn, sh } from './host.js';
@@ -50,6 +52,8 @@ export class LocalCluster {
   readonly stateFile: string;
   readonly meshAddress = DEFAULT_MESH_ADDRESS;
   readonly processes: ManagedProcess[] = [];
+  /** node name -> its --token-file, made before the controller first starts */
+  private readonly nodeTokens = new Map<string, string>();
   private signalHandler?: (sig: NodeJS.Signals) => void;
   private tornDown = false;
 
@@ -220,6 +224,7 @@ export class LocalCluster {
       this.stateDir,
       '--mesh-address',
       this.meshAddress,
+      ...this.tokenArgs(n.name),
     ];
     if (o.stateFile) args.push('--state-file', this.stateFile);
     if (o.resyncMs !== undefined) args.push('--resync', String(o.resyncMs));
@@ -228,7 +233,30 @@ export class LocalCluster {
     return proc;
   }
 
+  /**
+   * One scoped token per node (DESIGN.md §2), written into the token store before the controller
+   * starts (it loads the store at start) and into <tmp>/tokens/<node>.token for --token-file.
+   */
+  private async makeNodeTokens(): Promise<void> {
+    if (this.nodeTokens.size > 0) return;
+    const store = await TokenStore.open(this.stateDir);
+    const dir = path.join(this.tmp, 'tokens');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const n of this.topology.nodes) {
+      const { token } = await store.create({ kind: 'node', node: n.name });
+      const file = path.join(dir, `${n.name}.token`);
+      writeFileSync(file, `${token}\n`, { mode: 0o600 });
+      this.nodeTokens.set(n.name, file);
+    }
+  }
+
+  private tokenArgs(node: string): string[] {
+    const file = this.nodeTokens.get(node);
+    return file ? ['--token-file', file] : [];
+  }
+
   async startController(): Promise<ManagedProcess> {
+    await this.makeNodeTokens();
     this.progress(`starting the controller in ${this.topology.controlNetns} on ${this.controllerAddress}`);
     const proc = this.track(
       spawnIn({ netns: this.topology.controlNetns }, 'controller', [
@@ -267,6 +295,7 @@ export class LocalCluster {
         // several simulated nodes share this machine's cores: one process per node ztunnel
         '--workers',
         '1',
+        ...this.tokenArgs(n.name),
         ...extraArgs,
       ]),
     );

@@ -1,7 +1,7 @@
-// The production ControlPlane: the node identity bootstrapped with the join token in the state
-// dir (renewed the same way at half-life), workload certificates from the controller's CA over
-// mTLS with the node certificate (the CA only signs identities of pods on this node), and the
-// discovery stream as subscriber {kind: ztunnel, node}.
+// The production ControlPlane: the node identity bootstrapped with the node's scoped token
+// (--token-file) or the state dir's join token (renewed the same way at half-life), workload
+// certificates from the controller's CA over mTLS with the node certificate (the CA only signs
+// identities of pods on this node), and the discovery stream as subscriber {kind: ztunnel, node}.
 import type { Logger } from 'pino';
 import { bootstrapNodeIdentity, CaClient } from '../core/identity/ca-client.js';
 import { CertificateRotator } from '../core/identity/certificate-rotator.js';
@@ -13,6 +13,8 @@ import type { ControlPlane } from './control-plane.js';
 export interface ControllerControlPlaneOptions {
   controller: string;
   stateDir: string;
+  /** Scoped bootstrap token (--token-file); default: the state dir's join-token. */
+  tokenFile?: string | undefined;
   node: string;
   /** With --workers: this worker's name (`worker-2`), so `ambit status` lists every worker. */
   instance?: string;
@@ -34,6 +36,7 @@ export class ControllerControlPlane implements ControlPlane {
         bootstrapNodeIdentity({
           controller: this.o.controller,
           stateDir: this.o.stateDir,
+          tokenFile: this.o.tokenFile,
           node: this.o.node,
         }),
       onRotate,

@@ -11,6 +11,10 @@ export function registerAgent(program: Command): void {
     .requiredOption('--node <name>', 'the Node this agent runs on')
     .option('--controller <host:port>', 'controller address', '127.0.0.1:15010')
     .option('--state-dir <dir>', 'directory holding the trust root and join token', '.ambit/')
+    .option(
+      '--token-file <file>',
+      "this node's scoped bootstrap token (`ambit token create --node NAME`); default: the state dir's join-token",
+    )
     .option('--mesh-address <ip>', "the node ztunnel's capture and source address", DEFAULT_MESH_ADDRESS)
     .option(
       '--state-file <path>',
@@ -28,6 +32,7 @@ export function registerAgent(program: Command): void {
           node: string;
           controller: string;
           stateDir: string;
+          tokenFile?: string;
           meshAddress: string;
           stateFile?: string;
           bpfObjects?: string;

@@ -9,5 +9,9 @@ export function registerWaypoint(program: Command): void {
     .requiredOption('--name <ns/gateway>', 'the waypoint Gateway this proxy serves')
     .option('--controller <host:port>', 'controller address', '127.0.0.1:15010')
     .option('--state-dir <dir>', 'directory holding the trust root and join token', '.ambit/')
+    .option(
+      '--token-file <file>',
+      "this waypoint's scoped bootstrap token (`ambit token create --waypoint NS/GATEWAY`)",
+    )
     .action(notBuiltYet('ambit waypoint (L7 proxy, a later issue)'));
 }

@@ -57,6 +57,7 @@ export function registerZtunnel(program: Command): void {
       'worker processes sharing the ports with SO_REUSEPORT (auto = one per core, at most 4)',
       'auto',
     )
+  tokenFile?: string;
     .option(
       '--idle-timeout <duration>',
       'close connections quiet for this long (default: never; a TrafficPolicy overrides per Service)',
@@ -74,6 +75,10 @@ export function registerZtunnel(program: Command): void {
       runAction(async (o: Opts) => {
         const workers = o.workers === 'auto' ? Math.min(availableParallelism(), 4) : Number(o.workers);
         if (!Number.isInteger(workers) || workers < 1)
+    .option(
+      '--token-file <file>',
+      "this node's scoped bootstrap token (`ambit token create --node NAME`); default: the state dir's join-token",
+    )
           throw ztError('ZT_BAD_FLAG', `--workers: expected a positive integer or auto, got ${o.workers}`);
         const idleTimeoutMs = duration('--idle-timeout', o.idleTimeout);
         const workloadCertTtlMs = duration('--cert-ttl', o.certTtl);
@@ -101,3 +106,4 @@ export function registerZtunnel(program: Command): void {
       }),
     );
 }
+          ...(o.tokenFile ? { tokenFile: o.tokenFile } : {}),

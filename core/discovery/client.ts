@@ -28,9 +28,11 @@ export interface DiscoveryClientOptions {
   /** throw => NACK with the error's message; state is the full merged MeshState (deltas applied) */
   onState: (state: MeshState, version: string) => void | Promise<void>;
   logger?: Logger;
-  /** mTLS client cert; when absent the client bootstraps its identity itself with the join token. */
+  /** mTLS client cert; when absent the client bootstraps its identity itself with its token. */
   credentials?: () => IssuedCertificate;
 }
+  /** Scoped bootstrap token (--token-file); default: the state dir's join-token. */
+  tokenFile?: string | undefined;
 
 /** Reconnect backoff; reset after a stream delivered a push. */
 export const DISCOVERY_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 5_000, factor: 2 };
@@ -109,11 +111,11 @@ export class DiscoveryClient {
     if (this.o.credentials) return this.o.credentials();
     const c = this.bootstrapped;
     if (c && Date.now() < renewAt(c)) return c;
-    const { controller, stateDir, subscriber } = this.o;
+    const { controller, stateDir, subscriber, tokenFile } = this.o;
     this.bootstrapped =
       subscriber.kind === 'waypoint'
-        ? await bootstrapWaypointIdentity({ controller, stateDir, waypoint: subscriber.name! })
-        : await bootstrapNodeIdentity({ controller, stateDir, node: subscriber.node! });
+        ? await bootstrapWaypointIdentity({ controller, stateDir, tokenFile, waypoint: subscriber.name! })
+        : await bootstrapNodeIdentity({ controller, stateDir, tokenFile, node: subscriber.node! });
     return this.bootstrapped;
   }
 

@@ -1,6 +1,7 @@
 // Client of the controller's CA (IstioCertificateService/CreateCertificate). A node proves itself
-// once with the join token and gets its node identity; with that certificate (mTLS) it asks for
-// the identities of pods on its node. A waypoint bootstraps its own identity the same way.
+// with its scoped token (--token-file) or the operator's join token and gets its node identity;
+// with that certificate (mTLS) it asks for the identities of pods on its node. A waypoint
+// bootstraps its own identity the same way.
 // Keys are made here and never leave the process.
 import * as grpc from '@grpc/grpc-js';
 import { identityError } from './errors.js';
@@ -14,7 +15,7 @@ import {
   bearerMetadata,
   controllerChannelCredentials,
   controllerChannelOptions,
-  readJoinToken,
+  readBootstrapToken,
   readRootCert,
 } from './controller-endpoint.js';
 
@@ -76,11 +77,11 @@ function ttlSeconds(ttlMs?: number): number {
 }
 
 async function bootstrapWithToken(
-  o: { controller: string; stateDir: string; ttlMs?: number },
+  o: { controller: string; stateDir: string; tokenFile?: string | undefined; ttlMs?: number },
   meta: Record<string, string>,
 ): Promise<IssuedCertificate> {
   const rootPem = readRootCert(o.stateDir);
-  const token = readJoinToken(o.stateDir);
+  const token = readBootstrapToken(o.stateDir, o.tokenFile);
   const key = await generateKey();
   const client = newCaClient(o.controller, controllerChannelCredentials(rootPem));
   try {
@@ -95,20 +96,23 @@ async function bootstrapWithToken(
   }
 }
 
-/** Node identity spiffe://<td>/ambit/node/<node>, proven with the join token in the state dir. */
+/** Node identity spiffe://<td>/ambit/node/<node>, proven with the token file or the join token. */
 export function bootstrapNodeIdentity(o: {
   controller: string;
   stateDir: string;
+  /** A scoped token (`ambit token create --node`); default: the state dir's join-token. */
+  tokenFile?: string | undefined;
   node: string;
   ttlMs?: number;
 }): Promise<IssuedCertificate> {
   return bootstrapWithToken(o, { [CA_METADATA.nodeName]: o.node });
 }
 
-/** A waypoint's own identity (its Gateway's pods' service account), proven with the join token. */
+/** A waypoint's own identity (its Gateway's pods' service account), proven with its token. */
 export function bootstrapWaypointIdentity(o: {
   controller: string;
   stateDir: string;
+  tokenFile?: string | undefined;
   /** <namespace>/<gateway> */
   waypoint: string;
   ttlMs?: number;

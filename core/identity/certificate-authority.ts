@@ -90,7 +90,9 @@ export class CertificateAuthority {
    * Signs a CSR for `identity`. The CSR must be validly self-signed and ask for exactly that URI
    * SAN (or none: the identity is then taken from the caller's authorization). The leaf carries
    * only the SPIFFE URI SAN (plus `dnsNames`, used for the controller's own serving certificate),
-   * is usable for TLS client and server auth, and expires after ttlMs.
+    subject = `O=${this.trustDomain}`,
+   * is usable for TLS client and server auth, and expires after ttlMs. `subject` (default
+   * `O=<trust domain>`) lets the controller record what the certificate was issued under.
    */
   async sign(
     csrPem: string,
@@ -121,7 +123,7 @@ export class CertificateAuthority {
     const ttl = Math.min(Math.max(ttlMs, 60_000), MAX_WORKLOAD_CERT_TTL_MS);
     const leaf = await x509.X509CertificateGenerator.create({
       serialNumber: randomSerial(),
-      subject: `O=${this.trustDomain}`,
+      subject,
       issuer: this.root.subject,
       notBefore: new Date(now.getTime() - BACKDATE_MS),
       notAfter: new Date(now.getTime() + ttl),

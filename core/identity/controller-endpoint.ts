@@ -33,6 +33,23 @@ export function readJoinToken(stateDir: string): string {
   }
 }
 
+/**
+ * The bootstrap credential a node or waypoint presents: the scoped token in `tokenFile`
+ * (`ambit token create`, DESIGN.md §2) when given, else the state dir's join-token (the operator's
+ * admin credential).
+ */
+export function readBootstrapToken(stateDir: string, tokenFile?: string): string {
+  if (tokenFile === undefined) return readJoinToken(stateDir);
+  let token: string;
+  try {
+    token = readFileSync(tokenFile, 'utf8').trim();
+  } catch (err) {
+    throw identityError('ID_NO_TOKEN_FILE', `cannot read the token file ${tokenFile}`, err);
+  }
+  if (!token) throw identityError('ID_NO_TOKEN_FILE', `the token file ${tokenFile} is empty`);
+  return token;
+}
+
 export function controllerChannelOptions(): grpc.ChannelOptions {
   return {
     'grpc.ssl_target_name_override': CONTROLLER_SERVER_NAME,

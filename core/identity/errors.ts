@@ -16,8 +16,12 @@ const HINTS = {
   CA_REQUEST_FAILED: undefined,
   CA_WRONG_IDENTITY: undefined,
   CA_BAD_RESPONSE: undefined,
+  TOKEN_REQUEST_FAILED:
+    'the token service takes only the operator credential: the --state-dir of the controller',
   ID_NO_ROOT_CERT: 'start `ambit controller` with the same --state-dir first (it writes root-cert.pem)',
   ID_NO_JOIN_TOKEN: 'start `ambit controller` with the same --state-dir first (it writes join-token)',
+  ID_NO_TOKEN_FILE:
+    'create one with `ambit token create --node NAME` (or --waypoint NS/GATEWAY) and save it there',
 } as const;
 
 export type IdentityErrorCode = keyof typeof HINTS;

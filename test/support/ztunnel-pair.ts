@@ -8,7 +8,10 @@
 //
 // Callers that need the controller first (to load its CA, or to start several pairs in turn)
 // start it themselves and use startZtunnelPair(ctl, ...) or startNodeZtunnel(ctl, n, ...).
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import { createToken } from '../../core/identity/token-client.js';
 import { startControllerHarness, type ControllerHarness } from './controller-harness.js';
 import { startZtunnelProcess, type ZtunnelProcess } from './ztunnel-process.js';
 
@@ -49,8 +52,19 @@ export interface ZtunnelMesh extends ZtunnelPair {
 
 type ControllerAddress = Pick<ControllerHarness, 'address' | 'stateDir'>;
 
-/** `ambit ztunnel` for node-<n> on <prefix>.<n + 1>, against the given controller. */
-export function startNodeZtunnel(
+/**
+ * A scoped token for one node (DESIGN.md §2), created through the controller with the operator's
+ * join token and written to <stateDir>/<node>.token (0600); returns the file for --token-file.
+ */
+export async function nodeTokenFile(ctl: ControllerAddress, node: string): Promise<string> {
+  const { token } = await createToken({ controller: ctl.address, stateDir: ctl.stateDir, target: { node } });
+  const file = path.join(ctl.stateDir, `${node}.token`);
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return file;
+}
+
+/** `ambit ztunnel` for node-<n> on <prefix>.<n + 1>, against the given controller, with its own token. */
+export async function startNodeZtunnel(
   ctl: ControllerAddress,
   n: 1 | 2,
   o: ZtunnelNodeOptions,
@@ -59,6 +73,7 @@ export function startNodeZtunnel(
     node: `node-${n}`,
     controller: ctl.address,
     stateDir: ctl.stateDir,
+    tokenFile: await nodeTokenFile(ctl, `node-${n}`),
     address: `${o.prefix}.${n + 1}`,
     socks5Port: o.socks5Port,
     workers: o.workers,

@@ -36,6 +36,8 @@ export async function startZtunnelProcess(o: {
   node: string;
   controller: string;
   stateDir: string;
+  /** --token-file: the node's scoped token (default: the state dir's join-token). */
+  tokenFile?: string | undefined;
   address: string;
   meshAddress?: string | undefined;
   socks5Port?: number | undefined;
@@ -64,6 +66,7 @@ export async function startZtunnelProcess(o: {
     String(o.workers ?? 1),
     '--log-level',
     o.logLevel ?? 'info',
+    ...(o.tokenFile ? ['--token-file', o.tokenFile] : []),
     ...(o.socks5Port ? ['--socks5', `${o.address}:${o.socks5Port}`] : []),
     ...(o.extraArgs ?? []),
   ];

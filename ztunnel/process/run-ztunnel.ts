@@ -24,6 +24,8 @@ export interface ZtunnelFlags {
   stateDir: string;
   address?: string;
   meshAddress: string;
+  /** Scoped bootstrap token file (`ambit token create --node`). */
+  tokenFile?: string;
   socks5?: { host: string; port: number };
   workers: number;
   idleTimeoutMs?: number;
@@ -45,6 +47,7 @@ function newZtunnel(f: ZtunnelFlags, logger: Logger, worker: number | undefined)
       logger,
       ...(worker !== undefined ? { instance: `worker-${worker}` } : {}),
       ...(f.workloadCertTtlMs ? { workloadCertTtlMs: f.workloadCertTtlMs } : {}),
+      tokenFile: f.tokenFile,
     }),
     resolver: f.originalDestinationMap
       ? StaticBySourceResolver.parse(f.originalDestinationMap)
