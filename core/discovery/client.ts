@@ -18,7 +18,8 @@ import {
   readRootCert,
 } from '../identity/controller-endpoint.js';
 import { meshProtos } from './proto.js';
-import { isMeshResourceType, meshStateFromRecords, type TypeChange } from './mesh-resources.js';
+import { isMeshResourceType, meshStateFromRecords, resourceKey, type TypeChange } from './mesh-resources.js';
+import { decodeRecord, type MeshRecord } from './record-decoders.js';
 import type { DiscoveryRequest, DiscoveryResponse } from './wire-types.js';
 
 export interface DiscoveryClientOptions {
@@ -30,9 +31,9 @@ export interface DiscoveryClientOptions {
   logger?: Logger;
   /** mTLS client cert; when absent the client bootstraps its identity itself with its token. */
   credentials?: () => IssuedCertificate;
-}
   /** Scoped bootstrap token (--token-file); default: the state dir's join-token. */
   tokenFile?: string | undefined;
+}
 
 /** Reconnect backoff; reset after a stream delivered a push. */
 export const DISCOVERY_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 5_000, factor: 2 };
@@ -44,7 +45,7 @@ const FATAL = new Set([
   grpc.status.INVALID_ARGUMENT,
 ]);
 
-type Records = Map<string, Map<string, unknown>>;
+type Records = Map<string, Map<string, MeshRecord>>;
 
 type StreamCall = grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
 
@@ -202,9 +203,9 @@ export class DiscoveryClient {
     // a delta is applied in place with an undo log (no copy of 10k-record maps per push); a NACK
     // (onState threw, or the push is malformed) rolls it back so the previous state stays whole
     const records: Records = res.full ? new Map() : this.records;
-    const undo: { type: string; key: string; had: boolean; value: unknown }[] = [];
+    const undo: { type: string; key: string; had: boolean; value: MeshRecord | undefined }[] = [];
     const touched = new Map<string, TypeChange>();
-    const typeRecords = (type: string): { byKey: Map<string, unknown>; change: TypeChange } => {
+    const typeRecords = (type: string): { byKey: Map<string, MeshRecord>; change: TypeChange } => {
       if (!isMeshResourceType(type)) throw new Error(`unknown resource type "${type}"`);
       let byKey = records.get(type);
       if (!byKey) records.set(type, (byKey = new Map()));
@@ -214,8 +215,29 @@ export class DiscoveryClient {
     };
     let state: MeshState;
     try {
+      // every record is decoded (core/discovery/record-decoders.ts) before any is applied; all the
+      // problems of the push are named in the NACK, each with its record type, key and field path
+      const invalid: string[] = [];
+      const decoded: { type: string; key: string; record: MeshRecord }[] = [];
       for (const r of res.resources) {
-        const value: unknown = JSON.parse(r.value.toString('utf8'));
+        if (!isMeshResourceType(r.type)) {
+          invalid.push(`unknown resource type "${r.type}" (key "${r.key}")`);
+          continue;
+        }
+        const d = decodeRecord(r.type, r.key, r.value);
+        if (!d.valid) invalid.push(...d.errors);
+        else if (resourceKey(r.type, d.record) !== r.key)
+          invalid.push(`${r.type} "${r.key}": (record): its key is "${resourceKey(r.type, d.record)}"`);
+        else decoded.push({ type: r.type, key: r.key, record: d.record });
+      }
+      if (invalid.length > 0)
+        throw discoveryError(
+          'DISC_INVALID_PUSH',
+          `${invalid.length} invalid record${invalid.length === 1 ? '' : 's'}: ${invalid.slice(0, 20).join('; ')}${invalid.length > 20 ? `; and ${invalid.length - 20} more` : ''}`,
+        );
+      for (const { type, key, record } of decoded) {
+        const r = { type, key };
+        const value = record;
         const { byKey, change } = typeRecords(r.type);
         const had = byKey.has(r.key);
         if (!res.full) undo.push({ type: r.type, key: r.key, had, value: byKey.get(r.key) });
@@ -238,9 +260,9 @@ export class DiscoveryClient {
       await this.o.onState(state, res.versionInfo);
     } catch (err) {
       for (const u of undo.reverse()) {
-        const byKey = records.get(u.type)!;
-        if (u.had) byKey.set(u.key, u.value);
-        else byKey.delete(u.key);
+        const byKey = records.get(u.type);
+        if (u.had && u.value !== undefined) byKey?.set(u.key, u.value);
+        else byKey?.delete(u.key);
       }
       const detail = (err as Error).message || String(err);
       this.o.logger?.warn({ version: res.versionInfo, err: detail }, 'rejected a discovery push (NACK)');

@@ -7,6 +7,8 @@ const HINTS = {
   DISC_BAD_SUBSCRIBER: undefined,
   DISC_CLOSED: undefined,
   DISC_REFUSED: undefined,
+  DISC_INVALID_PUSH:
+    'the controller sent records this subscriber cannot decode (a version mismatch?); it keeps its last applied state',
   CLI_CONTROLLER_UNREACHABLE: 'is `ambit controller` running with this --listen address?',
   CLI_CONTROLLER_REFUSED: undefined,
 } as const;

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { diffViews } from './mesh-delta.js';
+import { decodeRecord, type MeshRecord } from './record-decoders.js';
 import {
   encodeMeshState,
+  isMeshResourceType,
   meshStateFromRecords,
   meshStateToView,
   splitViewKey,
@@ -53,11 +55,14 @@ describe('views and deltas', () => {
   it('round-trips a state through records and versions by content', () => {
     const s = state([80, 81], ['b', 'a']);
     const view = meshStateToView(s);
-    const records = new Map<string, Map<string, unknown>>();
+    const records = new Map<string, Map<string, MeshRecord>>();
     for (const [k, v] of view) {
       const { type, key } = splitViewKey(k);
+      if (!isMeshResourceType(type)) throw new Error(type);
+      const d = decodeRecord(type, key, v);
+      if (!d.valid) throw new Error(d.errors.join('; '));
       if (!records.has(type)) records.set(type, new Map());
-      records.get(type)!.set(key, JSON.parse(v));
+      records.get(type)!.set(key, d.record);
     }
     const back = meshStateFromRecords('td', records);
     expect(back.services).toEqual(s.services);

@@ -2,6 +2,7 @@
 // controller diffs views to compute deltas, subscribers rebuild a MeshState from the records they
 // hold. Lists are rebuilt sorted by key so equal record sets give equal states.
 import { createHash } from 'node:crypto';
+import type { MeshRecord, MeshRecordOf } from './record-decoders.js';
 import { emptyMeshState, MESH_RESOURCE_TYPES, type MeshResourceType, type MeshState } from '../model/mesh.js';
 
 export type ResourceView = ReadonlyMap<string, string>;
@@ -17,27 +18,39 @@ const LIST_OF: { readonly [T in MeshResourceType]: keyof Omit<MeshState, 'trustD
   'traffic-policy': 'trafficPolicies',
 };
 
-export function resourceKey(type: MeshResourceType, record: unknown): string {
-  const r = record as { uid?: string; name: string; namespace?: string; kind?: string };
-  switch (type) {
-    case 'workload':
-      return r.uid!;
-    case 'node':
-      return r.name;
-    case 'route':
-      return `${r.kind}/${r.namespace}/${r.name}`;
-    case 'service':
-    case 'waypoint':
-    case 'authorization-policy':
-    case 'peer-authentication':
-    case 'traffic-policy':
-      return `${r.namespace}/${r.name}`;
-    default: {
-      const never: never = type;
-      throw new Error(`unknown mesh resource type ${String(never)}`);
-    }
-  }
+const nsName = (r: { namespace: string; name: string }): string => `${r.namespace}/${r.name}`;
+
+/** The key of each record kind: unique within its type, stable across states. */
+const KEY_OF: { readonly [T in MeshResourceType]: (record: MeshRecordOf[T]) => string } = {
+  workload: (r) => r.uid,
+  node: (r) => r.name,
+  route: (r) => `${r.kind}/${r.namespace}/${r.name}`,
+  service: nsName,
+  waypoint: nsName,
+  'authorization-policy': nsName,
+  'peer-authentication': nsName,
+  'traffic-policy': nsName,
+};
+
+export function resourceKey<T extends MeshResourceType>(type: T, record: MeshRecordOf[T]): string {
+  return KEY_OF[type](record);
 }
+
+/** The records of one type in a state. */
+export function recordsOf<T extends MeshResourceType>(state: MeshState, type: T): readonly MeshRecordOf[T][] {
+  return LISTS[type](state);
+}
+
+const LISTS: { readonly [T in MeshResourceType]: (s: MeshState) => readonly MeshRecordOf[T][] } = {
+  workload: (s) => s.workloads,
+  node: (s) => s.nodes,
+  service: (s) => s.services,
+  waypoint: (s) => s.waypoints,
+  'authorization-policy': (s) => s.authorizationPolicies,
+  'peer-authentication': (s) => s.peerAuthentications,
+  route: (s) => s.routes,
+  'traffic-policy': (s) => s.trafficPolicies,
+};
 
 export function viewKey(type: string, key: string): string {
   return `${type}|${key}`;
@@ -51,7 +64,10 @@ export function splitViewKey(k: string): { type: string; key: string } {
 /** View key, JSON and digest of records by object: mesh records are immutable, and unchanged ones are reused between states. */
 const encodedOf = new WeakMap<object, { key: string; json: string; tag: Buffer }>();
 
-function encoded(type: MeshResourceType, record: object): { key: string; json: string; tag: Buffer } {
+function encoded<T extends MeshResourceType>(
+  type: T,
+  record: MeshRecordOf[T],
+): { key: string; json: string; tag: Buffer } {
   let e = encodedOf.get(record);
   if (e === undefined) {
     const json = JSON.stringify(record);
@@ -77,7 +93,7 @@ export function encodeMeshState(state: MeshState): { view: Map<string, string>; 
   const view = new Map<string, string>();
   const tags: Buffer[] = [Buffer.from(state.trustDomain)];
   for (const type of MESH_RESOURCE_TYPES) {
-    for (const record of state[LIST_OF[type]] as object[]) {
+    for (const record of recordsOf(state, type)) {
       const e = encoded(type, record);
       view.set(e.key, e.json);
       tags.push(e.tag);
@@ -102,47 +118,67 @@ export interface TypeChange {
 /** key -> position in a sorted list, cached per list (lists are immutable once built). */
 const positions = new WeakMap<readonly unknown[], Map<string, number>>();
 
-function positionsOf(type: MeshResourceType, list: readonly unknown[]): Map<string, number> {
+/**
+ * The key of a record held under `type`. The client's maps hold, per type, only records that
+ * type's decoder produced, so the widening to MeshRecord is the one place the pairing is assumed.
+ */
+function keyOfHeld(type: MeshResourceType, record: MeshRecord): string {
+  return (KEY_OF[type] as (r: MeshRecord) => string)(record);
+}
+
+function positionsOf(type: MeshResourceType, list: readonly MeshRecord[]): Map<string, number> {
   let m = positions.get(list);
   if (!m) {
-    m = new Map(list.map((r, i) => [resourceKey(type, r), i]));
+    m = new Map(list.map((r, i) => [keyOfHeld(type, r), i]));
     positions.set(list, m);
   }
   return m;
 }
 
+function setList(state: MeshState, type: MeshResourceType, list: readonly MeshRecord[]): void {
+  (state[LIST_OF[type]] as readonly MeshRecord[]) = list;
+}
+
 /**
- * Rebuilds a MeshState from parsed records keyed per type. With `reuse`, lists of untouched types
+ * Rebuilds a MeshState from decoded records keyed per type. With `reuse`, lists of untouched types
  * are taken from the previous state as they are, and a type whose delta only replaced existing
  * records is patched in place of a copy (a one-Service delta costs one array copy, not a sort).
  */
 export function meshStateFromRecords(
   trustDomain: string,
-  records: ReadonlyMap<string, ReadonlyMap<string, unknown>>,
+  records: ReadonlyMap<string, ReadonlyMap<string, MeshRecord>>,
   reuse?: { state: MeshState; touched: ReadonlyMap<string, TypeChange> },
 ): MeshState {
   const state = emptyMeshState(trustDomain);
   for (const type of MESH_RESOURCE_TYPES) {
     const byKey = records.get(type);
     if (reuse && reuse.state.trustDomain === trustDomain) {
-      const previous = reuse.state[LIST_OF[type]] as unknown[];
+      const previous: readonly MeshRecord[] = recordsOf(reuse.state, type);
       const change = reuse.touched.get(type);
       if (!change) {
-        (state[LIST_OF[type]] as unknown[]) = previous;
+        setList(state, type, previous);
         continue;
       }
       if (!change.structural && byKey) {
         const at = positionsOf(type, previous);
         const list = previous.slice();
-        for (const k of change.upserted) list[at.get(k)!] = byKey.get(k);
+        for (const k of change.upserted) {
+          const i = at.get(k);
+          const record = byKey.get(k);
+          if (i === undefined || record === undefined) throw new Error(`${type} "${k}" is not held`);
+          list[i] = record;
+        }
         positions.set(list, at);
-        (state[LIST_OF[type]] as unknown[]) = list;
+        setList(state, type, list);
         continue;
       }
     }
     if (!byKey) continue;
-    const keys = [...byKey.keys()].sort();
-    (state[LIST_OF[type]] as unknown[]) = keys.map((k) => byKey.get(k));
+    setList(
+      state,
+      type,
+      [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r),
+    );
   }
   return state;
 }
