@@ -170,7 +170,9 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
   };
   // pushes are pre-encoded once for all subscribers (push-encoder.ts): the stream sends bytes as they are
   const discoveryDef = limited(protos.discovery.service);
-  discoveryDef.Stream = { ...discoveryDef.Stream!, responseSerialize: (b: Buffer) => b };
+  const streamDef = discoveryDef.Stream;
+  if (!streamDef) throw ctlError('CTL_LISTEN', 'proto/ambit/discovery.proto has no Stream method');
+  discoveryDef.Stream = { ...streamDef, responseSerialize: (b: Buffer) => b };
   server.addService(discoveryDef, {
     Stream: discovery.handleStream,
     ...inspectionHandlers({

@@ -9,7 +9,8 @@ const HINTS = {
   CTL_LISTEN: undefined,
   CTL_STATE_DIR: undefined,
   CTL_CA_FILES: undefined,
-  CTL_TOKEN_STORE: 'check that --state-dir is writable by the controller and tokens.json is the file it wrote',
+  CTL_TOKEN_STORE:
+    'check that --state-dir is writable by the controller and tokens.json is the file it wrote',
   CTL_TOKEN_SCOPE: undefined,
   CTL_TOKEN_NOT_FOUND: 'list the tokens with `ambit token list`',
 } as const;

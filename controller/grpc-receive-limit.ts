@@ -5,8 +5,9 @@
 // option, so the first server interceptor lowers that decoder's limit for the call's method
 // (lowerDecoderLimit, reaching the decoder grpc-js keeps on its base call) and observes its
 // refusals; if a grpc-js upgrade moves that field, the deserializer guard still refuses an
-// oversized message (then after buffering, bounded by the server cap), and the pinning test in
-// grpc-receive-limit.test.ts fails.
+// oversized message (then after buffering, bounded by the server cap), and
+// test/integration/controller-grpc-hardening.test.ts, which expects the prefix refusal
+// ("... vs 65536") and a stream reset after 1 MiB of 50, fails.
 import http2 from 'node:http2';
 
 /** The server-wide cap (grpc.max_receive_message_length): discovery ACK/NACKs. */
