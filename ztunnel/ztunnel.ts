@@ -18,10 +18,26 @@ import type { OriginalDestinationResolver } from './outbound/original-destinatio
 import { WorkloadCertificates, type RotatingCertificate } from './identity/workload-certificates.js';
 import type { Credential } from './identity/credential.js';
 import { ZtunnelMetrics } from './telemetry/ztunnel-metrics.js';
-import { createAdminServer, createReadinessServer } from './admin/admin-server.js';
+import {
+  createAdminServer,
+  createReadinessServer,
+  isLoopbackRequest,
+  type AdminSources,
+} from './admin/admin-server.js';
 import type { ControlPlane } from './control-plane.js';
 import { ztError } from './errors.js';
 import { reusePortListener } from './net/reuseport-socket.js';
+import {
+  DEFAULT_LISTENER_LIMITS,
+  type LimitName,
+  type ListenerLimits,
+  type ListenerName,
+} from './limits/listener-limits.js';
+import { ConnectionGate } from './limits/connection-gate.js';
+import { FdHeadroom } from './limits/fd-headroom.js';
+import { guardedServer } from './limits/guarded-listener.js';
+import { isFdExhaustion, LimitMetrics } from './limits/limit-metrics.js';
+import { RefusalLog } from './limits/refusal-log.js';
 
 export const ZTUNNEL_PORTS = {
   outbound: 15001,
@@ -52,6 +68,8 @@ export interface ZtunnelOptions {
   metrics?: ZtunnelMetrics;
   /** How long start() waits for the first snapshot naming this node. */
   startTimeoutMs?: number;
+  /** Listener limits (issue 8); unset fields take DEFAULT_LISTENER_LIMITS. */
+  limits?: Partial<ListenerLimits>;
 }
 
 export class Ztunnel {
@@ -70,11 +88,19 @@ export class Ztunnel {
   private expiryTimer: NodeJS.Timeout | undefined;
   /** Addresses actually bound, by listener name. */
   readonly bound: Record<string, { address: string; port: number }> = {};
+  readonly limits: ListenerLimits;
+  readonly limitMetrics: LimitMetrics;
+  private readonly fdHeadroom: FdHeadroom;
+  /** One log line per (listener, limit or reason, peer) per minute; every refusal is counted. */
+  private readonly refusals = new RefusalLog();
 
   constructor(private readonly o: ZtunnelOptions) {
     this.logger = o.logger ?? pino({ name: 'ztunnel', base: { node: o.node } });
     this.metrics = o.metrics ?? new ZtunnelMetrics();
     this.pool = new HbonePool({ onConnectionCount: (n) => this.metrics.poolConnections.set(n) });
+    this.limits = { ...DEFAULT_LISTENER_LIMITS, ...o.limits };
+    this.fdHeadroom = new FdHeadroom(this.limits.fdReserve);
+    this.limitMetrics = new LimitMetrics(this.metrics.registry, () => this.fdHeadroom.limit);
     this.certificates = new WorkloadCertificates(o.controlPlane.workloadRotator, {
       onRotate: (identity) => {
         this.logger.info(
@@ -186,7 +212,39 @@ export class Ztunnel {
     });
     const a = server.address();
     if (a && typeof a === 'object') this.bound[name] = { address: a.address, port: a.port };
+    // After listen: accept() failures (EMFILE under a connection flood) are logged and counted,
+    // never left to crash the process or vanish.
+    server.on('error', (err: NodeJS.ErrnoException) => this.listenerError(name, err));
     this.servers.push(server);
+  }
+
+  private listenerError(name: string, err: NodeJS.ErrnoException): void {
+    if (isFdExhaustion(err)) {
+      this.limitMetrics.fdErrors.inc({ where: name, code: err.code ?? 'EMFILE' });
+      const v = this.refusals.refused(`fd|${name}`);
+      if (v.log)
+        this.logger.error(
+          { listener: name, code: err.code, suppressed: v.suppressed },
+          `out of file descriptors accepting on ${name} (${err.code}); raise the fd limit or lower --max-connections`,
+        );
+      return;
+    }
+    this.logger.error({ listener: name, err: err.message, code: err.code }, `listener ${name} error`);
+  }
+
+  /** A listener limit refused a connection (or closed a session): counted always, logged once per peer per minute. */
+  private limitHit(listener: ListenerName, limit: LimitName, source: string): void {
+    this.limitMetrics.hit(listener, limit);
+    const v = this.refusals.refused(`${listener}|${limit}|${source}`);
+    if (v.log)
+      this.logger.warn(
+        { listener, limit, peer: source, suppressed: v.suppressed },
+        `${listener}: ${limit} limit hit, connection refused`,
+      );
+  }
+
+  private gate(): ConnectionGate {
+    return new ConnectionGate(this.limits, this.fdHeadroom);
   }
 
   private async listen(address: string): Promise<void> {
@@ -212,17 +270,29 @@ export class Ztunnel {
       credential: this.nodeCredential!,
       trustDomain: () => this.snapshots.get()?.trustDomain ?? 'cluster.local',
       onTunnel: (stream, headers, peer) => inbound.handleTunnel(stream, headers, peer),
-      onRejectedPeer: (reason, addr) => {
+      onRejectedPeer: ({ code, reason, address: peer }) => {
         this.metrics.decisions.inc({ direction: 'inbound', decision: 'reject', reason: 'tls' });
-        this.logger.warn({ peer: addr, reason }, 'HBONE client refused at TLS');
+        this.limitMetrics.tlsRefusals.inc({ reason: code });
+        const v = this.refusals.refused(`tls|${peer ?? '?'}`);
+        if (v.log)
+          this.logger.warn(
+            { peer: peer ?? 'unknown', code, reason, suppressed: v.suppressed },
+            'HBONE client refused at TLS',
+          );
       },
+      gate: this.gate(),
+      limits: this.limits,
+      onLimit: (limit, source) => this.limitHit('hbone', limit, source),
     });
-    await this.listenNet('hbone', hbone.server, address, this.port('hbone'), this.o.fds?.hbone);
+    await this.listenNet('hbone', hbone.listener, address, this.port('hbone'), this.o.fds?.hbone);
     this.hbone = hbone;
 
-    const capture = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) =>
-      outbound.handleCaptured(s, this.o.resolver),
-    );
+    const capture = guardedServer({
+      gate: this.gate(),
+      serverOptions: { allowHalfOpen: true, pauseOnConnect: true },
+      onLimit: (limit, source) => this.limitHit('outbound', limit, source),
+      handle: (s) => outbound.handleCaptured(s, this.o.resolver),
+    });
     await this.listenNet(
       'outbound',
       capture,
@@ -230,9 +300,12 @@ export class Ztunnel {
       this.port('outbound'),
       this.o.fds?.outbound,
     );
-    const plaintext = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) =>
-      inbound.handlePlaintext(s, this.o.resolver),
-    );
+    const plaintext = guardedServer({
+      gate: this.gate(),
+      serverOptions: { allowHalfOpen: true, pauseOnConnect: true },
+      onLimit: (limit, source) => this.limitHit('inboundPlaintext', limit, source),
+      handle: (s) => inbound.handlePlaintext(s, this.o.resolver),
+    });
     await this.listenNet(
       'inboundPlaintext',
       plaintext,
@@ -241,11 +314,18 @@ export class Ztunnel {
       this.o.fds?.inboundPlaintext,
     );
     if (this.o.socks5) {
-      const socks = net.createServer({ allowHalfOpen: true }, (s) => handleSocks5(s, outbound));
+      const socks = guardedServer({
+        gate: this.gate(),
+        serverOptions: { allowHalfOpen: true },
+        handshake: true,
+        handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
+        onLimit: (limit, source) => this.limitHit('socks5', limit, source),
+        handle: (s, ticket) => handleSocks5(s, outbound, () => ticket.handshakeDone()),
+      });
       await this.listenNet('socks5', socks, this.o.socks5.host, this.o.socks5.port, this.o.fds?.socks5);
     }
     if (this.o.adminListeners !== false) {
-      const admin = createAdminServer({
+      const sources: AdminSources = {
         metrics: async () => ({
           contentType: this.metrics.registry.contentType,
           body: await this.metrics.registry.metrics(),
@@ -253,8 +333,21 @@ export class Ztunnel {
         configDump: () => this.configDump(),
         workloads: () => this.workloadsDump(),
         ready: () => this.ready(),
-      });
+      };
+      const admin = createAdminServer(sources);
       await this.listenNet('admin', admin, address, this.port('admin'), this.o.fds?.admin);
+      // The debug paths answer loopback clients only; on a node address that is not loopback, a
+      // second admin listener on 127.0.0.1 is where `curl 127.0.0.1:15020/config_dump` works.
+      if (!isLoopbackRequest(address, address) && this.o.fds?.admin === undefined) {
+        await this.listenNet(
+          'adminLoopback',
+          createAdminServer(sources),
+          '127.0.0.1',
+          this.port('admin'),
+        ).catch((err: Error) =>
+          this.logger.warn({ err: err.message }, 'no loopback admin listener; debug endpoints unreachable'),
+        );
+      }
       await this.listenNet(
         'ready',
         createReadinessServer(() => this.ready()),
@@ -306,7 +399,7 @@ export class Ztunnel {
     await Promise.all([
       this.hbone?.close(),
       ...this.servers
-        .filter((s) => s !== this.hbone?.server)
+        .filter((s) => s !== this.hbone?.listener)
         .map((s) => new Promise<void>((r) => s.close(() => r()))),
     ]);
     await this.subscription?.close();

@@ -7,6 +7,7 @@ import { runAction } from '../run-action.js';
 import { runZtunnel } from '../../ztunnel/process/run-ztunnel.js';
 import { duration as durationSchema, durationToMs } from '../../core/model/resources/values.js';
 import { ztError } from '../../ztunnel/errors.js';
+import { DEFAULT_LISTENER_LIMITS as D, type ListenerLimits } from '../../ztunnel/limits/listener-limits.js';
 
 function hostPort(v: string): { host: string; port: number } {
   const m = /^\[?([^\]]+)\]?:(\d+)$/.exec(v);
@@ -21,10 +22,42 @@ function duration(name: string, v: string | undefined): number | undefined {
   return ms;
 }
 
+function count(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw ztError('ZT_BAD_FLAG', `${name}: expected a positive integer, got ${v}`);
+  return n;
+}
+
+/** The listener-limit flags (issue 8), unset ones left to DEFAULT_LISTENER_LIMITS. */
+function limitsOf(o: Opts): Partial<ListenerLimits> {
+  const entries: [keyof ListenerLimits, number | undefined][] = [
+    ['handshakeTimeoutMs', duration('--handshake-timeout', o.handshakeTimeout)],
+    ['maxHandshakes', count('--max-handshakes', o.maxHandshakes)],
+    ['maxConnections', count('--max-connections', o.maxConnections)],
+    ['maxConnectionsPerSource', count('--max-connections-per-source', o.maxConnectionsPerSource)],
+    ['maxStreamsPerConnection', count('--max-streams-per-connection', o.maxStreamsPerConnection)],
+    ['resetBudget', count('--reset-budget', o.resetBudget)],
+    ['fdReserve', count('--fd-reserve', o.fdReserve)],
+  ];
+  const limits: Partial<ListenerLimits> = {};
+  for (const [k, v] of entries) if (v !== undefined) limits[k] = v;
+  return limits;
+}
+
 interface Opts {
+  handshakeTimeout?: string;
+  maxHandshakes?: string;
+  maxConnections?: string;
+  maxConnectionsPerSource?: string;
+  maxStreamsPerConnection?: string;
+  resetBudget?: string;
+  fdReserve?: string;
   node: string;
   controller: string;
   stateDir: string;
+  tokenFile?: string;
   address?: string;
   meshAddress: string;
   socks5?: string;
@@ -42,6 +75,10 @@ export function registerZtunnel(program: Command): void {
     .requiredOption('--node <name>', 'the Node this ztunnel serves')
     .option('--controller <host:port>', 'controller address', '127.0.0.1:15010')
     .option('--state-dir <dir>', 'directory holding the trust root and join token', '.ambit/')
+    .option(
+      '--token-file <file>',
+      "this node's scoped bootstrap token (`ambit token create --node NAME`); default: the state dir's join-token",
+    )
     .option('--address <ip>', "address to listen on for 15008/15020/15021 (overrides the Node's InternalIP)")
     .option(
       '--mesh-address <ip>',
@@ -57,7 +94,6 @@ export function registerZtunnel(program: Command): void {
       'worker processes sharing the ports with SO_REUSEPORT (auto = one per core, at most 4)',
       'auto',
     )
-  tokenFile?: string;
     .option(
       '--idle-timeout <duration>',
       'close connections quiet for this long (default: never; a TrafficPolicy overrides per Service)',
@@ -70,15 +106,36 @@ export function registerZtunnel(program: Command): void {
       '--original-destination-map <SRC=DST:PORT,...>',
       'testing/benchmarks without the kernel redirect: captured connections from SRC go to DST:PORT',
     )
+    .option(
+      '--handshake-timeout <duration>',
+      `close a TLS (15008) or SOCKS5 handshake not done by then (default ${D.handshakeTimeoutMs / 1000}s)`,
+    )
+    .option(
+      '--max-handshakes <n>',
+      `handshakes in flight per listener; more are closed at once (default ${D.maxHandshakes})`,
+    )
+    .option('--max-connections <n>', `open connections per listener (default ${D.maxConnections})`)
+    .option(
+      '--max-connections-per-source <n>',
+      `open connections per listener from one source address (default ${D.maxConnectionsPerSource})`,
+    )
+    .option(
+      '--max-streams-per-connection <n>',
+      `HTTP/2 MAX_CONCURRENT_STREAMS advertised on 15008 (default ${D.maxStreamsPerConnection})`,
+    )
+    .option(
+      '--reset-budget <n>',
+      `streams reset within their first second per HBONE connection per ${D.resetWindowMs / 1000}s before GOAWAY ENHANCE_YOUR_CALM (default ${D.resetBudget})`,
+    )
+    .option(
+      '--fd-reserve <n>',
+      `file descriptors kept free for dials and readiness: new inbound connections are refused past RLIMIT_NOFILE minus this (default ${D.fdReserve})`,
+    )
     .option('--log-level <level>', 'pino log level', process.env.AMBIT_LOG_LEVEL ?? 'info')
     .action(
       runAction(async (o: Opts) => {
         const workers = o.workers === 'auto' ? Math.min(availableParallelism(), 4) : Number(o.workers);
         if (!Number.isInteger(workers) || workers < 1)
-    .option(
-      '--token-file <file>',
-      "this node's scoped bootstrap token (`ambit token create --node NAME`); default: the state dir's join-token",
-    )
           throw ztError('ZT_BAD_FLAG', `--workers: expected a positive integer or auto, got ${o.workers}`);
         const idleTimeoutMs = duration('--idle-timeout', o.idleTimeout);
         const workloadCertTtlMs = duration('--cert-ttl', o.certTtl);
@@ -90,10 +147,12 @@ export function registerZtunnel(program: Command): void {
             '--cert-ttl must be at least 6m (the CA backdates certificates by 5 min)',
           );
         }
+        const limits = limitsOf(o);
         await runZtunnel({
           node: o.node,
           controller: o.controller,
           stateDir: o.stateDir,
+          ...(o.tokenFile ? { tokenFile: o.tokenFile } : {}),
           meshAddress: o.meshAddress,
           workers,
           logLevel: o.logLevel,
@@ -102,8 +161,8 @@ export function registerZtunnel(program: Command): void {
           ...(o.originalDestinationMap ? { originalDestinationMap: o.originalDestinationMap } : {}),
           ...(idleTimeoutMs ? { idleTimeoutMs } : {}),
           ...(workloadCertTtlMs ? { workloadCertTtlMs } : {}),
+          ...(Object.keys(limits).length > 0 ? { limits } : {}),
         });
       }),
     );
 }
-          ...(o.tokenFile ? { tokenFile: o.tokenFile } : {}),

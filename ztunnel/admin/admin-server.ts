@@ -1,6 +1,7 @@
 // The ztunnel's HTTP admin ports: 15020 serves /metrics (Prometheus text from the private
-// registry), /config_dump and /workloads (debug JSON); 15021 serves /healthz/ready, 200 once the
-// ztunnel has a snapshot and its node certificate, else 503.
+// registry), /config_dump and /workloads (debug JSON, loopback only: DESIGN §4); 15021 serves
+// /healthz/ready, 200 once the ztunnel has a snapshot and its node certificate, else 503. Both
+// bound what an idle or slow client can hold (header and request timeouts, a connection cap).
 import http from 'node:http';
 
 export interface AdminSources {
@@ -11,6 +12,29 @@ export interface AdminSources {
   ready: () => boolean;
 }
 
+/** Connections one admin listener holds at most; an HTTP client needs a handful. */
+export const ADMIN_MAX_CONNECTIONS = 256;
+/** A request's headers (and the whole request) must arrive within this. */
+export const ADMIN_REQUEST_TIMEOUT_MS = 5_000;
+
+function isLoopbackAddress(a: string | undefined): boolean {
+  if (!a) return false;
+  const v4 = a.startsWith('::ffff:') ? a.slice(7) : a;
+  return v4 === '::1' || /^127\.\d+\.\d+\.\d+$/.test(v4);
+}
+
+/**
+ * Debug paths answer only a client on loopback talking to a loopback address. Both ends count: a
+ * request from the node itself to the node's own address (10.0.0.5 -> 10.0.0.5) is not loopback,
+ * since any pod that can reach the node address could send the same. Pure.
+ */
+export function isLoopbackRequest(
+  localAddress: string | undefined,
+  remoteAddress: string | undefined,
+): boolean {
+  return isLoopbackAddress(localAddress) && isLoopbackAddress(remoteAddress);
+}
+
 function json(res: http.ServerResponse, v: unknown): void {
   void Promise.resolve(v).then((body) => {
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -18,46 +42,63 @@ function json(res: http.ServerResponse, v: unknown): void {
   });
 }
 
+function bounded(server: http.Server): http.Server {
+  server.maxConnections = ADMIN_MAX_CONNECTIONS;
+  server.headersTimeout = ADMIN_REQUEST_TIMEOUT_MS;
+  server.requestTimeout = ADMIN_REQUEST_TIMEOUT_MS;
+  return server;
+}
+
 export function createAdminServer(src: AdminSources): http.Server {
-  return http.createServer((req, res) => {
-    const url = (req.url ?? '/').split('?')[0];
-    switch (url) {
-      case '/metrics':
-        src.metrics().then(
-          (m) => {
-            res.writeHead(200, { 'content-type': m.contentType });
-            res.end(m.body);
-          },
-          (err: Error) => {
-            res.writeHead(500);
-            res.end(err.message);
-          },
-        );
+  return bounded(
+    http.createServer((req, res) => {
+      const url = (req.url ?? '/').split('?')[0];
+      const debug = url === '/config_dump' || url === '/workloads';
+      if (debug && !isLoopbackRequest(req.socket.localAddress, req.socket.remoteAddress)) {
+        res.writeHead(403, { 'content-type': 'text/plain' });
+        res.end(`${url} answers on loopback only\n`);
         return;
-      case '/config_dump':
-        return json(res, src.configDump());
-      case '/workloads':
-        return json(res, src.workloads());
-      case '/healthz/ready':
-        res.writeHead(src.ready() ? 200 : 503, { 'content-type': 'text/plain' });
-        res.end(src.ready() ? 'ready\n' : 'not ready\n');
-        return;
-      default:
-        res.writeHead(404);
-        res.end('not found\n');
-    }
-  });
+      }
+      switch (url) {
+        case '/metrics':
+          src.metrics().then(
+            (m) => {
+              res.writeHead(200, { 'content-type': m.contentType });
+              res.end(m.body);
+            },
+            (err: Error) => {
+              res.writeHead(500);
+              res.end(err.message);
+            },
+          );
+          return;
+        case '/config_dump':
+          return json(res, src.configDump());
+        case '/workloads':
+          return json(res, src.workloads());
+        case '/healthz/ready':
+          res.writeHead(src.ready() ? 200 : 503, { 'content-type': 'text/plain' });
+          res.end(src.ready() ? 'ready\n' : 'not ready\n');
+          return;
+        default:
+          res.writeHead(404);
+          res.end('not found\n');
+      }
+    }),
+  );
 }
 
 export function createReadinessServer(ready: () => boolean): http.Server {
-  return http.createServer((req, res) => {
-    if ((req.url ?? '').split('?')[0] !== '/healthz/ready') {
-      res.writeHead(404);
-      res.end('not found\n');
-      return;
-    }
-    const ok = ready();
-    res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
-    res.end(ok ? 'ready\n' : 'not ready\n');
-  });
+  return bounded(
+    http.createServer((req, res) => {
+      if ((req.url ?? '').split('?')[0] !== '/healthz/ready') {
+        res.writeHead(404);
+        res.end('not found\n');
+        return;
+      }
+      const ok = ready();
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
+      res.end(ok ? 'ready\n' : 'not ready\n');
+    }),
+  );
 }

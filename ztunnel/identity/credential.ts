@@ -5,11 +5,15 @@ import type { IssuedCertificate } from '../../core/identity/issued-certificate.j
 
 export type Credential = IssuedCertificate;
 
-/** DESIGN §3: TLS 1.3 only, AES-GCM suites. ALPN and SNI are set per connection/server. */
+/**
+ * DESIGN §3: TLS 1.3 only, AES-GCM suites. ALPN and SNI are set per connection/server. Node has no
+ * `ciphersuites` option (it was silently ignored, so ChaCha20 was accepted): its `ciphers` takes
+ * TLS 1.3 suite names too and sets them with SSL_CTX_set_ciphersuites.
+ */
 export const HBONE_TLS = {
   minVersion: 'TLSv1.3',
   maxVersion: 'TLSv1.3',
-  ciphersuites: 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384',
+  ciphers: 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384',
 } as const;
 
 /** The chain we present: the leaf and any intermediates; the root is the peer's to have. */

@@ -95,7 +95,8 @@ export function decideInbound(snap: ZtunnelSnapshot, f: InboundFacts): InboundDe
       kind: 'reject',
       status: 400,
       reason: 'bad-authority',
-      detail: `bad :authority ${JSON.stringify(f.authority)}`,
+      // Not quoted here: the access log carries it once, capped, as originalDestination.
+      detail: f.authority === undefined ? 'no :authority' : 'bad :authority',
       ...base,
     };
   const destination = snap.workloadByIp.get(address.ip);

@@ -58,7 +58,8 @@ function reply(code: number): Buffer {
   return Buffer.from([0x05, code, 0x00, 0x01, 0, 0, 0, 0, 0, 0]);
 }
 
-export function handleSocks5(socket: Socket, proxy: OutboundProxy): void {
+/** `onRequest`: the CONNECT request was read (the end of the SOCKS5 handshake, for its timeout). */
+export function handleSocks5(socket: Socket, proxy: OutboundProxy, onRequest?: () => void): void {
   let buf = Buffer.alloc(0);
   let stage: 0 | 1 = 0;
   // A client that sent its request right behind the greeting (no wait) gets the method reply
@@ -92,6 +93,7 @@ export function handleSocks5(socket: Socket, proxy: OutboundProxy): void {
           continue;
         case 'connect': {
           socket.off('data', onData);
+          onRequest?.();
           socket.pause();
           const rest = buf.subarray(p.consumed);
           if (rest.length > 0) socket.unshift(rest);

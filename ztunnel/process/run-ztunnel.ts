@@ -15,6 +15,7 @@ import { BpfOriginalDestinationResolver, StaticBySourceResolver } from '../outbo
 import { createAdminServer, createReadinessServer } from '../admin/admin-server.js';
 import { AmbitError } from '../../core/errors.js';
 import { ztError } from '../errors.js';
+import type { ListenerLimits } from '../limits/listener-limits.js';
 import { parsePrimaryMessage, type WorkerToPrimary } from './worker-protocol.js';
 import { WorkerSupervisor, type WorkerHandle } from './worker-supervisor.js';
 
@@ -33,6 +34,8 @@ export interface ZtunnelFlags {
   logLevel: string;
   /** Fixed original destinations by source IP instead of the kernel map (benchmarks, tests). */
   originalDestinationMap?: string;
+  /** Listener limits from the flags (each worker enforces them on its own sockets). */
+  limits?: Partial<ListenerLimits>;
 }
 
 const STOP_GRACE_MS = 5_000;
@@ -57,6 +60,7 @@ function newZtunnel(f: ZtunnelFlags, logger: Logger, worker: number | undefined)
     ...(f.address ? { address: f.address } : {}),
     ...(f.socks5 ? { socks5: f.socks5 } : {}),
     ...(f.idleTimeoutMs ? { idleTimeoutMs: f.idleTimeoutMs } : {}),
+    ...(f.limits ? { limits: f.limits } : {}),
     ...(worker !== undefined ? { reusePort: true, adminListeners: false } : {}),
   });
 }

@@ -1,6 +1,7 @@
 // One pino JSON line per proxied (or refused) connection on stdout: who to whom, identities,
 // original destination, bytes each way, duration, result and the policy that decided.
 import type { Logger } from 'pino';
+import { capAccessFields } from './log-field-cap.js';
 
 export interface AccessLogEntry {
   direction: 'outbound' | 'inbound' | 'inbound-plaintext';
@@ -22,7 +23,7 @@ export interface AccessLogEntry {
 
 export function logAccess(logger: Logger, e: AccessLogEntry): void {
   logger.info(
-    { access: e },
+    { access: capAccessFields(e) },
     `${e.direction} ${e.src.workload ?? e.src.ip} -> ${e.dst.workload ?? e.dst.ip ?? '?'} ${e.result}`,
   );
 }

@@ -1,0 +1,56 @@
+// A net.Server whose accepted connections pass a ConnectionGate first: refused ones are closed
+// at once (and reported once per peer per minute by the caller), admitted ones are handed on with
+// their ticket, which is released when the socket closes. With a handshake timeout, a connection
+// that has not called ticket.handshakeDone() in time is closed and reported. Knows no protocol.
+import net from 'node:net';
+import type { ConnectionGate, GateTicket } from './connection-gate.js';
+import type { LimitName } from './listener-limits.js';
+
+export interface GuardedListenerOptions {
+  gate: ConnectionGate;
+  serverOptions?: net.ServerOpts;
+  /** The connection starts with a handshake counted against maxHandshakes. */
+  handshake?: boolean;
+  /** Close a connection whose handshake is not done in this time (the guard's own timer). */
+  handshakeTimeoutMs?: number;
+  onLimit: (limit: LimitName, source: string) => void;
+  handle: (socket: net.Socket, ticket: GateTicket, source: string) => void;
+}
+
+export function sourceAddress(s: net.Socket): string {
+  const a = s.remoteAddress ?? '';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+export function guardedServer(o: GuardedListenerOptions): net.Server {
+  return net.createServer(o.serverOptions ?? {}, (socket) => {
+    const source = sourceAddress(socket);
+    const a = o.gate.admit(source, o.handshake === true);
+    if (a.kind === 'refuse') {
+      o.onLimit(a.limit, source);
+      socket.on('error', () => undefined);
+      socket.destroy();
+      return;
+    }
+    const { ticket } = a;
+    let timer: NodeJS.Timeout | undefined;
+    const handshakeDone = () => {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      ticket.handshakeDone();
+    };
+    if (o.handshake && o.handshakeTimeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        timer = undefined;
+        o.onLimit('handshake-timeout', source);
+        socket.destroy();
+      }, o.handshakeTimeoutMs);
+      timer.unref();
+    }
+    socket.once('close', () => {
+      if (timer) clearTimeout(timer);
+      ticket.release();
+    });
+    o.handle(socket, { handshakeDone, release: ticket.release }, source);
+  });
+}
