@@ -143,7 +143,7 @@ export class NodeAgent {
     this.close();
     await removeMeshAddress(this.meshAddress);
     removePins(this.node);
-    this.opts.logger.info({ node: this.node }, 'agent uninstalled');
+    this.opts.logger.info('agent uninstalled'); // the logger's base names the node
   }
 
   close(): void {

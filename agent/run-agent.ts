@@ -1,7 +1,7 @@
 // Runs the agent process: start the NodeAgent, feed it mesh states from the discovery client
 // (or a state file), stop on SIGINT/SIGTERM leaving the kernel state in place. `uninstall`
 // removes this node's programs, pins and mesh address instead.
-import pino from 'pino';
+import { createLogger, exitAfterFlush } from '../core/telemetry/logger.js';
 import { NodeAgent } from './node-agent.js';
 import { discoverySource } from './discovery-source.js';
 import { stateFileSource, type MeshStateSource } from './state-file-source.js';
@@ -20,7 +20,7 @@ export interface RunAgentOptions {
 }
 
 export async function runAgent(o: RunAgentOptions): Promise<void> {
-  const logger = pino({ base: { component: 'agent', node: o.node } });
+  const logger = createLogger('agent', { base: { node: o.node } });
   const agent = new NodeAgent({
     node: o.node,
     meshAddress: o.meshAddress,
@@ -48,7 +48,7 @@ export async function runAgent(o: RunAgentOptions): Promise<void> {
     logger.info({ signal }, 'agent stopping; programs stay attached');
     await source.close().catch(() => undefined);
     agent.close();
-    process.exit(0);
+    exitAfterFlush(logger, 0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -4,7 +4,8 @@
 // SOCKS5). Wiring only: decisions live in outbound/ and inbound/, bytes in hbone/.
 import net from 'node:net';
 import type http from 'node:http';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from '../core/telemetry/logger.js';
 import type { MeshState } from '../core/model/mesh.js';
 import { SnapshotWatch } from './state/snapshot-watch.js';
 import { buildSnapshot, type ZtunnelSnapshot } from './state/ztunnel-snapshot.js';
@@ -95,7 +96,7 @@ export class Ztunnel {
   private readonly refusals = new RefusalLog();
 
   constructor(private readonly o: ZtunnelOptions) {
-    this.logger = o.logger ?? pino({ name: 'ztunnel', base: { node: o.node } });
+    this.logger = o.logger ?? createLogger('ztunnel', { base: { node: o.node } });
     this.metrics = o.metrics ?? new ZtunnelMetrics();
     this.pool = new HbonePool({ onConnectionCount: (n) => this.metrics.poolConnections.set(n) });
     this.limits = { ...DEFAULT_LISTENER_LIMITS, ...o.limits };

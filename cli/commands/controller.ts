@@ -2,9 +2,9 @@
 // on SIGINT/SIGTERM.
 import type { Command } from 'commander';
 import * as grpc from '@grpc/grpc-js';
-import { pino } from 'pino';
 import { runAction } from '../run-action.js';
 import { startController } from '../../controller/controller.js';
+import { createLogger } from '../../core/telemetry/logger.js';
 
 interface ControllerFlags {
   config?: string;
@@ -31,7 +31,7 @@ export function registerController(program: Command): void {
       runAction(async (flags: ControllerFlags) => {
         // failures reach the operator as one line (run-action.ts) and pino logs; grpc-js's own stderr lines would add noise
         grpc.setLogVerbosity(grpc.logVerbosity.NONE);
-        const logger = pino({ name: 'ambit-controller', level: process.env.AMBIT_LOG_LEVEL ?? 'info' });
+        const logger = createLogger('controller');
         const controller = await startController({
           configDir: flags.config,
           kubeconfig: flags.kubeconfig,

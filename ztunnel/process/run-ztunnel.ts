@@ -7,7 +7,8 @@
 // a worker and asks the primary for the handle, which defeats SO_REUSEPORT.
 import { fork as forkProcess, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger, exitAfterFlush } from '../../core/telemetry/logger.js';
 import { AggregatorRegistry } from 'prom-client';
 import { Ztunnel, ZTUNNEL_PORTS } from '../ztunnel.js';
 import { ControllerControlPlane } from '../controller-control-plane.js';
@@ -65,26 +66,26 @@ function newZtunnel(f: ZtunnelFlags, logger: Logger, worker: number | undefined)
   });
 }
 
-function onSignals(stop: () => Promise<void>): void {
+function onSignals(logger: Logger, stop: () => Promise<void>): void {
   let stopping = false;
   const handler = () => {
     if (stopping) return;
     stopping = true;
     const hard = setTimeout(() => process.exit(0), STOP_GRACE_MS);
     hard.unref();
-    void stop().finally(() => process.exit(0));
+    void stop().finally(() => exitAfterFlush(logger, 0));
   };
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
 }
 
 export async function runZtunnel(f: ZtunnelFlags): Promise<void> {
-  const logger = pino({ name: 'ztunnel', level: f.logLevel, base: { node: f.node, pid: process.pid } });
+  const logger = createLogger('ztunnel', { level: f.logLevel, base: { node: f.node } });
   // Flags a worker would trip over fail here, once, before anything is forked.
   if (f.originalDestinationMap) StaticBySourceResolver.parse(f.originalDestinationMap);
   if (f.workers <= 1) {
     const z = newZtunnel(f, logger, undefined);
-    onSignals(() => z.stop());
+    onSignals(logger, () => z.stop());
     await z.start();
     return;
   }
@@ -202,7 +203,7 @@ async function runPrimary(f: ZtunnelFlags, logger: Logger): Promise<void> {
   const closeServers = () => {
     for (const srv of servers) srv.close();
   };
-  onSignals(async () => {
+  onSignals(logger, async () => {
     closeServers();
     await supervisor.stop();
   });
