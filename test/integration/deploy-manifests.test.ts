@@ -31,9 +31,44 @@ describe('deploy/daemonset', () => {
     }
   });
 
-  it('keeps the contract ports', () => {
-    const all = kustomization.resources.map((f) => readFileSync(path.join(dir, f), 'utf8')).join('\n');
-    for (const port of [15008, 15010, 15020, 15021]) expect(all).toContain(String(port));
-    expect(all).toContain('/healthz/ready');
+  it('keeps the contract ports, each on the component that owns it', () => {
+    interface Container {
+      name: string;
+      args?: string[];
+      ports?: { name: string; containerPort: number }[];
+      readinessProbe?: { httpGet?: { path: string; port: number } };
+    }
+    interface K8sObject {
+      kind: string;
+      metadata: { name: string };
+      spec?: {
+        template?: { spec: { containers: Container[] } };
+        ports?: { name: string; port: number; targetPort: number }[];
+      };
+    }
+    const objects = kustomization.resources.flatMap((f) =>
+      parseAllDocuments(readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJS() as K8sObject),
+    );
+    const containers = new Map(
+      objects.flatMap((o) => o.spec?.template?.spec.containers ?? []).map((c) => [c.name, c]),
+    );
+    const ports = (name: string) => containers.get(name)?.ports ?? [];
+    // DESIGN.md §4: 15008 HBONE, 15020 metrics, 15021 readiness on the ztunnel; 15010 on the controller.
+    expect(ports('ztunnel')).toEqual([
+      { name: 'hbone', containerPort: 15008 },
+      { name: 'metrics', containerPort: 15020 },
+      { name: 'ready', containerPort: 15021 },
+    ]);
+    expect(containers.get('ztunnel')?.readinessProbe?.httpGet).toEqual({
+      path: '/healthz/ready',
+      port: 15021,
+    });
+    expect(ports('controller')).toEqual([{ name: 'grpc', containerPort: 15010 }]);
+    expect(containers.get('controller')?.args).toContain('0.0.0.0:15010');
+    const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'ambit-controller');
+    expect(service?.spec?.ports).toEqual([{ name: 'grpc', port: 15010, targetPort: 15010 }]);
+    for (const client of ['agent', 'ztunnel']) {
+      expect(containers.get(client)?.args, client).toContain('ambit-controller.ambit-system.svc:15010');
+    }
   });
 });

@@ -364,7 +364,10 @@ describe('15008 refuses bad client certificates (openssl s_client)', () => {
       readFileSync(path.join(ctl.stateDir, 'ca-key.pem'), 'utf8'),
     );
     const cert = await issue(foreignTd, 'spiffe://other.domain/ns/shop/sa/client');
-    const out = await sClient(await files('td', cert, ca.rootPem));
+    // From its own address: refusals are logged once per peer address per minute, and the tests
+    // above were refused from the default source address.
+    const from = `${P}.77`;
+    const out = await sClient(['-bind', `${from}:0`, ...(await files('td', cert, ca.rootPem))]);
     // The handshake verifies (same root); the server then drops the connection before any h2.
     expect(out).toMatch(/unexpected eof/i);
     // The ztunnel's log line reaches us through its stdout pipe, maybe after s_client has exited.
@@ -373,6 +376,12 @@ describe('15008 refuses bad client certificates (openssl s_client)', () => {
         (l) =>
           String(l.msg ?? '').includes('refused at TLS') && String(l.reason ?? '').includes('other.domain'),
       );
-    expect(await until('the refused-at-TLS log line', refusedLine, 5_000)).toBeDefined();
+    const line = await until('the refused-at-TLS log line', refusedLine, 5_000);
+    expect(line).toMatchObject({
+      level: 40, // pino's warn
+      msg: 'HBONE client refused at TLS',
+      reason: 'peer identity spiffe://other.domain/ns/shop/sa/client is not of trust domain cluster.local',
+      peer: from,
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideInbound, type InboundFacts } from './decide-inbound.js';
+import { decideInbound, type InboundDecision, type InboundFacts } from './decide-inbound.js';
 import { buildSnapshot } from '../state/ztunnel-snapshot.js';
 import { endpoint, meshState, node, policy, service, waypoint, workload } from '../state/mesh-fixture.js';
 import type { MeshState } from '../../core/model/mesh.js';
@@ -45,27 +45,130 @@ const hbone = (over: Partial<InboundFacts> = {}): InboundFacts => ({
   ...over,
 });
 
-const cases: { name: string; state?: Partial<MeshState>; facts: InboundFacts; want: string }[] = [
-  { name: 'forwards to a local enrolled pod', facts: hbone(), want: 'forward' },
-  { name: 'GET is 400', facts: hbone({ method: 'GET' }), want: '400:not-connect' },
-  { name: 'hostname authority is 400', facts: hbone({ authority: 'svc:80' }), want: '400:bad-authority' },
-  { name: 'missing authority is 400', facts: hbone({ authority: undefined }), want: '400:bad-authority' },
-  { name: 'unknown IP is 503', facts: hbone({ authority: '10.9.9.9:80' }), want: '503:unknown-destination' },
+const SERVER_AT_8080 = { ip: '10.0.2.1', port: 8080 };
+const WP_REF = { namespace: 'default', name: 'wp' };
+const serverBehindWaypoint = { ...server, waypoint: WP_REF };
+const svcBehindWaypoint = { ...svc, waypoint: WP_REF };
+const STRICT_DEFAULT: Partial<MeshState> = {
+  peerAuthentications: [
+    { namespace: 'default', name: 'strict', mode: 'STRICT', portLevelMtls: {}, meshWide: false },
+  ],
+};
+const plaintext = (over: Partial<InboundFacts> = {}): InboundFacts => {
+  const {
+    method: _m,
+    peerPrincipal: _p,
+    forwarded: _f,
+    ...rest
+  } = hbone({
+    transport: 'plaintext',
+    peerAddress: '10.0.9.9',
+  });
+  return { ...rest, ...over };
+};
+/** What the HBONE facts above say about the source: the client pod, believed through forwarded. */
+const FROM_CLIENT = { sourceIp: '10.0.1.1', sourceWorkload: client };
+/** A plaintext client outside the mesh. */
+const FROM_OUTSIDE = { sourceIp: '10.0.9.9' };
+
+// Each row states the whole decision: destination, address, service, source, policy and mode for a
+// forward; status, reason, detail and what was known for a refusal.
+const cases: { name: string; state?: Partial<MeshState>; facts: InboundFacts; want: InboundDecision }[] = [
+  {
+    name: 'forwards to a local enrolled pod',
+    facts: hbone(),
+    want: {
+      kind: 'forward',
+      destination: server,
+      address: SERVER_AT_8080,
+      ...FROM_CLIENT,
+      mode: 'PERMISSIVE',
+    },
+  },
+  {
+    name: 'GET is 400',
+    facts: hbone({ method: 'GET' }),
+    want: {
+      kind: 'reject',
+      status: 400,
+      reason: 'not-connect',
+      detail: 'method GET is not CONNECT',
+      ...FROM_CLIENT,
+    },
+  },
+  {
+    name: 'hostname authority is 400',
+    facts: hbone({ authority: 'svc:80' }),
+    want: {
+      kind: 'reject',
+      status: 400,
+      reason: 'bad-authority',
+      detail: 'bad :authority',
+      ...FROM_CLIENT,
+    },
+  },
+  {
+    name: 'missing authority is 400',
+    facts: hbone({ authority: undefined }),
+    want: {
+      kind: 'reject',
+      status: 400,
+      reason: 'bad-authority',
+      detail: 'no :authority',
+      ...FROM_CLIENT,
+    },
+  },
+  {
+    name: 'unknown IP is 503',
+    facts: hbone({ authority: '10.9.9.9:80' }),
+    want: {
+      kind: 'reject',
+      status: 503,
+      reason: 'unknown-destination',
+      detail: 'no enrolled workload has IP 10.9.9.9',
+      address: { ip: '10.9.9.9', port: 80 },
+      ...FROM_CLIENT,
+    },
+  },
   {
     name: 'pod not enrolled is 503',
     facts: hbone({ authority: '10.0.2.9:80' }),
-    want: '503:unknown-destination',
+    want: {
+      kind: 'reject',
+      status: 503,
+      reason: 'unknown-destination',
+      detail: 'no enrolled workload has IP 10.0.2.9',
+      address: { ip: '10.0.2.9', port: 80 },
+      ...FROM_CLIENT,
+    },
   },
   {
     name: 'pod on another node is 503',
     facts: hbone({ authority: '10.0.3.1:80' }),
-    want: '503:not-on-this-node',
+    want: {
+      kind: 'reject',
+      status: 503,
+      reason: 'not-on-this-node',
+      detail: 'default/other runs on n3',
+      destination: other,
+      address: { ip: '10.0.3.1', port: 80 },
+      ...FROM_CLIENT,
+    },
   },
   {
     name: 'DENY policy is 401',
     state: { authorizationPolicies: [policy({ name: 'deny', action: 'DENY', rules: [{}] })] },
     facts: hbone(),
-    want: '401:policy',
+    want: {
+      kind: 'reject',
+      status: 401,
+      reason: 'policy',
+      detail: 'deny-policy by default/deny',
+      policy: 'default/deny',
+      destination: server,
+      address: SERVER_AT_8080,
+      ...FROM_CLIENT,
+    },
   },
   {
     name: 'ALLOW other namespace is 401',
@@ -75,7 +178,16 @@ const cases: { name: string; state?: Partial<MeshState>; facts: InboundFacts; wa
       ],
     },
     facts: hbone(),
-    want: '401:policy',
+    want: {
+      kind: 'reject',
+      status: 401,
+      reason: 'policy',
+      detail: 'no-allow-match by default/a',
+      policy: 'default/a',
+      destination: server,
+      address: SERVER_AT_8080,
+      ...FROM_CLIENT,
+    },
   },
   {
     name: 'ALLOW by principal forwards',
@@ -88,7 +200,14 @@ const cases: { name: string; state?: Partial<MeshState>; facts: InboundFacts; wa
       ],
     },
     facts: hbone(),
-    want: 'forward',
+    want: {
+      kind: 'forward',
+      destination: server,
+      address: SERVER_AT_8080,
+      ...FROM_CLIENT,
+      policy: 'default/a',
+      mode: 'PERMISSIVE',
+    },
   },
   {
     name: "ipBlocks use the forwarded address when it is the peer identity's pod",
@@ -98,7 +217,14 @@ const cases: { name: string; state?: Partial<MeshState>; facts: InboundFacts; wa
       ],
     },
     facts: hbone(),
-    want: 'forward',
+    want: {
+      kind: 'forward',
+      destination: server,
+      address: SERVER_AT_8080,
+      ...FROM_CLIENT,
+      policy: 'default/a',
+      mode: 'PERMISSIVE',
+    },
   },
   {
     name: "a forwarded address of someone else's pod is not believed",
@@ -108,81 +234,125 @@ const cases: { name: string; state?: Partial<MeshState>; facts: InboundFacts; wa
       ],
     },
     facts: hbone({ forwarded: 'for="10.0.2.1:1"' }),
-    want: '401:policy',
+    want: {
+      kind: 'reject',
+      status: 401,
+      reason: 'policy',
+      detail: 'no-allow-match by default/a',
+      policy: 'default/a',
+      destination: server,
+      address: SERVER_AT_8080,
+      sourceIp: '127.0.0.2', // the peer (node) address, not the claimed pod; no source workload
+    },
   },
   {
     name: 'workload waypoint requires the waypoint identity',
-    state: { workloads: [client, { ...server, waypoint: { namespace: 'default', name: 'wp' } }] },
+    state: { workloads: [client, serverBehindWaypoint] },
     facts: hbone(),
-    want: '401:not-from-waypoint',
+    want: {
+      kind: 'reject',
+      status: 401,
+      reason: 'not-from-waypoint',
+      detail: `default/server is served by a waypoint (${wp.identity}); peer is ${CLIENT_ID}`,
+      destination: serverBehindWaypoint,
+      address: SERVER_AT_8080,
+      ...FROM_CLIENT,
+    },
   },
   {
     name: 'from the waypoint is accepted',
-    state: { workloads: [client, { ...server, waypoint: { namespace: 'default', name: 'wp' } }] },
+    state: { workloads: [client, serverBehindWaypoint] },
     facts: hbone({ peerPrincipal: wp.identity! }),
-    want: 'forward',
+    // the waypoint's forwarded client address is not its own pod's: the peer address stands in
+    want: {
+      kind: 'forward',
+      destination: serverBehindWaypoint,
+      address: SERVER_AT_8080,
+      sourceIp: '127.0.0.2',
+      mode: 'PERMISSIVE',
+    },
   },
   {
     name: 'service waypoint (named by forwarded host) requires the waypoint',
-    state: { services: [{ ...svc, waypoint: { namespace: 'default', name: 'wp' } }] },
+    state: { services: [svcBehindWaypoint] },
     facts: hbone({ forwarded: 'for="10.0.1.1:4000";host=svc.default.svc.cluster.local' }),
-    want: '401:not-from-waypoint',
+    want: {
+      kind: 'reject',
+      status: 401,
+      reason: 'not-from-waypoint',
+      detail: `default/server is served by a waypoint (${wp.identity}); peer is ${CLIENT_ID}`,
+      destination: server,
+      address: SERVER_AT_8080,
+      service: svcBehindWaypoint,
+      ...FROM_CLIENT,
+    },
   },
   {
     name: 'plaintext PERMISSIVE (default) forwards',
-    facts: hbone({
-      transport: 'plaintext',
-      method: undefined,
-      peerPrincipal: undefined,
-      peerAddress: '10.0.9.9',
-    }),
-    want: 'forward',
+    facts: plaintext(),
+    want: {
+      kind: 'forward',
+      destination: server,
+      address: SERVER_AT_8080,
+      ...FROM_OUTSIDE,
+      mode: 'PERMISSIVE',
+    },
   },
   {
     name: 'plaintext STRICT refused',
-    state: {
-      peerAuthentications: [
-        { namespace: 'default', name: 'strict', mode: 'STRICT', portLevelMtls: {}, meshWide: false },
-      ],
+    state: STRICT_DEFAULT,
+    facts: plaintext(),
+    want: {
+      kind: 'reject',
+      status: 401,
+      reason: 'mtls-required',
+      detail: 'default/server port 8080 is STRICT',
+      destination: server,
+      address: SERVER_AT_8080,
+      ...FROM_OUTSIDE,
     },
-    facts: hbone({
-      transport: 'plaintext',
-      method: undefined,
-      peerPrincipal: undefined,
-      peerAddress: '10.0.9.9',
-    }),
-    want: '401:mtls-required',
   },
   {
     name: 'HBONE accepted under STRICT',
-    state: {
-      peerAuthentications: [
-        { namespace: 'default', name: 'strict', mode: 'STRICT', portLevelMtls: {}, meshWide: false },
-      ],
-    },
+    state: STRICT_DEFAULT,
     facts: hbone(),
-    want: 'forward',
+    want: { kind: 'forward', destination: server, address: SERVER_AT_8080, ...FROM_CLIENT, mode: 'STRICT' },
   },
   {
     name: 'plaintext skips the waypoint rule but not policy',
     state: {
-      workloads: [client, { ...server, waypoint: { namespace: 'default', name: 'wp' } }],
+      workloads: [client, serverBehindWaypoint],
       authorizationPolicies: [policy({ name: 'p', rules: [{ from: [{ source: { principals: ['*'] } }] }] })],
     },
-    facts: hbone({
-      transport: 'plaintext',
-      method: undefined,
-      peerPrincipal: undefined,
-      peerAddress: '10.0.9.9',
-    }),
-    want: '401:policy',
+    facts: plaintext(),
+    want: {
+      kind: 'reject',
+      status: 401,
+      reason: 'policy',
+      detail: 'no-allow-match by default/p',
+      policy: 'default/p',
+      destination: serverBehindWaypoint,
+      address: SERVER_AT_8080,
+      ...FROM_OUTSIDE,
+    },
+  },
+  {
+    name: 'a plaintext client that is a known pod is named as the source',
+    facts: plaintext({ peerAddress: '10.0.1.1' }),
+    want: {
+      kind: 'forward',
+      destination: server,
+      address: SERVER_AT_8080,
+      sourceIp: '10.0.1.1',
+      sourceWorkload: client,
+      mode: 'PERMISSIVE',
+    },
   },
 ];
 
 describe('decideInbound', () => {
   it.each(cases)('$name', ({ state, facts, want }) => {
-    const d = decideInbound(snap(state), facts);
-    expect(d.kind === 'forward' ? 'forward' : `${d.status}:${d.reason}`).toBe(want);
+    expect(decideInbound(snap(state), facts)).toStrictEqual(want);
   });
 
   it('reports the deciding policy and the source workload', () => {
