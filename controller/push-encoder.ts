@@ -1,6 +1,7 @@
 // Encodes discovery pushes once and shares the bytes between subscribers: the body (version,
 // resources, removals) is serialised once per (from view, to view) and each push appends only its
-// own nonce field (protobuf concatenation merges messages), so 100 subscribers cost one encode.
+// own nonce field (protobuf concatenation merges messages), so 100 subscribers holding the same
+// view cost one encode. `to` is the subscriber's view of the publication (viewFor).
 import { meshProtos } from '../core/discovery/proto.js';
 import { diffViews } from '../core/discovery/mesh-delta.js';
 import { splitViewKey, type ResourceView } from '../core/discovery/mesh-resources.js';
@@ -18,29 +19,33 @@ type Serialize = (m: Partial<DiscoveryResponse>) => Buffer;
 
 export class PushEncoder {
   private cacheFor: MeshPublication | undefined;
-  private readonly cache = new Map<ResourceView | 'full', EncodedPush>();
+  private readonly cache = new Map<ResourceView, Map<ResourceView | 'full', EncodedPush>>();
   private readonly serialize: Serialize;
 
   constructor() {
-    this.serialize = meshProtos().discoveryDefinition.Stream!.responseSerialize as unknown as Serialize;
+    const stream = meshProtos().discoveryDefinition.Stream;
+    if (!stream) throw new Error('proto/ambit/discovery.proto defines no Stream method');
+    this.serialize = stream.responseSerialize;
   }
 
-  /** The push that takes a subscriber holding `from` (undefined: nothing) to `pub`. */
-  encode(pub: MeshPublication, from: ResourceView | undefined): EncodedPush {
+  /** The push that takes a subscriber holding `from` (undefined: nothing) to `to`, its view of `pub`. */
+  encode(pub: MeshPublication, to: ResourceView, from: ResourceView | undefined): EncodedPush {
     if (this.cacheFor !== pub) {
       this.cache.clear();
       this.cacheFor = pub;
     }
+    let byFrom = this.cache.get(to);
+    if (!byFrom) this.cache.set(to, (byFrom = new Map()));
     const cacheKey = from ?? 'full';
-    const hit = this.cache.get(cacheKey);
+    const hit = byFrom.get(cacheKey);
     if (hit) return hit;
-    const resource = (k: string): WireResource => {
+    const resource = (k: string, json: string): WireResource => {
       const { type, key } = splitViewKey(k);
-      return { type, key, value: Buffer.from(pub.view.get(k)!) };
+      return { type, key, value: Buffer.from(json) };
     };
     let push: EncodedPush;
     if (!from) {
-      const resources = [...pub.view.keys()].map(resource);
+      const resources = [...to].map(([k, json]) => resource(k, json));
       push = {
         body: this.serialize({
           versionInfo: pub.version,
@@ -53,12 +58,15 @@ export class PushEncoder {
         removals: 0,
       };
     } else {
-      const d = diffViews(from, pub.view);
+      const d = diffViews(from, to);
       push = {
         body: this.serialize({
           versionInfo: pub.version,
           full: false,
-          resources: d.upserts.map(resource),
+          resources: d.upserts.flatMap((k) => {
+            const json = to.get(k);
+            return json === undefined ? [] : [resource(k, json)];
+          }),
           removed: d.removals.map(splitViewKey),
           trustDomain: pub.state.trustDomain,
         }),
@@ -67,7 +75,7 @@ export class PushEncoder {
         removals: d.removals.length,
       };
     }
-    this.cache.set(cacheKey, push);
+    byFrom.set(cacheKey, push);
     return push;
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { meshProtos } from '../core/discovery/proto.js';
-import type { DiscoveryResponse } from '../core/discovery/wire-types.js';
+import type { DiscoveryResponse, WireSubscriber } from '../core/discovery/wire-types.js';
 import type { MeshState } from '../core/model/mesh.js';
 import { publicationOf, type MeshPublication } from './mesh-publication.js';
 import { PushEncoder } from './push-encoder.js';
@@ -23,15 +23,19 @@ const state = (nodes: string[]): MeshState => ({
   trafficPolicies: [],
 });
 
-function harness(initial: MeshPublication) {
+function harness(
+  initial: MeshPublication,
+  subscriber: WireSubscriber = { kind: 'ztunnel', node: 'n1', name: '' },
+  encoder = new PushEncoder(),
+) {
   let current = initial;
   const sent: DiscoveryResponse[] = [];
   const session = new SubscriberSession(
-    { kind: 'ztunnel', node: 'n1', name: '' },
+    subscriber,
     'peer',
     (b) => sent.push(decode(b)),
     () => current,
-    new PushEncoder(),
+    encoder,
     pino({ level: 'silent' }),
   );
   return {
@@ -118,5 +122,52 @@ describe('SubscriberSession flow control', () => {
       subscriber: null,
     });
     expect(h.session.record.lastAckedVersion).toBeUndefined();
+  });
+});
+
+describe('SubscriberSession views', () => {
+  const withPolicy = (nodes: string[]): MeshState => ({
+    ...state(nodes),
+    peerAuthentications: [
+      { namespace: 'ns', name: 'pa', mode: 'STRICT', portLevelMtls: {}, meshWide: false },
+    ],
+  });
+
+  it('pushes each subscriber its own view (viewFor) under the publication version', () => {
+    const v1 = publicationOf(withPolicy(['a']));
+    const v2 = publicationOf(withPolicy(['a', 'b']));
+    const agent = harness(v1, { kind: 'agent', node: 'a', name: '' });
+    const ztunnel = harness(v1);
+    const waypoint = harness(v1, { kind: 'waypoint', node: '', name: 'ns/wp' });
+    for (const h of [agent, ztunnel, waypoint]) h.session.maybePush();
+    const keys = (r: DiscoveryResponse) => r.resources.map((x) => `${x.type}|${x.key}`);
+    // nodes are read by the ztunnel only; the agent reads PeerAuthentications; a waypoint that
+    // serves nothing in this mesh gets no records at all
+    expect(keys(agent.sent[0]!)).toEqual(['peer-authentication|ns/pa']);
+    expect(keys(ztunnel.sent[0]!)).toEqual(['node|a', 'peer-authentication|ns/pa']);
+    expect(keys(waypoint.sent[0]!)).toEqual([]);
+    for (const h of [agent, ztunnel, waypoint]) {
+      expect(h.sent[0]).toMatchObject({ full: true, versionInfo: v1.version });
+      h.answer();
+      h.publish(v2);
+    }
+    // the delta is computed against each subscriber's own view: only the ztunnel's changed
+    expect(agent.sent[1]).toMatchObject({ full: false, versionInfo: v2.version, resources: [], removed: [] });
+    expect(keys(ztunnel.sent[1]!)).toEqual(['node|b']);
+    expect(waypoint.sent[1]).toMatchObject({
+      full: false,
+      versionInfo: v2.version,
+      resources: [],
+      removed: [],
+    });
+  });
+
+  it('builds one view per cache key and one encoded push per (view, acked view) pair', () => {
+    const pub = publicationOf(withPolicy(['a']));
+    expect(pub.viewOf({ kind: 'ztunnel', node: 'a' })).toBe(pub.viewOf({ kind: 'ztunnel', node: 'b' }));
+    expect(pub.viewOf({ kind: 'ztunnel', node: 'a' })).not.toBe(pub.viewOf({ kind: 'agent', node: 'a' }));
+    const encoder = new PushEncoder();
+    const view = pub.viewOf({ kind: 'ztunnel', node: 'a' }).view;
+    expect(encoder.encode(pub, view, undefined)).toBe(encoder.encode(pub, view, undefined));
   });
 });

@@ -1,10 +1,11 @@
-// One subscriber's discovery stream: what it has applied (its last ACKed view), the push in
-// flight, and the flow control that coalesces changes (at most one push in flight; when it is
-// answered, the newest state follows as one delta). A NACKed version is not re-sent; the next
+// One subscriber's discovery stream: what it has applied (its last ACKed view, as viewFor cuts the
+// mesh for its kind), the push in flight, and the flow control that coalesces changes (at most one
+// push in flight; when it is answered, the newest state follows as one delta of its view). A NACKed version is not re-sent; the next
 // config change is sent as a delta from the last ACKed view.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ResourceView } from '../core/discovery/mesh-resources.js';
+import type { MeshSubscriber } from '../core/discovery/view-for.js';
 import type { DiscoveryRequest, WireSubscriber } from '../core/discovery/wire-types.js';
 import type { MeshPublication } from './mesh-publication.js';
 import type { PushEncoder } from './push-encoder.js';
@@ -29,8 +30,22 @@ export function subscriberName(s: WireSubscriber): string {
   return s.name ? `${s.kind} ${s.node} ${s.name}` : `${s.kind} ${s.node}`;
 }
 
+/** The subscriber whose view a stream receives; undefined for a kind viewFor does not know. */
+export function meshSubscriberOf(s: WireSubscriber): MeshSubscriber | undefined {
+  switch (s.kind) {
+    case 'agent':
+    case 'ztunnel':
+      return { kind: s.kind, node: s.node };
+    case 'waypoint':
+      return { kind: 'waypoint', name: s.name };
+    default:
+      return undefined;
+  }
+}
+
 export class SubscriberSession {
   readonly record: SubscriberRecord;
+  private readonly subscriber: MeshSubscriber;
   private acked: ResourceView | undefined;
   private inflight: { nonce: string; version: string; view: ResourceView } | undefined;
   private rejectedVersion: string | undefined;
@@ -47,16 +62,21 @@ export class SubscriberSession {
     private readonly onAnswer?: (s: SubscriberSession) => void,
   ) {
     this.record = { subscriber, peer, connected: true, connectedAt: new Date().toISOString() };
+    const s = meshSubscriberOf(subscriber);
+    // the discovery service refuses unknown kinds before opening a session (authorizeSubscriber)
+    if (!s) throw new Error(`no view for subscriber kind "${subscriber.kind}"`);
+    this.subscriber = s;
   }
 
   /** Sends the newest state unless a push is in flight (then it follows the answer). */
   maybePush(): void {
     if (this.closed || this.inflight) return;
     const pub = this.current();
-    if (pub.view === this.acked || pub.version === this.rejectedVersion) return;
-    const push = this.encoder.encode(pub, this.acked);
+    const { view } = pub.viewOf(this.subscriber);
+    if (view === this.acked || pub.version === this.rejectedVersion) return;
+    const push = this.encoder.encode(pub, view, this.acked);
     const nonce = randomUUID();
-    this.inflight = { nonce, version: pub.version, view: pub.view };
+    this.inflight = { nonce, version: pub.version, view };
     this.record.lastSentVersion = pub.version;
     this.logger.debug(
       {
