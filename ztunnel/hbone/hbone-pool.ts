@@ -11,7 +11,8 @@ import http2, {
 } from 'node:http2';
 import tls, { type PeerCertificate, type SecureContext } from 'node:tls';
 import { spiffeIdOfCert } from '../../core/identity/spiffe.js';
-import { ztError } from '../errors.js';
+import { ztError, ZtunnelError } from '../errors.js';
+import { HboneTunnelError, isTlsHandshakeError } from './tunnel-error.js';
 import { formatAuthority } from './hbone-headers.js';
 import {
   HBONE_SETTINGS,
@@ -34,18 +35,7 @@ export interface HboneTarget {
   headers: OutgoingHttpHeaders;
 }
 
-export type TunnelFailure = 'TLS_FAILURE' | 'CONNECT' | 'STATUS';
-
-export class HboneTunnelError extends Error {
-  constructor(
-    readonly failure: TunnelFailure,
-    message: string,
-    readonly status?: number,
-    cause?: unknown,
-  ) {
-    super(message, cause === undefined ? undefined : { cause });
-  }
-}
+export { HboneTunnelError, type HboneTunnelCode } from './tunnel-error.js';
 
 interface PooledConnection {
   key: string;
@@ -54,7 +44,7 @@ interface PooledConnection {
   /** tunnels open or being opened on it */
   streams: number;
   retired: boolean;
-  idleTimer?: NodeJS.Timeout;
+  idleTimer?: NodeJS.Timeout | undefined;
 }
 
 export interface HbonePoolOptions {
@@ -118,18 +108,19 @@ export class HbonePool {
       );
     } catch (err) {
       this.release(conn);
-      throw new HboneTunnelError(
-        'CONNECT',
-        `HBONE request failed: ${(err as Error).message}`,
-        undefined,
-        err,
-      );
+      throw new HboneTunnelError('ZT_TUNNEL_REQUEST', `HBONE request failed: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     stream.once('close', () => this.release(conn));
     const response = new Promise<void>((resolve, reject) => {
       const fail = (e: Error) => {
         stream.off('response', onResponse);
-        reject(e instanceof HboneTunnelError ? e : new HboneTunnelError('CONNECT', e.message, undefined, e));
+        reject(
+          e instanceof HboneTunnelError
+            ? e
+            : new HboneTunnelError('ZT_TUNNEL_RESET', e.message, { cause: e }),
+        );
       };
       const onResponse = (headers: http2.IncomingHttpHeaders) => {
         stream.off('error', fail);
@@ -137,7 +128,7 @@ export class HbonePool {
         const status = Number(headers[':status']);
         if (status === 200) return resolve();
         stream.close(h2c.NGHTTP2_CANCEL);
-        reject(new HboneTunnelError('STATUS', `HBONE CONNECT answered ${status}`, status));
+        reject(new HboneTunnelError('ZT_TUNNEL_REFUSED', `HBONE CONNECT answered ${status}`, { status }));
       };
       const onClose = () => fail(new Error(`HBONE stream closed before a response (code ${stream.rstCode})`));
       stream.once('response', onResponse);
@@ -228,6 +219,10 @@ export class HbonePool {
       },
     });
     socket.setNoDelay(true);
+    let secured = false;
+    socket.once('secureConnect', () => {
+      secured = true;
+    });
     const session = http2.connect(`https://${formatAuthority(t.gateway.ip, t.gateway.port)}`, {
       createConnection: () => socket,
       settings: HBONE_SETTINGS,
@@ -259,17 +254,24 @@ export class HbonePool {
       });
       session.once('close', () => {
         clearTimeout(timer);
-        if (!tlsError && lastError && /certificate|handshake|tls|ssl|alert/i.test(lastError.message))
+        // a verification error code (a string, despite its type), or null when there was none
+        const authorizationError = socket.authorizationError ? String(socket.authorizationError) : undefined;
+        if (!tlsError && lastError && isTlsHandshakeError(lastError, { authorizationError, secured }))
           tlsError = lastError;
-        if (!tlsError && socket.authorizationError) tlsError = new Error(String(socket.authorizationError));
+        if (!tlsError && authorizationError) tlsError = new Error(authorizationError);
         reject(
           tlsError
-            ? new HboneTunnelError('TLS_FAILURE', tlsError.message, undefined, tlsError)
+            ? new HboneTunnelError(
+                tlsError instanceof ZtunnelError && tlsError.code === 'ZT_PEER_IDENTITY'
+                  ? 'ZT_PEER_IDENTITY'
+                  : 'ZT_HBONE_TLS',
+                tlsError.message,
+                { cause: tlsError },
+              )
             : new HboneTunnelError(
-                'CONNECT',
+                'ZT_HBONE_CONNECT',
                 `HBONE connection to ${t.gateway.ip}:${t.gateway.port} failed: ${lastError?.message ?? 'closed before it was up'}`,
-                undefined,
-                lastError,
+                { cause: lastError },
               ),
         );
       });

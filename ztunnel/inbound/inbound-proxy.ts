@@ -1,7 +1,7 @@
 // Carries inbound decisions out: for each HBONE CONNECT stream (15008) or captured plaintext
 // connection (15006), asks decideInbound(), answers the status (401 denied, 503 unreachable),
-// dials the pod from the mesh address, answers 200 once it is up, splices, and reports
-// telemetry and one access-log line.
+// dials the pod from the mesh address, answers 200 once it is up, and splices. Each connection's
+// labels, access-log line and metrics belong to one ProxiedConnection, ended once on whatever path.
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -13,8 +13,8 @@ import type { HbonePeer } from '../hbone/hbone-server.js';
 import type { SnapshotWatch } from '../state/snapshot-watch.js';
 import type { ZtunnelSnapshot } from '../state/ztunnel-snapshot.js';
 import type { ZtunnelMetrics } from '../telemetry/ztunnel-metrics.js';
-import { tcpLabels, type ResponseFlag } from '../telemetry/tcp-labels.js';
-import { logAccess } from '../telemetry/access-log.js';
+import { ProxiedConnection } from '../connection/proxied-connection.js';
+import { RESPONSE_FLAGS } from '../connection/refusal-reasons.js';
 import type { OriginalDestinationResolver } from '../outbound/original-destination.js';
 
 export interface InboundProxyOptions {
@@ -32,10 +32,11 @@ export class InboundProxy {
 
   handleTunnel(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, peer: HbonePeer): void {
     const forwarded = headers.forwarded;
+    const method = headers[':method'];
     const facts: InboundFacts = {
       node: this.o.node,
       transport: 'hbone',
-      method: headers[':method'],
+      ...(method !== undefined ? { method } : {}),
       authority: headers[':authority'],
       peerPrincipal: peer.principal,
       peerAddress: peer.address,
@@ -81,7 +82,7 @@ export class InboundProxy {
     respond: (status: number) => void,
     peerPrincipal: string | undefined,
   ): Promise<void> {
-    const started = Date.now();
+    const startedAt = Date.now();
     const direction = facts.transport === 'hbone' ? 'inbound' : 'inbound-plaintext';
     const snap = this.o.snapshots.get();
     if (!snap) {
@@ -94,8 +95,63 @@ export class InboundProxy {
       decision: d.kind,
       reason: d.kind === 'reject' ? d.reason : '-',
     });
-    const labels = (flags: ResponseFlag) =>
-      tcpLabels({
+    const conn = this.connection(d, facts, direction, peerPrincipal, startedAt);
+
+    if (d.kind === 'reject') {
+      respond(d.status);
+      conn.refuse(RESPONSE_FLAGS[d.reason], String(d.status), { error: d.detail });
+      return;
+    }
+    const abort = new AbortController();
+    const onGone = () => abort.abort();
+    client.once('close', onGone);
+    let upstream: Socket;
+    try {
+      upstream = await connectUpstream(d.address, {
+        localAddress: this.o.meshAddress,
+        signal: abort.signal,
+        ...(this.o.upstreamConnectTimeoutMs ? { timeoutMs: this.o.upstreamConnectTimeoutMs } : {}),
+      });
+    } catch (err) {
+      client.off('close', onGone);
+      respond(503);
+      conn.refuse(RESPONSE_FLAGS['upstream-connect'], '503', { error: (err as Error).message });
+      return;
+    }
+    client.off('close', onGone);
+    if (client.destroyed) {
+      upstream.destroy();
+      conn.discard();
+      return;
+    }
+    respond(200);
+    conn.open();
+    const r = await splice(
+      client,
+      upstream,
+      this.o.idleTimeoutMs ? { idleTimeoutMs: this.o.idleTimeoutMs } : {},
+    );
+    conn.close({
+      flags: r.outcome === 'idle-timeout' ? 'IDLE_TIMEOUT' : '-',
+      result: r.outcome === 'eof' ? '200' : `200:${r.outcome}`,
+      bytes: r,
+      error: r.error?.message,
+    });
+  }
+
+  /** The connection's lifecycle, its labels and access-log fields taken from the decision once. */
+  private connection(
+    d: InboundDecision,
+    facts: InboundFacts,
+    direction: 'inbound' | 'inbound-plaintext',
+    peerPrincipal: string | undefined,
+    startedAt: number,
+  ): ProxiedConnection {
+    return new ProxiedConnection({
+      metrics: this.o.metrics,
+      logger: this.o.logger,
+      startedAt,
+      labels: {
         reporter: 'destination',
         ...(d.sourceWorkload ? { source: d.sourceWorkload } : {}),
         ...(peerPrincipal ? { sourcePrincipal: peerPrincipal } : {}),
@@ -106,11 +162,9 @@ export class InboundProxy {
         ...(d.address && !d.destination
           ? { destinationAddress: formatAuthority(d.address.ip, d.address.port) }
           : {}),
-        responseFlags: flags,
         mtls: facts.transport === 'hbone',
-      });
-    const log = (result: string, flags: string, bytes: { sent: number; received: number }, error?: string) =>
-      logAccess(this.o.logger, {
+      },
+      access: {
         direction,
         src: {
           ip: d.sourceIp,
@@ -127,66 +181,15 @@ export class InboundProxy {
             : {}),
           ...(d.service ? { service: d.service.hostname } : {}),
         },
-        ...(facts.authority ? { originalDestination: facts.authority } : {}),
+        originalDestination: facts.authority,
         decision: d.kind === 'forward' ? 'forward' : `reject:${d.reason}`,
-        result,
-        responseFlags: flags,
-        ...(d.policy ? { policy: d.policy } : {}),
-        bytesSent: bytes.sent,
-        bytesReceived: bytes.received,
-        durationMs: Date.now() - started,
-        ...(error ? { error } : {}),
-      });
-
-    if (d.kind === 'reject') {
-      const flags: ResponseFlag = d.status === 401 ? 'DENY' : 'CONNECT';
-      const l = labels(flags);
-      this.o.metrics.connectionOpened(l);
-      this.o.metrics.connectionClosed(l, 0, 0);
-      respond(d.status);
-      log(String(d.status), flags, { sent: 0, received: 0 }, d.detail);
-      return;
-    }
-    const abort = new AbortController();
-    const onGone = () => abort.abort();
-    client.once('close', onGone);
-    let upstream: Socket;
-    try {
-      upstream = await connectUpstream(d.address, {
-        localAddress: this.o.meshAddress,
-        signal: abort.signal,
-        ...(this.o.upstreamConnectTimeoutMs ? { timeoutMs: this.o.upstreamConnectTimeoutMs } : {}),
-      });
-    } catch (err) {
-      client.off('close', onGone);
-      const l = labels('CONNECT');
-      this.o.metrics.connectionOpened(l);
-      this.o.metrics.connectionClosed(l, 0, 0);
-      respond(503);
-      log('503', 'CONNECT', { sent: 0, received: 0 }, (err as Error).message);
-      return;
-    }
-    client.off('close', onGone);
-    if (client.destroyed) {
-      upstream.destroy();
-      return;
-    }
-    respond(200);
-    const l = labels('-');
-    this.o.metrics.connectionOpened(l);
-    this.o.metrics.openTunnels.inc({ direction });
-    const r = await splice(
-      client,
-      upstream,
-      this.o.idleTimeoutMs ? { idleTimeoutMs: this.o.idleTimeoutMs } : {},
-    );
-    this.o.metrics.openTunnels.dec({ direction });
-    const flags = r.outcome === 'idle-timeout' ? 'IDLE_TIMEOUT' : '-';
-    this.o.metrics.connectionClosed(labels(flags), r.received, r.sent);
-    log(r.outcome === 'eof' ? '200' : `200:${r.outcome}`, flags, r, r.error?.message);
+        policy: d.policy,
+      },
+    });
   }
 }
 
 function normalize(a: string | undefined): string {
-  return (a ?? '').startsWith('::ffff:') ? a!.slice(7) : (a ?? '');
+  const s = a ?? '';
+  return s.startsWith('::ffff:') ? s.slice(7) : s;
 }

@@ -1,6 +1,7 @@
 // Picks one endpoint among the ready ones of a Service: round robin (a cursor per service), least
 // connections (ties broken by the round-robin cursor, so equal loads still rotate) or random.
 // Pure: the caller owns the cursor, the live connection counts and the random source.
+import type { Lease } from '../../core/proxy/proxy-lifecycle.js';
 import type { LoadBalancerAlgorithm } from '../state/traffic-policy.js';
 
 export interface LoadBalancerView {
@@ -36,7 +37,9 @@ export function pickEndpoint(
       let bestLoad = Infinity;
       for (let k = 0; k < n; k++) {
         const i = (cursor + k) % n;
-        const load = active(candidates[i]!);
+        const candidate = candidates[i];
+        if (candidate === undefined) continue;
+        const load = active(candidate);
         if (load < bestLoad) {
           best = i;
           bestLoad = load;
@@ -76,5 +79,18 @@ export class LoadBalancerState implements LoadBalancerView {
     const n = this.active(endpoint) - 1;
     if (n <= 0) this.counts.delete(endpoint);
     else this.counts.set(endpoint, n);
+  }
+
+  /** Counts one connection open to `endpoint` until the lease is released (at most once). */
+  lease(endpoint: string): Lease {
+    this.opened(endpoint);
+    let held = true;
+    return {
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.closed(endpoint);
+      },
+    };
   }
 }

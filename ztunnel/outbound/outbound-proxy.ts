@@ -1,22 +1,30 @@
 // Carries outbound decisions out: for a captured connection (15001, original destination from the
 // resolver) or a SOCKS5 CONNECT (destination given), asks decideOutbound(), then opens an HBONE
 // tunnel (to the destination node or a waypoint) with the source pod's certificate, or dials the
-// destination directly (passthrough), or refuses. Splices, reports telemetry, logs one line.
+// destination directly (passthrough), or refuses. Each connection's labels, access-log line,
+// metrics and load-balancer slot belong to one ProxiedConnection, ended once on whatever path.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { decideOutbound, type OutboundDecision } from './decide-outbound.js';
 import type { LoadBalancerState } from './endpoint-picker.js';
 import type { OriginalDestinationResolver } from './original-destination.js';
 import { splice, type SpliceResult } from '../hbone/splice.js';
-import { HboneTunnelError, type HbonePool } from '../hbone/hbone-pool.js';
+import type { HbonePool } from '../hbone/hbone-pool.js';
+import { HboneTunnelError } from '../hbone/tunnel-error.js';
 import { baggage, formatAuthority, formatForwarded, traceparent } from '../hbone/hbone-headers.js';
 import { connectUpstream } from '../net/upstream-connect.js';
 import type { WorkloadCertificates } from '../identity/workload-certificates.js';
 import type { SnapshotWatch } from '../state/snapshot-watch.js';
 import type { ZtunnelSnapshot } from '../state/ztunnel-snapshot.js';
 import type { ZtunnelMetrics } from '../telemetry/ztunnel-metrics.js';
-import { tcpLabels, type ResponseFlag } from '../telemetry/tcp-labels.js';
-import { logAccess } from '../telemetry/access-log.js';
+import type { ResponseFlag } from '../telemetry/tcp-labels.js';
+import { ProxiedConnection } from '../connection/proxied-connection.js';
+import {
+  OUTBOUND_ANSWERS,
+  RESPONSE_FLAGS,
+  tunnelFailure,
+  type OutboundRefusal,
+} from '../connection/refusal-reasons.js';
 
 export interface OutboundProxyOptions {
   node: string;
@@ -27,7 +35,7 @@ export interface OutboundProxyOptions {
   metrics: ZtunnelMetrics;
   logger: Logger;
   /** Default idle timeout when no TrafficPolicy sets one (undefined: never). */
-  idleTimeoutMs?: number;
+  idleTimeoutMs?: number | undefined;
 }
 
 /** How the caller learns the outcome before bytes flow (SOCKS5 replies; capture does nothing). */
@@ -36,31 +44,7 @@ export interface OutboundHooks {
   refused?: (why: 'deny' | 'unreachable') => void;
 }
 
-const DENY_FLAGS: Record<string, ResponseFlag> = {
-  'unknown-source': 'UNKNOWN_SOURCE',
-  'source-not-on-node': 'UNKNOWN_SOURCE',
-  'no-ready-endpoint': 'NO_HEALTHY_UPSTREAM',
-  'no-waypoint-instance': 'NO_HEALTHY_UPSTREAM',
-};
-
-// The per-connection callbacks handle() builds and hands to tunnel(), passthrough() and carry().
-/** The metric labels of this connection with the given response flags. */
-type Labels = (flags: ResponseFlag) => ReturnType<typeof tcpLabels>;
-/** Writes this connection's one access-log line. */
-type LogAccess = (
-  result: string,
-  flags: string,
-  via: string | undefined,
-  r: { sent: number; received: number },
-  error?: string,
-) => void;
-/** Counts, answers (SOCKS5 refusal or reset) and logs a connection that never carried bytes. */
-type Refuse = (
-  flags: ResponseFlag,
-  via: string | undefined,
-  why: 'deny' | 'unreachable',
-  error: string,
-) => void;
+type Address = { ip: string; port: number };
 
 export class OutboundProxy {
   constructor(private readonly o: OutboundProxyOptions) {}
@@ -81,14 +65,10 @@ export class OutboundProxy {
     void this.handle(socket, src, orig);
   }
 
-  async handle(
-    socket: Socket,
-    src: { ip: string; port: number },
-    dst: { ip: string; port: number },
-    hooks: OutboundHooks = {},
-  ): Promise<void> {
+  async handle(socket: Socket, src: Address, dst: Address, hooks: OutboundHooks = {}): Promise<void> {
     socket.on('error', () => undefined);
-    const started = Date.now();
+    const startedAt = Date.now();
+    // The one read of the snapshot for this connection: the decision and the idle timeout.
     const snap = this.o.snapshots.get();
     if (!snap) {
       hooks.refused?.('unreachable');
@@ -112,29 +92,51 @@ export class OutboundProxy {
       reason: d.kind === 'deny' ? d.reason : '-',
     });
     if (d.kind !== 'deny' && d.lb) this.o.lb.advance(d.lb.serviceKey, d.lb.nextCursor);
+    const conn = this.connection(d, src, dst, startedAt);
+    const idle = this.idleTimeout(snap, d);
 
-    const labels: Labels = (flags) => {
-      const target = d.target;
-      const dw = target?.workload;
-      const destinationPrincipal =
-        d.kind === 'hbone'
-          ? dw?.identity
-          : d.kind === 'waypoint'
-            ? (dw?.identity ?? d.serverIdentity)
-            : undefined;
-      return tcpLabels({
+    switch (d.kind) {
+      case 'deny':
+        this.refuse(socket, hooks, conn, d.reason, undefined, d.detail);
+        return;
+      case 'hbone':
+      case 'waypoint':
+        await this.tunnel(socket, src, d, hooks, conn, idle);
+        return;
+      case 'passthrough':
+        await this.passthrough(socket, d, hooks, conn, idle);
+        return;
+      default: {
+        const never: never = d;
+        throw new Error(`unknown decision ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** The connection's lifecycle, its labels and access-log fields taken from the decision once. */
+  private connection(d: OutboundDecision, src: Address, dst: Address, startedAt: number): ProxiedConnection {
+    const target = d.target;
+    const dw = target?.workload;
+    const destinationPrincipal =
+      d.kind === 'hbone'
+        ? dw?.identity
+        : d.kind === 'waypoint'
+          ? (dw?.identity ?? d.serverIdentity)
+          : undefined;
+    return new ProxiedConnection({
+      metrics: this.o.metrics,
+      logger: this.o.logger,
+      startedAt,
+      labels: {
         reporter: 'source',
         ...(d.source ? { source: d.source, sourcePrincipal: d.source.identity } : {}),
         ...(dw ? { destination: dw } : {}),
         ...(destinationPrincipal ? { destinationPrincipal } : {}),
         ...(target?.service ? { service: target.service } : {}),
         ...(!target?.service && !dw ? { destinationAddress: formatAuthority(dst.ip, dst.port) } : {}),
-        responseFlags: flags,
         mtls: d.kind === 'hbone' || d.kind === 'waypoint',
-      });
-    };
-    const log: LogAccess = (result, flags, via, r, error) =>
-      logAccess(this.o.logger, {
+      },
+      access: {
         direction: 'outbound',
         src: {
           ip: src.ip,
@@ -149,88 +151,64 @@ export class OutboundProxy {
             : d.kind === 'passthrough'
               ? d.address
               : {}),
-          ...(d.target?.workload
-            ? {
-                workload: `${d.target.workload.namespace}/${d.target.workload.name}`,
-                identity: d.target.workload.identity,
-              }
-            : {}),
-          ...(d.target?.service ? { service: d.target.service.hostname } : {}),
+          ...(dw ? { workload: `${dw.namespace}/${dw.name}`, identity: dw.identity } : {}),
+          ...(target?.service ? { service: target.service.hostname } : {}),
         },
         originalDestination: formatAuthority(dst.ip, dst.port),
-        ...(via ? { via } : {}),
         decision: d.kind === 'deny' ? `deny:${d.reason}` : d.kind,
-        result,
-        responseFlags: flags,
-        bytesSent: r.sent,
-        bytesReceived: r.received,
-        durationMs: Date.now() - started,
-        ...(error ? { error } : {}),
-      });
-    const fail: Refuse = (flags, via, why, error) => {
-      const l = labels(flags);
-      this.o.metrics.connectionOpened(l);
-      this.o.metrics.connectionClosed(l, 0, 0);
-      if (hooks.refused) {
-        hooks.refused(why);
-        if (!socket.destroyed) socket.end();
-      } else if (!socket.destroyed) socket.resetAndDestroy();
-      log('refused', flags, via, { sent: 0, received: 0 }, error);
-    };
-
-    switch (d.kind) {
-      case 'deny':
-        fail(DENY_FLAGS[d.reason] ?? 'DENY', undefined, 'deny', d.detail);
-        return;
-      case 'hbone':
-      case 'waypoint':
-        await this.tunnel(socket, src, d, hooks, labels, log, fail);
-        return;
-      case 'passthrough':
-        await this.passthrough(socket, d, hooks, labels, log, fail);
-        return;
-      default: {
-        const never: never = d;
-        throw new Error(`unknown decision ${JSON.stringify(never)}`);
-      }
-    }
+      },
+    });
   }
 
-  private idleTimeout(d: OutboundDecision): number | undefined {
+  /** The target Service's TrafficPolicy idle timeout, else the default (from the one snapshot read). */
+  private idleTimeout(snap: ZtunnelSnapshot, d: OutboundDecision): number | undefined {
     const svc = d.kind !== 'deny' ? d.target.service : undefined;
-    const snap = this.o.snapshots.get();
     const fromPolicy = svc
-      ? snap?.trafficByService.get(`${svc.namespace}/${svc.name}`)?.idleTimeoutMs
+      ? snap.trafficByService.get(`${svc.namespace}/${svc.name}`)?.idleTimeoutMs
       : undefined;
     return fromPolicy ?? this.o.idleTimeoutMs;
   }
 
+  /** Ends a connection that never carried bytes: counted, answered (SOCKS5 refusal or reset), logged. */
+  private refuse(
+    socket: Socket,
+    hooks: OutboundHooks,
+    conn: ProxiedConnection,
+    reason: OutboundRefusal,
+    via: string | undefined,
+    error: string | undefined,
+  ): void {
+    conn.refuse(RESPONSE_FLAGS[reason], 'refused', { via, error });
+    if (hooks.refused) {
+      hooks.refused(OUTBOUND_ANSWERS[reason]);
+      if (!socket.destroyed) socket.end();
+    } else if (!socket.destroyed) socket.resetAndDestroy();
+  }
+
   private async tunnel(
     socket: Socket,
-    src: { ip: string; port: number },
+    src: Address,
     d: Extract<OutboundDecision, { kind: 'hbone' | 'waypoint' }>,
     hooks: OutboundHooks,
-    labels: Labels,
-    log: LogAccess,
-    fail: Refuse,
+    conn: ProxiedConnection,
+    idle: number | undefined,
   ): Promise<void> {
     const via = `${d.kind === 'waypoint' ? 'waypoint ' : ''}${formatAuthority(d.gateway.ip, d.gateway.port)}`;
-    const endpoint = d.lb?.endpoint;
     // A captured connection (no SOCKS5 reply to send) starts forwarding right behind the
     // CONNECT: the client's first bytes ride with the HEADERS instead of waiting a round trip
     // for the 200. A SOCKS5 client must hear "connected" only after the 200.
     const early = !hooks.ready && !hooks.refused;
+    if (d.lb) conn.hold(this.o.lb.lease(d.lb.endpoint));
+    const failed = (err: unknown) =>
+      this.refuse(
+        socket,
+        hooks,
+        conn,
+        err instanceof HboneTunnelError ? tunnelFailure(err) : 'hbone-setup',
+        via,
+        (err as Error).message,
+      );
     let opened;
-    if (endpoint) this.o.lb.opened(endpoint);
-    const failed = (err: unknown) => {
-      if (endpoint) this.o.lb.closed(endpoint);
-      const e = err as Error;
-      if (e instanceof HboneTunnelError) {
-        const flags: ResponseFlag =
-          e.failure === 'TLS_FAILURE' ? 'TLS_FAILURE' : e.status === 401 ? 'DENY' : 'CONNECT';
-        fail(flags, via, e.status === 401 ? 'deny' : 'unreachable', e.message);
-      } else fail('CONNECT', via, 'unreachable', e.message);
-    };
     try {
       const tlsMaterial = await this.o.certificates.get(d.source.identity);
       opened = await this.o.pool.openEarly({
@@ -253,13 +231,12 @@ export class OutboundProxy {
     const { stream, response } = opened;
     if (socket.destroyed) {
       stream.close();
-      if (endpoint) this.o.lb.closed(endpoint);
+      conn.discard();
       return;
     }
     if (!early) {
       hooks.ready?.();
-      await this.carry(socket, stream, d, via, labels, log);
-      if (endpoint) this.o.lb.closed(endpoint);
+      await this.carry(socket, stream, conn, via, idle);
       return;
     }
     // Early: a refusal must reset the client before the stream's end could reach it as a FIN,
@@ -271,7 +248,6 @@ export class OutboundProxy {
         socket.resetAndDestroy();
       }
     });
-    const idle = this.idleTimeout(d);
     const splicing = splice(socket, stream, idle ? { idleTimeoutMs: idle } : {});
     try {
       await response;
@@ -281,59 +257,56 @@ export class OutboundProxy {
       failed(err);
       return;
     }
-    await this.carry(socket, stream, d, via, labels, log, splicing);
-    if (endpoint) this.o.lb.closed(endpoint);
+    await this.carry(socket, stream, conn, via, idle, splicing);
   }
 
   private async passthrough(
     socket: Socket,
     d: Extract<OutboundDecision, { kind: 'passthrough' }>,
     hooks: OutboundHooks,
-    labels: Labels,
-    log: LogAccess,
-    fail: Refuse,
+    conn: ProxiedConnection,
+    idle: number | undefined,
   ): Promise<void> {
     const via = formatAuthority(d.address.ip, d.address.port);
-    const endpoint = d.lb?.endpoint;
-    if (endpoint) this.o.lb.opened(endpoint);
+    if (d.lb) conn.hold(this.o.lb.lease(d.lb.endpoint));
     let upstream;
     try {
       upstream = await connectUpstream(d.address);
     } catch (err) {
-      if (endpoint) this.o.lb.closed(endpoint);
-      fail('CONNECT', via, 'unreachable', (err as Error).message);
+      this.refuse(socket, hooks, conn, 'upstream-connect', via, (err as Error).message);
       return;
     }
     if (socket.destroyed) {
       upstream.destroy();
-      if (endpoint) this.o.lb.closed(endpoint);
+      conn.discard();
       return;
     }
     hooks.ready?.();
-    await this.carry(socket, upstream, d, via, labels, log);
-    if (endpoint) this.o.lb.closed(endpoint);
+    await this.carry(socket, upstream, conn, via, idle);
   }
 
   private async carry(
     socket: Socket,
     upstream: Parameters<typeof splice>[1],
-    d: OutboundDecision,
+    conn: ProxiedConnection,
     via: string,
-    labels: Labels,
-    log: LogAccess,
+    idle: number | undefined,
     started?: Promise<SpliceResult>,
   ): Promise<void> {
-    this.o.metrics.connectionOpened(labels('-'));
-    this.o.metrics.openTunnels.inc({ direction: 'outbound' });
-    const idle = this.idleTimeout(d);
+    conn.open();
     const r: SpliceResult = await (started ?? splice(socket, upstream, idle ? { idleTimeoutMs: idle } : {}));
-    this.o.metrics.openTunnels.dec({ direction: 'outbound' });
     const flags: ResponseFlag = r.outcome === 'idle-timeout' ? 'IDLE_TIMEOUT' : '-';
-    this.o.metrics.connectionClosed(labels(flags), r.received, r.sent);
-    log(r.outcome === 'eof' ? 'ok' : r.outcome, flags, via, r, r.error?.message);
+    conn.close({
+      flags,
+      result: r.outcome === 'eof' ? 'ok' : r.outcome,
+      bytes: r,
+      via,
+      error: r.error?.message,
+    });
   }
 }
 
 export function normalize(a: string | undefined): string {
-  return (a ?? '').startsWith('::ffff:') ? a!.slice(7) : (a ?? '');
+  const s = a ?? '';
+  return s.startsWith('::ffff:') ? s.slice(7) : s;
 }
