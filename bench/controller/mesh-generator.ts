@@ -1,5 +1,6 @@
 // Writes a large synthetic mesh config for the controller bench: N nodes, pods spread evenly over
-// them (one file per node), services each selecting a group of pods. Deterministic.
+// them (one file per node), services each selecting a group of pods, and one waypoint serving every
+// WAYPOINT_EVERY-th Service, each of those with an HTTPRoute. Deterministic.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -15,6 +16,12 @@ export function nodeName(i: number): string {
   return `node-${String(i).padStart(3, '0')}`;
 }
 
+/** Every this many Services, one uses the waypoint and has an HTTPRoute (10% of them). */
+export const WAYPOINT_EVERY = 10;
+
+/** The bench's waypoint Gateway, `<namespace>/<name>`. */
+export const WAYPOINT = 'bench/waypoint';
+
 /** Services are written 10 to a file (services/group-NNN.yaml), like per-app manifests. */
 export const SERVICES_PER_FILE = 10;
 
@@ -27,9 +34,14 @@ function servicesYaml(size: MeshSize, group: number, portOffset: Record<number, 
   const end = Math.min(size.services, (group + 1) * SERVICES_PER_FILE);
   for (let s = group * SERVICES_PER_FILE; s < end; s++) {
     const port = 80 + (portOffset[s] ?? 0);
+    const waypoint = s % WAYPOINT_EVERY === 0;
     docs.push(
-      `apiVersion: v1\nkind: Service\nmetadata: {name: svc-${s}, namespace: bench}\nspec: {selector: {app: app-${s}}, clusterIP: ${ip(96, s + 1)}, ports: [{name: http, port: ${port}, targetPort: 8080}]}`,
+      `apiVersion: v1\nkind: Service\nmetadata: {name: svc-${s}, namespace: bench${waypoint ? ', labels: {ambit.dev/use-waypoint: waypoint}' : ''}}\nspec: {selector: {app: app-${s}}, clusterIP: ${ip(96, s + 1)}, ports: [{name: http, port: ${port}, targetPort: 8080}]}`,
     );
+    if (waypoint)
+      docs.push(
+        `apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: route-${s}, namespace: bench}\nspec: {parentRefs: [{group: "", kind: Service, name: svc-${s}}], rules: [{matches: [{path: {type: PathPrefix, value: /api}}], backendRefs: [{name: svc-${s}, port: ${port}}], timeouts: {request: 10s}}]}`,
+      );
   }
   return docs.join('\n---\n') + '\n';
 }
@@ -55,6 +67,10 @@ export function writeMesh(dir: string, size: MeshSize): void {
       { length: 50 },
       (_, i) => `apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa-${i}, namespace: bench}`,
     ),
+    `apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: waypoint, namespace: bench}`,
+    `apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: waypoint, namespace: bench}\nspec: {gatewayClassName: ambit-waypoint, listeners: [{name: mesh, port: 15008, protocol: HBONE}]}`,
+    // the waypoint's pod is one more than --pods, outside the per-node files the rounds rewrite
+    `apiVersion: v1\nkind: Pod\nmetadata: {name: waypoint-0, namespace: bench, labels: {gateway.networking.k8s.io/gateway-name: waypoint, ambit.dev/dataplane-mode: none}}\nspec: {nodeName: ${nodeName(0)}, serviceAccountName: waypoint}\nstatus: {podIP: 10.199.0.1, conditions: [{type: Ready, status: "True"}]}`,
     ...Array.from(
       { length: size.nodes },
       (_, i) =>

@@ -1,7 +1,8 @@
 // Controller bench: a real `ambit controller` with 10,000 pods and 1,000 services (100 nodes), and
 // 100 DiscoveryClient subscribers (one ztunnel per node) in 4 child processes on loopback. Measures
 // the time from a file change to the last subscriber's ACK (controller-side ACK timestamps), the
-// full-snapshot size and the controller's RSS. Prints figures; no pass/fail.
+// snapshot size of the whole state beside each subscriber kind's view (agent, ztunnel, waypoint)
+// and the controller's RSS. Prints figures; no pass/fail.
 //   node dist/bench/controller/run.js [--pods 10000] [--services 1000] [--subscribers 100] [--changes 5]
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startControllerHarness, type ControllerHarness } from '../../test/support/controller-harness.js';
 import { fetchStatus } from '../../core/discovery/inspection-client.js';
+import { measureViewSizes } from './view-sizes.js';
 import {
+  WAYPOINT,
+  nodeName,
   podsWithIpChange,
   servicesFile,
   servicesWithPortChange,
@@ -47,7 +51,7 @@ function rssMb(pid: number): { rss: number; peak: number } {
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'ambit-bench-controller-'));
@@ -99,6 +103,12 @@ async function main(): Promise<void> {
       .find((l) => l.includes('"msg":"push"') && l.includes('"full":true'));
     const snapshotBytes = fullPush ? (JSON.parse(fullPush) as { bytes: number }).bytes : NaN;
     const memAfterSnapshots = rssMb(pid);
+    const { trustDomain } = await fetchStatus({ controller: ctl.address, stateDir: ctl.stateDir });
+    const viewSizes = await measureViewSizes(configDir, trustDomain, [
+      { kind: 'agent', node: nodeName(0) },
+      { kind: 'ztunnel', node: nodeName(0) },
+      { kind: 'waypoint', name: WAYPOINT },
+    ]);
 
     const allAt = (version: string) =>
       [...applied.values()].every((a) => a.version === version) && applied.size === subscribers;
@@ -181,7 +191,12 @@ async function main(): Promise<void> {
     const lines = [
       '',
       `controller bench: ${size.pods} pods, ${size.services} services, ${size.nodes} nodes, ${subscribers} subscribers (${PROCESSES} processes), loopback`,
-      `full snapshot:                     ${(snapshotBytes / 1024 / 1024).toFixed(2)} MiB (${snapshotBytes} bytes)`,
+      'first snapshot per subscriber kind (bytes of the push body):',
+      ...viewSizes.map(
+        (v) =>
+          `  ${(v.name === 'full' ? 'whole mesh state (before views)' : v.name).padEnd(34)}${(v.bytes / 1024 / 1024).toFixed(2).padStart(7)} MiB  ${String(v.bytes).padStart(9)} bytes  ${String(v.records).padStart(6)} records`,
+      ),
+      `  ztunnel push measured on the wire ${(snapshotBytes / 1024 / 1024).toFixed(2).padStart(6)} MiB  ${String(snapshotBytes).padStart(9)} bytes (the controller's push log line, nonce included)`,
       `controller RSS after snapshots:    ${fmt(memAfterSnapshots.rss)} MB (peak ${fmt(memAfterSnapshots.peak)} MB)`,
       `controller RSS at end:             ${fmt(memEnd.rss)} MB (peak ${fmt(memEnd.peak)} MB; V8 heap in use at the last change ${rounds.at(-1)?.heapUsedMb} MB)`,
       '',

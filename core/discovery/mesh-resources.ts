@@ -80,8 +80,15 @@ function encoded<T extends MeshResourceType>(
   return e;
 }
 
+/** The keyed view of a state, without its version (a subscriber's view is pushed under its state's). */
 export function meshStateToView(state: MeshState): Map<string, string> {
-  return encodeMeshState(state).view;
+  const view = new Map<string, string>();
+  for (const type of MESH_RESOURCE_TYPES)
+    for (const record of recordsOf(state, type)) {
+      const e = encoded(type, record);
+      view.set(e.key, e.json);
+    }
+  return view;
 }
 
 /**
