@@ -68,6 +68,7 @@ function frame(type: number, flags: number, streamId: number, payload: Buffer): 
 export class RawH2Client {
   readonly frames: RawFrame[] = [];
   readonly serverSettings = new Map<number, number>();
+  /** The first GOAWAY received. */
   goaway: { lastStreamId: number; code: number } | undefined;
   closed = false;
   private buf: Buffer = Buffer.alloc(0);
@@ -134,7 +135,8 @@ export class RawH2Client {
       } else if (f.type === FRAME.PING && !(f.flags & ACK)) {
         this.socket.write(frame(FRAME.PING, ACK, 0, f.payload));
       } else if (f.type === FRAME.GOAWAY) {
-        this.goaway = {
+        // The first GOAWAY says why; a server may send a second (NO_ERROR) as it closes.
+        this.goaway ??= {
           lastStreamId: f.payload.readUInt32BE(0) & 0x7fffffff,
           code: f.payload.readUInt32BE(4),
         };

@@ -22,7 +22,7 @@ export interface ListenerLimits {
 
 export const DEFAULT_LISTENER_LIMITS: ListenerLimits = {
   handshakeTimeoutMs: 5_000,
-  maxHandshakes: 512,
+  maxHandshakes: 4_096,
   maxConnections: 32_768,
   maxConnectionsPerSource: 2_048,
   maxStreamsPerConnection: 100,

@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import { networkInterfaces } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { createAdminServer, isLoopbackRequest } from './admin-server.js';
+
+describe('isLoopbackRequest', () => {
+  const cases: { local: string | undefined; remote: string | undefined; want: boolean }[] = [
+    { local: '127.0.0.1', remote: '127.0.0.1', want: true },
+    { local: '127.0.30.3', remote: '127.0.30.3', want: true },
+    { local: '::1', remote: '::1', want: true },
+    { local: '::ffff:127.0.0.1', remote: '::ffff:127.0.0.1', want: true },
+    // The node calling its own address: not loopback (a pod can reach that address too).
+    { local: '10.0.0.5', remote: '10.0.0.5', want: false },
+    { local: '127.0.0.1', remote: '10.0.0.5', want: false },
+    { local: '::ffff:10.0.0.5', remote: '::ffff:127.0.0.1', want: false },
+    { local: undefined, remote: '127.0.0.1', want: false },
+  ];
+  for (const c of cases)
+    it(`${c.local ?? '?'} <- ${c.remote ?? '?'}: ${c.want}`, () =>
+      expect(isLoopbackRequest(c.local, c.remote)).toBe(c.want));
+});
+
+/** This machine's first non-loopback IPv4 address: a client on it is not loopback. */
+function externalAddress(): string {
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  throw new Error('this test needs one non-loopback IPv4 address on the machine');
+}
+
+describe('admin server debug paths', () => {
+  let server: http.Server;
+  let port = 0;
+  beforeAll(async () => {
+    server = createAdminServer({
+      metrics: () => Promise.resolve({ contentType: 'text/plain', body: 'm 1\n' }),
+      configDump: () => ({ node: 'n1' }),
+      workloads: () => [],
+      ready: () => true,
+    });
+    await new Promise<void>((r) => server.listen({ host: '0.0.0.0', port: 0 }, r));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => server.close());
+
+  const get = (host: string, path: string) =>
+    new Promise<number>((resolve, reject) => {
+      http
+        .get({ host, port, path, localAddress: host }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', reject);
+    });
+
+  it('answers a loopback client', async () => {
+    expect(await get('127.0.0.1', '/config_dump')).toBe(200);
+    expect(await get('127.0.0.1', '/workloads')).toBe(200);
+  });
+
+  it('refuses a client on the node address with 403, while /metrics and readiness answer it', async () => {
+    const ext = externalAddress();
+    expect(await get(ext, '/config_dump')).toBe(403);
+    expect(await get(ext, '/workloads')).toBe(403);
+    expect(await get(ext, '/metrics')).toBe(200);
+    expect(await get(ext, '/healthz/ready')).toBe(200);
+  });
+});
