@@ -1,10 +1,12 @@
 // Discovery end to end: a real controller process, two DiscoveryClient subscribers (a ztunnel on
 // node-1 and an agent on node-2, each bootstrapping its node identity with the join token). An
 // edit reaches both as a delta; a subscriber whose onState throws NACKs and `ambit status` shows
-// it; killing and restarting the controller makes both resync to the same state.
+// it; killing and restarting the controller makes both resync to the same state. Each holds
+// exactly its own view (viewFor) of the state the controller published.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiscoveryClient } from '../../core/discovery/client.js';
 import type { MeshState } from '../../core/model/mesh.js';
+import { viewFor } from '../../core/discovery/view-for.js';
 import { startControllerHarness, type ControllerHarness } from '../support/controller-harness.js';
 import { SAMPLE_PODS, sampleMeshYaml } from '../support/controller-fixtures.js';
 
@@ -72,13 +74,19 @@ describe('controller discovery', () => {
     await ctl?.stop();
   }, 30_000);
 
-  it('gives both subscribers the same full snapshot first', () => {
+  /** The state the controller published now, as `ambit config dump` shows it. */
+  const published = async (): Promise<MeshState> =>
+    (JSON.parse((await ctl.cli(['config', 'dump', '-o', 'json'])).stdout) as { state: MeshState }).state;
+
+  it('gives both subscribers their view of the same full snapshot first', async () => {
     expect(seen[0]!.version).toBeTruthy();
     expect(seen[0]!.version).toBe(seen[1]!.version);
     expect(seen[0]!.state!.workloads.map((w) => w.name).sort()).toEqual(
       SAMPLE_PODS.map((p) => p.name).sort(),
     );
-    expect(seen[0]!.state).toEqual(seen[1]!.state);
+    const state = await published();
+    expect(seen[0]!.state).toEqual(viewFor({ kind: 'ztunnel', node: 'node-1' }, state));
+    expect(seen[1]!.state).toEqual(viewFor({ kind: 'agent', node: 'node-2' }, state));
   });
 
   it('delivers an edit to both subscribers as a delta within 1 s', async () => {
@@ -160,8 +168,8 @@ describe('controller discovery', () => {
     );
     expect(seen[0]!.version).not.toBe(version);
     expect(seen[0]!.version).toBe(seen[1]!.version);
-    expect(seen[0]!.state).toEqual(seen[1]!.state);
-    const dump = JSON.parse((await ctl.cli(['config', 'dump', '-o', 'json'])).stdout) as { state: MeshState };
-    expect(seen[0]!.state).toEqual(dump.state);
+    const state = await published();
+    expect(seen[0]!.state).toEqual(viewFor({ kind: 'ztunnel', node: 'node-1' }, state));
+    expect(seen[1]!.state).toEqual(viewFor({ kind: 'agent', node: 'node-2' }, state));
   });
 });
