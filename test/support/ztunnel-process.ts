@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { repoRoot } from '../../local-cluster/repo-root.js';
+import { until } from './until.js';
 
 export interface ZtunnelProcess {
   child: ChildProcess;
@@ -89,17 +90,20 @@ export async function startZtunnelProcess(o: {
     }
   });
   child.stderr!.on('data', (d: Buffer) => (all += d.toString()));
-  const deadline = Date.now() + (o.readyTimeoutMs ?? 30_000);
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`ambit ztunnel exited ${child.exitCode}:\n${all.slice(-3000)}`);
-    const r = await httpGet(o.address, 15021, '/healthz/ready').catch(() => undefined);
-    if (r?.status === 200) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`ambit ztunnel not ready in time:\n${all.slice(-3000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await until(
+      `ambit ztunnel ${o.node} ready on ${o.address}:15021`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`ambit ztunnel exited ${child.exitCode}`);
+        const r = await httpGet(o.address, 15021, '/healthz/ready').catch(() => undefined);
+        return r?.status === 200;
+      },
+      o.readyTimeoutMs ?? 30_000,
+      100,
+    );
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}:\n${all.slice(-3000)}`, { cause: err });
   }
   return {
     child,
