@@ -75,7 +75,7 @@ export async function startZtunnelProcess(o: {
   const logs: Record<string, unknown>[] = [];
   let all = '';
   let partial = '';
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     const s = d.toString();
     all += s;
     partial += s;
@@ -89,7 +89,7 @@ export async function startZtunnelProcess(o: {
       }
     }
   });
-  child.stderr!.on('data', (d: Buffer) => (all += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (all += d.toString()));
   try {
     await until(
       `ambit ztunnel ${o.node} ready on ${o.address}:15021`,
