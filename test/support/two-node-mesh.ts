@@ -98,8 +98,8 @@ export async function startTwoNodeMesh(o: {
     serverIp: `${p}.12`,
     serverPort,
     vip,
-    socks1: { host: `${p}.2`, port: z1.bound.socks5.port },
-    capture1: { host: `${p}.2`, port: z1.bound.outbound.port },
+    socks1: { host: `${p}.2`, port: z1.bound.socks5!.port },
+    capture1: { host: `${p}.2`, port: z1.bound.outbound!.port },
     state,
     push: async (s) => {
       await cp1.push(s);
