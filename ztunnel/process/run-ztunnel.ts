@@ -16,18 +16,18 @@ import { BpfOriginalDestinationResolver, StaticBySourceResolver } from '../outbo
 import { createAdminServer, createReadinessServer } from '../admin/admin-server.js';
 import { AmbitError } from '../../core/errors.js';
 import { ztError } from '../errors.js';
-import type { ListenerLimits } from '../limits/listener-limits.js';
 import { parsePrimaryMessage, type WorkerToPrimary } from './worker-protocol.js';
 import { WorkerSupervisor, type WorkerHandle } from './worker-supervisor.js';
+import type { ListenerLimits } from '../limits/listener-limits.js';
 
 export interface ZtunnelFlags {
   node: string;
   controller: string;
   stateDir: string;
-  address?: string;
-  meshAddress: string;
   /** Scoped bootstrap token file (`ambit token create --node`). */
   tokenFile?: string;
+  address?: string;
+  meshAddress: string;
   socks5?: { host: string; port: number };
   workers: number;
   idleTimeoutMs?: number;
@@ -47,11 +47,11 @@ function newZtunnel(f: ZtunnelFlags, logger: Logger, worker: number | undefined)
     controlPlane: new ControllerControlPlane({
       controller: f.controller,
       stateDir: f.stateDir,
+      tokenFile: f.tokenFile,
       node: f.node,
       logger,
       ...(worker !== undefined ? { instance: `worker-${worker}` } : {}),
       ...(f.workloadCertTtlMs ? { workloadCertTtlMs: f.workloadCertTtlMs } : {}),
-      tokenFile: f.tokenFile,
     }),
     resolver: f.originalDestinationMap
       ? StaticBySourceResolver.parse(f.originalDestinationMap)
@@ -96,7 +96,12 @@ export async function runZtunnel(f: ZtunnelFlags): Promise<void> {
 
 async function runWorker(f: ZtunnelFlags, logger: Logger, id: number): Promise<void> {
   const z = newZtunnel(f, logger, id);
-  const send = (m: WorkerToPrimary): void => void process.send?.(m);
+  // With a callback, a send on a channel the primary already closed (it exits as soon as one
+  // worker fails to start) reports to the callback instead of crashing this worker with an
+  // uncaught ERR_IPC_CHANNEL_CLOSED whose stack would be the last thing on the shared stderr.
+  const send = (m: WorkerToPrimary): void => {
+    if (process.connected) process.send?.(m, undefined, undefined, () => undefined);
+  };
   process.on('disconnect', () => void z.stop().finally(() => process.exit(0)));
   process.on('message', (raw: unknown) => {
     const m = parsePrimaryMessage(raw);
