@@ -26,7 +26,7 @@ export interface NodeBpfReport {
   maps: { name: string; entries: number }[];
   counters: Record<string, string>;
   /** mesh address and capture port the programs redirect to */
-  config?: { meshIp: string; capturePort: number };
+  config?: { meshIp: string; capturePort: number } | undefined;
 }
 
 export function pinnedNodes(): string[] {

@@ -23,12 +23,12 @@ import { agentError } from './errors.js';
 
 export interface NodeAgentOptions {
   node: string;
-  meshAddress?: string;
-  objectDir?: string;
-  cgroupRoot?: string;
+  meshAddress?: string | undefined;
+  objectDir?: string | undefined;
+  cgroupRoot?: string | undefined;
   /** Re-reconcile the last state this often, healing drift (a pod cgroup recreated by the
    * runtime, a program detached by hand). 0 disables. Default 10 s. */
-  resyncMs?: number;
+  resyncMs?: number | undefined;
   logger: Logger;
 }
 
@@ -38,14 +38,14 @@ export class NodeAgent {
   readonly node: string;
   readonly meshAddress: string;
   private readonly cgroupRoot: string;
-  private ids?: ProgramIds;
-  private maps?: NodeMaps;
-  private running?: Promise<void>;
-  private pending?: MeshState;
-  private lastError?: Error;
-  private lastState?: MeshState;
-  private retryTimer?: NodeJS.Timeout;
-  private resyncTimer?: NodeJS.Timeout;
+  private ids?: ProgramIds | undefined;
+  private maps?: NodeMaps | undefined;
+  private running?: Promise<void> | undefined;
+  private pending?: MeshState | undefined;
+  private lastError?: Error | undefined;
+  private lastState?: MeshState | undefined;
+  private retryTimer?: NodeJS.Timeout | undefined;
+  private resyncTimer?: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: NodeAgentOptions) {
     this.node = opts.node;

@@ -15,7 +15,7 @@ import { resolveCgroupPath } from './cgroup-path.js';
 export interface NodeKernelState {
   /** absolute cgroup path -> our programs attached there */
   attachments: ReadonlyMap<string, ReadonlySet<AttachKind>>;
-  config?: AmbitConfig;
+  config?: AmbitConfig | undefined;
   /** `${ip}:${port}` -> kind */
   meshDst: ReadonlyMap<string, MeshDstKind>;
   /** pod ip -> mode */
@@ -50,7 +50,7 @@ export interface MapChanges<K, V> {
 
 export interface ReconcilePlan {
   /** Maps are filled before attaching, and emptied after detaching. */
-  config?: AmbitConfig;
+  config?: AmbitConfig | undefined;
   meshDst: MapChanges<{ ip: string; port: number }, MeshDstKind>;
   podPolicy: MapChanges<string, KernelMtlsMode>;
   probeSources: MapChanges<string, true>;

@@ -24,12 +24,12 @@ import { tokenServiceHandlers } from './token-service.js';
 import { TokenStore } from './token-store.js';
 
 export interface ControllerOptions {
-  configDir?: string;
-  kubeconfig?: string;
+  configDir?: string | undefined;
+  kubeconfig?: string | undefined;
   listen: string;
   stateDir: string;
-  caCertFile?: string;
-  caKeyFile?: string;
+  caCertFile?: string | undefined;
+  caKeyFile?: string | undefined;
   trustDomain: string;
   logger: Logger;
 }

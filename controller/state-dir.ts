@@ -46,8 +46,8 @@ async function writePrivate(file: string, data: string): Promise<void> {
 async function loadCa(o: {
   stateDir: string;
   trustDomain: string;
-  caCertFile?: string;
-  caKeyFile?: string;
+  caCertFile?: string | undefined;
+  caKeyFile?: string | undefined;
 }): Promise<CertificateAuthority> {
   if (o.caCertFile || o.caKeyFile) {
     if (!o.caCertFile || !o.caKeyFile) {
@@ -74,8 +74,8 @@ async function loadCa(o: {
 export async function prepareStateDir(o: {
   stateDir: string;
   trustDomain: string;
-  caCertFile?: string;
-  caKeyFile?: string;
+  caCertFile?: string | undefined;
+  caKeyFile?: string | undefined;
 }): Promise<ControllerCredentials> {
   try {
     await mkdir(o.stateDir, { recursive: true, mode: 0o700 });

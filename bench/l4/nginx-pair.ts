@@ -24,7 +24,7 @@ function start(dir: string, name: string, conf: string): Promise<ChildProcess> {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
-  p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => resolve(p), 500);
     p.once('exit', (code) => {

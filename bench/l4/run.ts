@@ -68,7 +68,7 @@ async function startServers(): Promise<{ echo: number; sink: number; child: Chil
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const line = await new Promise<string>((resolve) =>
-    createInterface({ input: child.stdout! }).once('line', resolve),
+    createInterface({ input: child.stdout }).once('line', resolve),
   );
   return { ...(JSON.parse(line) as { echo: number; sink: number }), child };
 }

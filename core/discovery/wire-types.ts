@@ -78,7 +78,7 @@ export interface WireStruct {
 export interface IstioCertificateRequest {
   csr: string;
   validityDuration: number;
-  metadata?: WireStruct | null;
+  metadata?: WireStruct | null | undefined;
 }
 
 export interface IstioCertificateResponse {

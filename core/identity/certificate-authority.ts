@@ -70,19 +70,10 @@ export class CertificateAuthority {
     if (bc && !bc.ca) throw identityError('CA_NOT_CA', 'CA certificate has basicConstraints CA:FALSE');
     const probe = Buffer.from('ambit-ca-key-check');
     const { webcrypto } = await import('node:crypto');
-    const sig = await webcrypto.subtle.sign(
-      algorithmsFor(key.type).sign as unknown as AlgorithmIdentifier,
-      key.keys.privateKey as unknown as CryptoKey,
-      probe,
-    );
+    const sig = await webcrypto.subtle.sign(algorithmsFor(key.type).sign, key.keys.privateKey, probe);
     const pub = await root.publicKey.export(algorithmsFor(key.type).generate, ['verify']);
-    const ok = await webcrypto.subtle.verify(
-      algorithmsFor(key.type).sign as unknown as AlgorithmIdentifier,
-      pub as unknown as CryptoKey,
-      sig,
-      probe,
-    );
-    if (!ok) throw new AmbitError('CA_KEY_MISMATCH', 'CA key does not belong to the CA certificate');
+    const ok = await webcrypto.subtle.verify(algorithmsFor(key.type).sign, pub, sig, probe);
+    if (!ok) throw identityError('CA_KEY_MISMATCH', 'CA key does not belong to the CA certificate');
     return new CertificateAuthority(trustDomain, key, root, root.toString('pem'));
   }
 
@@ -90,7 +81,6 @@ export class CertificateAuthority {
    * Signs a CSR for `identity`. The CSR must be validly self-signed and ask for exactly that URI
    * SAN (or none: the identity is then taken from the caller's authorization). The leaf carries
    * only the SPIFFE URI SAN (plus `dnsNames`, used for the controller's own serving certificate),
-    subject = `O=${this.trustDomain}`,
    * is usable for TLS client and server auth, and expires after ttlMs. `subject` (default
    * `O=<trust domain>`) lets the controller record what the certificate was issued under.
    */
@@ -100,6 +90,7 @@ export class CertificateAuthority {
     ttlMs = DEFAULT_WORKLOAD_CERT_TTL_MS,
     now = new Date(),
     dnsNames: readonly string[] = [],
+    subject = `O=${this.trustDomain}`,
   ): Promise<string> {
     let csr;
     try {

@@ -294,7 +294,7 @@ describe('computeMeshState: services, endpoints and health', () => {
     },
   ])('$description', (tc) => {
     const state = compute(...base, ...tc.docs);
-    const checks: Record<string, object> = tc.services ?? { [tc.service!]: tc.expect! };
+    const checks: Record<string, object> = tc.services ?? { [tc.service]: tc.expect };
     for (const [name, want] of Object.entries(checks)) {
       const svc = state.services.find((s) => s.name === name);
       expect(svc, name).toBeDefined();

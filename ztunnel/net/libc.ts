@@ -35,7 +35,7 @@ export function lib(): Libc {
     bind: l.func('int bind(int, const void *, uint32_t)'),
     listen: l.func('int listen(int, int)'),
     close: l.func('int close(int)'),
-  } as unknown as Libc;
+  };
   return libc;
 }
 

@@ -23,7 +23,7 @@ export interface AuthorizationRequest {
   destinationIp: string;
   destinationPort: number;
   /** The peer's SPIFFE ID from its certificate; undefined for plaintext (15006). */
-  sourcePrincipal?: string;
+  sourcePrincipal?: string | undefined;
   /** See inbound/source-address.ts for which address this is. */
   sourceIp: string;
 }
