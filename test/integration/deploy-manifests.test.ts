@@ -68,7 +68,11 @@ describe('deploy/daemonset', () => {
     const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'ambit-controller');
     expect(service?.spec?.ports).toEqual([{ name: 'grpc', port: 15010, targetPort: 15010 }]);
     for (const client of ['agent', 'ztunnel']) {
-      expect(containers.get(client)?.args, client).toContain('ambit-controller.ambit-system.svc:15010');
+      const args = containers.get(client)?.args ?? [];
+      expect(args, client).toContain('ambit-controller.ambit-system.svc:15010');
+      // DESIGN §2: a node bootstraps with a token bound to it, never the operator's join-token.
+      expect(args[args.indexOf('--token-file') + 1], client).toBe('/var/run/ambit/node-token');
+      expect(args.join(' '), client).not.toMatch(/join-token/);
     }
   });
 });
