@@ -37,7 +37,7 @@ export interface Workload {
   /** Set on waypoint pods: the Gateway they implement (gateway.networking.k8s.io/gateway-name). */
   waypointFor?: WaypointRef;
   /** cgroup v2 directory of the pod (embedded store: annotation ambit.dev/cgroup-path). */
-  cgroupPath?: string;
+  cgroupPath?: string | undefined;
   /** Telemetry labels (Istio's rules: service.istio.io/canonical-name, app.kubernetes.io/name, app, else workload name). */
   workloadName: string;
   canonicalService: string;
@@ -100,7 +100,7 @@ export interface MeshWaypoint {
   name: string;
   for: WaypointFor;
   /** spiffe identity its pods present (their service account). */
-  identity?: string;
+  identity?: string | undefined;
   /** The waypoint's pods: where to send HBONE (ip:15008). */
   instances: { workloadUid: string; ip: string; node: string; ready: boolean }[];
 }
