@@ -10,43 +10,45 @@ import {
   readJoinToken,
   readRootCert,
 } from '../identity/controller-endpoint.js';
-import { meshProtos } from './proto.js';
-import type { ConfigDumpResponse, StatusResponse } from './wire-types.js';
+import { meshProtos, type DiscoveryRpcs, type UnaryMethods } from './proto.js';
+import type { StatusResponse } from './wire-types.js';
 
 const TIMEOUT_MS = 10_000;
 
-type Unary<Res> = (
-  req: object,
-  md: grpc.Metadata,
-  opts: grpc.CallOptions,
-  cb: (e: grpc.ServiceError | null, r?: Res) => void,
-) => void;
-
-async function call<Res>(
+async function call<M extends keyof DiscoveryRpcs>(
   o: { controller: string; stateDir: string },
-  method: 'Status' | 'ConfigDump',
-): Promise<Res> {
+  method: M,
+): Promise<DiscoveryRpcs[M]['response']> {
   const client = new (meshProtos().discovery)(
     o.controller,
     controllerChannelCredentials(readRootCert(o.stateDir)),
     controllerChannelOptions(),
   );
   try {
-    return await new Promise<Res>((resolve, reject) => {
-      const fn = (client as unknown as Record<string, Unary<Res>>)[method]!.bind(client);
-      fn({}, bearerMetadata(readJoinToken(o.stateDir)), { deadline: Date.now() + TIMEOUT_MS }, (err, res) => {
-        if (err) {
-          const unreachable =
-            err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED;
-          reject(
-            discoveryError(
-              unreachable ? 'CLI_CONTROLLER_UNREACHABLE' : 'CLI_CONTROLLER_REFUSED',
-              `${method} at ${o.controller}: ${err.details || err.message}`,
-              err,
-            ),
-          );
-        } else resolve(res!);
-      });
+    const methods: UnaryMethods<DiscoveryRpcs> = client;
+    const fn = methods[method];
+    return await new Promise<DiscoveryRpcs[M]['response']>((resolve, reject) => {
+      fn.call(
+        client,
+        {},
+        bearerMetadata(readJoinToken(o.stateDir)),
+        { deadline: Date.now() + TIMEOUT_MS },
+        (err, res) => {
+          if (err) {
+            const unreachable =
+              err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED;
+            reject(
+              discoveryError(
+                unreachable ? 'CLI_CONTROLLER_UNREACHABLE' : 'CLI_CONTROLLER_REFUSED',
+                `${method} at ${o.controller}: ${err.details || err.message}`,
+                err,
+              ),
+            );
+          } else if (res === undefined) {
+            reject(discoveryError('CLI_CONTROLLER_REFUSED', `${method} at ${o.controller}: empty response`));
+          } else resolve(res);
+        },
+      );
     });
   } finally {
     client.close();
@@ -54,13 +56,13 @@ async function call<Res>(
 }
 
 export function fetchStatus(o: { controller: string; stateDir: string }): Promise<StatusResponse> {
-  return call<StatusResponse>(o, 'Status');
+  return call(o, 'Status');
 }
 
 export async function fetchConfigDump(o: {
   controller: string;
   stateDir: string;
 }): Promise<{ version: string; state: MeshState }> {
-  const res = await call<ConfigDumpResponse>(o, 'ConfigDump');
+  const res = await call(o, 'ConfigDump');
   return { version: res.configVersion, state: JSON.parse(res.meshState.toString('utf8')) as MeshState };
 }

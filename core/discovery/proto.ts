@@ -6,6 +6,21 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type {
+  CreateTokenRequest,
+  CreateTokenResponse,
+  ListTokensResponse,
+  RevokeTokenRequest,
+  RevokeTokenResponse,
+} from '../identity/token-wire.js';
+import type {
+  ConfigDumpResponse,
+  DiscoveryRequest,
+  DiscoveryResponse,
+  IstioCertificateRequest,
+  IstioCertificateResponse,
+  StatusResponse,
+} from './wire-types.js';
 
 function protoRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -26,12 +41,86 @@ const LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
+/** A unary method of a proto-loader client, in grpc-js's callback form. */
+export type UnaryMethod<Req, Res> = (
+  req: Req,
+  md: grpc.Metadata,
+  opts: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res?: Res) => void,
+) => grpc.ClientUnaryCall;
+
+/** One unary RPC: what it takes and what it answers. */
+export interface Rpc<Req, Res> {
+  request: Req;
+  response: Res;
+}
+
+/** A service's unary methods, typed from a table of its RPCs. */
+export type UnaryMethods<R extends { [K in keyof R]: Rpc<unknown, unknown> }> = {
+  [M in keyof R]: UnaryMethod<R[M]['request'], R[M]['response']>;
+};
+
+/** The unary (inspection) RPCs of ambit.discovery.v1.AmbitDiscovery; both take an empty request. */
+export interface DiscoveryRpcs {
+  Status: Rpc<Record<string, never>, StatusResponse>;
+  ConfigDump: Rpc<Record<string, never>, ConfigDumpResponse>;
+}
+
+/** ambit.discovery.v1.AmbitDiscovery as a client sees it (proto/ambit/discovery.proto). */
+export type DiscoveryServiceClient = grpc.Client &
+  UnaryMethods<DiscoveryRpcs> & {
+    Stream(): grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+  };
+
+/** istio.v1.auth.IstioCertificateService (proto/istio/ca.proto). */
+export type CaServiceClient = grpc.Client &
+  UnaryMethods<{ CreateCertificate: Rpc<IstioCertificateRequest, IstioCertificateResponse> }>;
+
+/** ambit.token.v1.AmbitTokens (proto/ambit/token.proto). */
+export interface TokenRpcs {
+  Create: Rpc<CreateTokenRequest, CreateTokenResponse>;
+  List: Rpc<Record<string, never>, ListTokensResponse>;
+  Revoke: Rpc<RevokeTokenRequest, RevokeTokenResponse>;
+}
+
+export type TokenServiceClient = grpc.Client & UnaryMethods<TokenRpcs>;
+
+/** grpc.ServiceClientConstructor with the methods of its service typed. */
+export interface TypedServiceClientConstructor<C extends grpc.Client> {
+  new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions): C;
+  service: grpc.ServiceDefinition;
+  serviceName: string;
+}
+
 export interface MeshProtos {
-  discovery: grpc.ServiceClientConstructor;
-  ca: grpc.ServiceClientConstructor;
-  tokens: grpc.ServiceClientConstructor;
+  discovery: TypedServiceClientConstructor<DiscoveryServiceClient>;
+  ca: TypedServiceClientConstructor<CaServiceClient>;
+  tokens: TypedServiceClientConstructor<TokenServiceClient>;
   /** Method definitions, for custom (pre-encoded) serialisation of pushes. */
   discoveryDefinition: protoLoader.ServiceDefinition;
+}
+
+/**
+ * The client constructor proto-loader made for `service` (a dotted name), checked to be a
+ * service with exactly the methods the typed client `C` declares. proto-loader's objects are
+ * untyped (grpc.GrpcObject), so this is the one place their shape is asserted: the cast below is
+ * the library boundary, made only after the check.
+ */
+function serviceClient<C extends grpc.Client>(
+  pkg: grpc.GrpcObject,
+  service: string,
+  methods: readonly (keyof C & string)[],
+): TypedServiceClientConstructor<C> {
+  let node: grpc.GrpcObject[string] | undefined = pkg;
+  for (const part of service.split('.')) {
+    node = node && typeof node === 'object' && !('format' in node) ? node[part] : undefined;
+  }
+  if (typeof node !== 'function' || !('service' in node)) {
+    throw new Error(`proto/: no service ${service}`);
+  }
+  const missing = methods.filter((m) => !(m in node.service));
+  if (missing.length > 0) throw new Error(`proto/: service ${service} lacks ${missing.join(', ')}`);
+  return node as unknown as TypedServiceClientConstructor<C>;
 }
 
 let loaded: MeshProtos | undefined;
@@ -47,17 +136,19 @@ export function meshProtos(): MeshProtos {
     ],
     { ...LOADER_OPTIONS, includeDirs: [root] },
   );
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    ambit: {
-      discovery: { v1: { AmbitDiscovery: grpc.ServiceClientConstructor } };
-      token: { v1: { AmbitTokens: grpc.ServiceClientConstructor } };
-    };
-    istio: { v1: { auth: { IstioCertificateService: grpc.ServiceClientConstructor } } };
-  };
+  const pkg = grpc.loadPackageDefinition(def);
   loaded = {
-    discovery: pkg.ambit.discovery.v1.AmbitDiscovery,
-    ca: pkg.istio.v1.auth.IstioCertificateService,
-    tokens: pkg.ambit.token.v1.AmbitTokens,
+    discovery: serviceClient<DiscoveryServiceClient>(pkg, 'ambit.discovery.v1.AmbitDiscovery', [
+      'Stream',
+      'Status',
+      'ConfigDump',
+    ]),
+    ca: serviceClient<CaServiceClient>(pkg, 'istio.v1.auth.IstioCertificateService', ['CreateCertificate']),
+    tokens: serviceClient<TokenServiceClient>(pkg, 'ambit.token.v1.AmbitTokens', [
+      'Create',
+      'List',
+      'Revoke',
+    ]),
     discoveryDefinition: def['ambit.discovery.v1.AmbitDiscovery'] as protoLoader.ServiceDefinition,
   };
   return loaded;

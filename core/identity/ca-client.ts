@@ -5,7 +5,7 @@
 // Keys are made here and never leave the process.
 import * as grpc from '@grpc/grpc-js';
 import { identityError } from './errors.js';
-import { meshProtos } from '../discovery/proto.js';
+import { meshProtos, type CaServiceClient } from '../discovery/proto.js';
 import type { IstioCertificateRequest, IstioCertificateResponse } from '../discovery/wire-types.js';
 import { createCsr } from './csr.js';
 import { generateKey, algorithmsFor, type GeneratedKey } from './keys.js';
@@ -28,17 +28,8 @@ export const CA_METADATA = {
 
 const CALL_TIMEOUT_MS = 15_000;
 
-type CaGrpcClient = grpc.Client & {
-  CreateCertificate(
-    req: IstioCertificateRequest,
-    md: grpc.Metadata,
-    opts: grpc.CallOptions,
-    cb: (err: grpc.ServiceError | null, res?: IstioCertificateResponse) => void,
-  ): grpc.ClientUnaryCall;
-};
-
-function newCaClient(controller: string, creds: grpc.ChannelCredentials): CaGrpcClient {
-  return new (meshProtos().ca)(controller, creds, controllerChannelOptions()) as unknown as CaGrpcClient;
+function newCaClient(controller: string, creds: grpc.ChannelCredentials): CaServiceClient {
+  return new (meshProtos().ca)(controller, creds, controllerChannelOptions());
 }
 
 /** A CSR without SAN: the CA takes the identity from the caller's authorization (join token). */
@@ -51,7 +42,7 @@ async function bareCsr(key: GeneratedKey): Promise<string> {
 }
 
 function createCertificate(
-  client: CaGrpcClient,
+  client: CaServiceClient,
   req: IstioCertificateRequest,
   md: grpc.Metadata,
 ): Promise<IstioCertificateResponse> {
@@ -61,7 +52,9 @@ function createCertificate(
         const code =
           err.code === grpc.status.PERMISSION_DENIED ? 'CA_PERMISSION_DENIED' : 'CA_REQUEST_FAILED';
         reject(identityError(code, `certificate request refused: ${err.details || err.message}`, err));
-      } else resolve(res!);
+      } else if (res === undefined) {
+        reject(identityError('CA_BAD_RESPONSE', 'the CA answered without a certificate response'));
+      } else resolve(res);
     });
   });
 }
@@ -121,7 +114,7 @@ export function bootstrapWaypointIdentity(o: {
 }
 
 export class CaClient {
-  private client: CaGrpcClient | undefined;
+  private client: CaServiceClient | undefined;
   private clientCert: IssuedCertificate | undefined;
   private readonly rootPem: string;
 
@@ -132,7 +125,7 @@ export class CaClient {
   }
 
   /** One channel per presented certificate: a rotated credential opens a new channel. */
-  private channel(): CaGrpcClient {
+  private channel(): CaServiceClient {
     const cert = this.o.credentials();
     if (!this.client || this.clientCert !== cert) {
       this.client?.close();
