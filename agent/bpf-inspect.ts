@@ -34,7 +34,7 @@ export function pinnedNodes(): string[] {
   return readdirSync(AMBIT_PIN_PARENT).sort();
 }
 
-function countEntries(node: string, spec: MapSpec<never, never>): number {
+function countEntries(node: string, spec: MapSpec<unknown, unknown>): number {
   const m = new PinnedMap(spec, mapPinPath(node, spec.name));
   try {
     return m.entries().length;

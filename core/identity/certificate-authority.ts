@@ -144,6 +144,6 @@ export class CertificateAuthority {
 
 function randomSerial(): string {
   const b = randomBytes(16);
-  b[0] = b[0]! & 0x7f; // positive
+  b.writeUInt8(b.readUInt8(0) & 0x7f, 0); // positive
   return b.toString('hex');
 }

@@ -73,7 +73,8 @@ export function controllerChannelCredentials(
   return grpc.credentials.createSsl(
     Buffer.from(rootPem),
     Buffer.from(cert.keyPem),
-    Buffer.from(cert.certChainPem.slice(0, -1).join('') || cert.certChainPem[0]!),
+    // the chain without its root; a chain of one (the leaf alone) is sent whole
+    Buffer.from(cert.certChainPem.slice(0, -1).join('') || cert.certChainPem.join('')),
   );
 }
 

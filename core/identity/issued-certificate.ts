@@ -16,8 +16,11 @@ export interface IssuedCertificate {
 
 /** Builds an IssuedCertificate from a CA response chain (leaf first, root last) and the requester's key. */
 export function issuedCertificateFromChain(keyPem: string, chain: string[]): IssuedCertificate {
-  if (chain.length === 0) throw identityError('CA_BAD_RESPONSE', 'empty certificate chain');
-  const leaf = new X509Certificate(chain[0]!);
+  const leafPem = chain.at(0);
+  const rootPem = chain.at(-1);
+  if (leafPem === undefined || rootPem === undefined)
+    throw identityError('CA_BAD_RESPONSE', 'empty certificate chain');
+  const leaf = new X509Certificate(leafPem);
   const identity = spiffeIdOfCert(leaf.subjectAltName);
   if (!identity)
     throw identityError('CA_BAD_RESPONSE', 'issued certificate carries no single SPIFFE URI SAN');
@@ -25,7 +28,7 @@ export function issuedCertificateFromChain(keyPem: string, chain: string[]): Iss
     identity,
     keyPem,
     certChainPem: chain,
-    rootPem: chain[chain.length - 1]!,
+    rootPem,
     notBefore: new Date(leaf.validFrom),
     notAfter: new Date(leaf.validTo),
   };

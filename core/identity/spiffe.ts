@@ -18,10 +18,8 @@ export function nodeIdentity(trustDomain: string, node: string): string {
 
 /** Parses a mesh SPIFFE URI; returns undefined for anything that is not one of the two mesh shapes. */
 export function parseSpiffeId(uri: string): SpiffeId | undefined {
-  const m = /^spiffe:\/\/([^/]+)\/(.+)$/.exec(uri);
-  if (!m) return undefined;
-  const [, trustDomain, rest] = m as unknown as [string, string, string];
-  if (!DNS_LABEL.test(trustDomain)) return undefined;
+  const [, trustDomain, rest] = /^spiffe:\/\/([^/]+)\/(.+)$/.exec(uri) ?? [];
+  if (trustDomain === undefined || rest === undefined || !DNS_LABEL.test(trustDomain)) return undefined;
   const parts = rest.split('/');
   if (parts.length === 4 && parts[0] === 'ns' && parts[2] === 'sa' && parts[1] && parts[3]) {
     return { kind: 'workload', trustDomain, namespace: parts[1], serviceAccount: parts[3], uri };
@@ -41,7 +39,8 @@ export function uriSans(subjectaltname: string | undefined): string[] {
   const out: string[] = [];
   const re = /(?:^|,\s*)URI:("(?:[^"\\]|\\.)*"|[^,]*)/g;
   for (let m = re.exec(subjectaltname); m; m = re.exec(subjectaltname)) {
-    const v = m[1]!;
+    const v = m[1];
+    if (v === undefined) continue; // the group always takes part in a match
     out.push(v.startsWith('"') ? (JSON.parse(v) as string) : v);
   }
   return out;

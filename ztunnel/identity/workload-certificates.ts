@@ -68,26 +68,28 @@ export class WorkloadCertificates {
   }
 
   private start(identity: string): Entry {
-    const entry: Entry = {
-      rotator: this.makeRotator(identity, (c) => {
-        entry.material = { credential: c, secureContext: secureContextOf(c) };
-        this.hooks.onRotate?.(identity, c);
-      }),
-      ready: Promise.resolve() as unknown as Promise<TlsMaterial>,
-    };
-    entry.ready = entry.rotator.start().then(
+    // the rotator's callback and the first issuance fill in `material` of this same object, which
+    // becomes the entry once its rotator and first-issuance promise exist
+    const state: { material?: TlsMaterial } = {};
+    const rotator = this.makeRotator(identity, (c) => {
+      state.material = { credential: c, secureContext: secureContextOf(c) };
+      this.hooks.onRotate?.(identity, c);
+    });
+    const ready = rotator.start().then(
       (c) => {
-        entry.material = { credential: c, secureContext: secureContextOf(c) };
-        return entry.material;
+        const material = { credential: c, secureContext: secureContextOf(c) };
+        state.material = material;
+        return material;
       },
       (err: unknown) => {
         // Forget the failed attempt so the next connection tries again.
         if (this.entries.get(identity) === entry) this.entries.delete(identity);
-        entry.rotator.stop();
+        rotator.stop();
         this.hooks.onError?.(identity, err);
         throw err;
       },
     );
+    const entry: Entry = Object.assign(state, { rotator, ready });
     this.entries.set(identity, entry);
     return entry;
   }
