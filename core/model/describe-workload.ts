@@ -76,18 +76,18 @@ export function describeWorkload(
 ): WorkloadDescription | undefined {
   const w = state.workloads.find((x) => x.namespace === namespace && x.name === name);
   if (!w) return undefined;
-  const services = state.services
-    .filter((s) => s.endpoints.some((e) => e.workloadUid === w.uid))
-    .map((s) => {
-      const d: WorkloadDescription['services'][number] = {
-        namespace: s.namespace,
-        name: s.name,
-        vips: s.vips,
-        ready: s.endpoints.find((e) => e.workloadUid === w.uid)!.ready,
-      };
-      if (s.waypoint) d.waypoint = s.waypoint;
-      return d;
-    });
+  const services = state.services.flatMap((s) => {
+    const endpoint = s.endpoints.find((e) => e.workloadUid === w.uid);
+    if (!endpoint) return [];
+    const d: WorkloadDescription['services'][number] = {
+      namespace: s.namespace,
+      name: s.name,
+      vips: s.vips,
+      ready: endpoint.ready,
+    };
+    if (s.waypoint) d.waypoint = s.waypoint;
+    return [d];
+  });
   const policies = state.authorizationPolicies.flatMap((p) => {
     const via = policyApplies(p, w, services);
     return via

@@ -47,7 +47,7 @@ export function parseManifests(files: readonly ManifestFile[]): {
             document: index,
             resource: '',
             field: '',
-            message: `YAML syntax error${at}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+            message: `YAML syntax error${at}: ${firstLine(e.message).replace(/ at line \d+, column \d+:?$/, '')}`,
           });
         }
         return;
@@ -58,4 +58,9 @@ export function parseManifests(files: readonly ManifestFile[]): {
     });
   }
   return { documents, errors };
+}
+
+/** The text before the first line break (split() always yields at least one part). */
+function firstLine(text: string): string {
+  return text.split('\n', 1)[0] ?? '';
 }

@@ -115,6 +115,9 @@ export function checkReferences(resources: readonly LocatedResource[]): ConfigEr
     if (ns !== undefined && !IMPLICIT_NAMESPACES.has(ns) && !has('Namespace', undefined, ns)) {
       err(r, 'metadata.namespace', `namespace "${ns}" does not exist (declare a Namespace ${ns})`);
     }
+    // the namespace a namespaced kind's references resolve in: validate-config always sets one
+    // (defaulted to "default", as Kubernetes does); cluster-scoped kinds below do not use it
+    const inNs = ns ?? 'default';
     switch (r.kind) {
       case 'Namespace': {
         const o = (r as LocatedResource<'Namespace'>).object;
@@ -130,7 +133,7 @@ export function checkReferences(resources: readonly LocatedResource[]): ConfigEr
         const node = o.spec?.nodeName;
         if (node !== undefined && !has('Node', undefined, node))
           err(r, 'spec.nodeName', `Node ${node} does not exist`);
-        checkMeshLabels(r, o.metadata.labels, ns!);
+        checkMeshLabels(r, o.metadata.labels, inNs);
         const gw = o.metadata.labels?.[GATEWAY_NAME_LABEL];
         if (gw !== undefined && !has('Gateway', ns, gw)) {
           err(r, `metadata.labels["${GATEWAY_NAME_LABEL}"]`, `Gateway ${ns}/${gw} does not exist`);
@@ -139,7 +142,7 @@ export function checkReferences(resources: readonly LocatedResource[]): ConfigEr
       }
       case 'Service': {
         const o = (r as LocatedResource<'Service'>).object;
-        checkMeshLabels(r, o.metadata.labels, ns!);
+        checkMeshLabels(r, o.metadata.labels, inNs);
         const ips = o.spec?.clusterIPs ?? (o.spec?.clusterIP ? [o.spec.clusterIP] : []);
         ips.forEach((ip, i) => {
           if (ip === 'None' || ip === '') return;
@@ -154,14 +157,14 @@ export function checkReferences(resources: readonly LocatedResource[]): ConfigEr
       case 'EndpointSlice': {
         const o = (r as LocatedResource<'EndpointSlice'>).object;
         const svc = o.metadata.labels?.[SERVICE_NAME_LABEL];
-        if (svc) checkServiceRef(r, `metadata.labels["${SERVICE_NAME_LABEL}"]`, ns!, svc);
+        if (svc) checkServiceRef(r, `metadata.labels["${SERVICE_NAME_LABEL}"]`, inNs, svc);
         break;
       }
       case 'HTTPRoute':
       case 'GRPCRoute': {
         const o = (r as LocatedResource<'HTTPRoute' | 'GRPCRoute'>).object as ResourcesByKind['HTTPRoute'];
         (o.spec.parentRefs ?? []).forEach((p, i) => {
-          const pns = p.namespace ?? ns!;
+          const pns = p.namespace ?? inNs;
           const kind = p.kind ?? 'Gateway';
           const group = p.group ?? (kind === 'Service' ? '' : 'gateway.networking.k8s.io');
           const field = `spec.parentRefs[${i}]`;
@@ -203,7 +206,7 @@ export function checkReferences(resources: readonly LocatedResource[]): ConfigEr
             if (kind !== 'Service' || (group !== '' && group !== 'core')) {
               err(r, `${field}.kind`, `unsupported backend ${group || 'core'}/${kind}: use a Service`);
             } else
-              checkServiceRef(r, field, ref.namespace ?? ns!, ref.name, { value: ref.port, required: true });
+              checkServiceRef(r, field, ref.namespace ?? inNs, ref.name, { value: ref.port, required: true });
           }
         });
         break;
@@ -214,7 +217,7 @@ export function checkReferences(resources: readonly LocatedResource[]): ConfigEr
         const base = o.spec?.targetRefs ? 'spec.targetRefs' : 'spec.targetRef';
         refs.forEach((t, i) => {
           const field = o.spec?.targetRefs ? `${base}[${i}]` : base;
-          const tns = t.namespace ?? ns!;
+          const tns = t.namespace ?? inNs;
           if (t.kind === 'Service' && (t.group === '' || t.group === 'core'))
             checkServiceRef(r, field, tns, t.name);
           else if (t.kind === 'Gateway' && t.group === 'gateway.networking.k8s.io') {
@@ -231,7 +234,7 @@ export function checkReferences(resources: readonly LocatedResource[]): ConfigEr
       }
       case 'TrafficPolicy': {
         const o = (r as LocatedResource<'TrafficPolicy'>).object;
-        o.spec.targetRefs.forEach((t, i) => checkServiceRef(r, `spec.targetRefs[${i}]`, ns!, t.name));
+        o.spec.targetRefs.forEach((t, i) => checkServiceRef(r, `spec.targetRefs[${i}]`, inNs, t.name));
         break;
       }
       case 'ServiceAccount':

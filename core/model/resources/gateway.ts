@@ -27,9 +27,13 @@ export const gatewaySchema = z
   })
   .superRefine((gw, ctx) => {
     if (gw.spec.gatewayClassName !== WAYPOINT_CLASS) return;
-    const ls = gw.spec.listeners;
+    const [only, ...more] = gw.spec.listeners;
     const ok =
-      ls.length === 1 && ls[0]!.name === 'mesh' && ls[0]!.port === 15008 && ls[0]!.protocol === 'HBONE';
+      only !== undefined &&
+      more.length === 0 &&
+      only.name === 'mesh' &&
+      only.port === 15008 &&
+      only.protocol === 'HBONE';
     if (!ok) {
       ctx.addIssue({
         code: 'custom',
