@@ -2,11 +2,29 @@
 // (mesh.ts) the controller publishes: references resolved to namespaced keys, Gateway API defaults
 // filled in, durations in milliseconds. Pure; runs once per resource object (memoised), so
 // subscribers never see a raw manifest and never re-interpret one.
+//
+// A route compiles to what its status (controller/route-status.ts) says is applied, decided by the
+// same predicates (route-problems.ts): a parent that does not accept the route (Accepted=False) is
+// left out, and so is every parent when every rule is invalid; a dropped rule (PartiallyInvalid: an
+// ExtensionRef filter) is left out; a backendRef that does not resolve (ResolvedRefs=False:
+// InvalidKind, RefNotPermitted, BackendNotFound) stays with its weight and is marked `invalid`, so
+// the waypoint answers that share of requests with HTTP 500 (GRPCRoute: UNAVAILABLE), as Gateway API
+// requires, instead of sending it anywhere; a RequestMirror filter whose target does not resolve is
+// left out (Gateway API: an unresolved mirror backend is not configured).
 import type { GrpcRoute } from './resources/grpc-route.js';
 import type { HttpRoute } from './resources/http-route.js';
 import type { TrafficPolicy } from './resources/traffic-policy.js';
 import type { RouteFilter } from './resources/gateway-api-common.js';
 import { durationToMs } from './resources/values.js';
+import {
+  backendProblem,
+  everyRuleInvalid,
+  parentProblem,
+  resolveParentRef,
+  ruleBackends,
+  ruleProblem,
+  type RouteWorld,
+} from './route-problems.js';
 import type {
   MeshBackendRef,
   MeshGrpcRouteRule,
@@ -30,32 +48,55 @@ function defined<T extends object>(o: Loose<T>): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
-function parentsOf(route: HttpRoute | GrpcRoute, namespace: string): MeshRouteParent[] {
-  return (route.spec.parentRefs ?? []).map((p) => {
-    const kind = (p.kind ?? 'Gateway') === 'Service' ? 'Service' : 'Gateway';
-    return defined<MeshRouteParent>({
-      kind,
-      namespace: p.namespace ?? namespace,
-      name: p.name,
-      port: p.port,
-      sectionName: p.sectionName,
-    });
+/** The parents that accept the route (route status: Accepted=True), defaults filled in. */
+function parentsOf(route: HttpRoute | GrpcRoute, namespace: string, world: RouteWorld): MeshRouteParent[] {
+  if (everyRuleInvalid(route.spec.rules ?? [])) return [];
+  return (route.spec.parentRefs ?? []).flatMap((p) => {
+    const ref = resolveParentRef(p, namespace);
+    // parentProblem accepts only a core Service or a gateway.networking.k8s.io Gateway
+    if (parentProblem(ref, namespace, world) || (ref.kind !== 'Service' && ref.kind !== 'Gateway')) return [];
+    return [
+      defined<MeshRouteParent>({
+        kind: ref.kind,
+        namespace: ref.namespace,
+        name: ref.name,
+        port: ref.port,
+        sectionName: ref.sectionName,
+      }),
+    ];
   });
 }
 
+/** Filters without the RequestMirror ones whose target does not resolve. */
+function filtersOf(filters: RouteFilter[] | undefined, namespace: string, world: RouteWorld): RouteFilter[] {
+  return (filters ?? []).filter(
+    (f) => !f.requestMirror || !backendProblem(f.requestMirror.backendRef, namespace, world),
+  );
+}
+
 function backendOf(
-  b: { name: string; namespace?: string | undefined; port?: number | undefined; weight?: number | undefined },
-  filters: RouteFilter[] | undefined,
+  b: {
+    group?: string | undefined;
+    kind?: string | undefined;
+    name: string;
+    namespace?: string | undefined;
+    port?: number | undefined;
+    weight?: number | undefined;
+    filters?: RouteFilter[] | undefined;
+  },
   namespace: string,
+  world: RouteWorld,
 ): MeshBackendRef {
-  // validate-references.ts requires a port on every Service backend; 0 only if that check is bypassed
-  return {
+  const problem = backendProblem(b, namespace, world);
+  return defined<MeshBackendRef>({
     namespace: b.namespace ?? namespace,
     name: b.name,
+    // a backend without a port is invalid (BackendNotFound); 0 is never dialled
     port: b.port ?? 0,
     weight: b.weight ?? 1,
-    filters: filters ?? [],
-  };
+    filters: filtersOf(b.filters, namespace, world),
+    invalid: problem?.reason,
+  });
 }
 
 function timeoutsOf(t: RouteRule['timeouts']): MeshRouteTimeouts | undefined {
@@ -75,48 +116,69 @@ function retryOf(r: RouteRule['retry']): MeshRouteRetry | undefined {
   });
 }
 
-function ruleCommon(rule: RouteRule, namespace: string): MeshRouteRuleCommon {
+function ruleCommon(rule: RouteRule, namespace: string, world: RouteWorld): MeshRouteRuleCommon {
   return defined<MeshRouteRuleCommon>({
     name: rule.name,
-    filters: rule.filters ?? [],
-    backendRefs: (rule.backendRefs ?? []).map((b) => backendOf(b, b.filters, namespace)),
+    filters: filtersOf(rule.filters, namespace, world),
+    backendRefs: (rule.backendRefs ?? []).map((b) => backendOf(b, namespace, world)),
     timeouts: timeoutsOf(rule.timeouts),
     retry: retryOf(rule.retry),
   });
 }
 
-const routeMemo = new WeakMap<object, MeshRoute>();
+/**
+ * What of a route depends on the world (which parents accept it, which references resolve): the
+ * memo is reused only while this is unchanged, so a Service appearing or going away recompiles.
+ */
+function resolutionOf(route: HttpRoute | GrpcRoute, namespace: string, world: RouteWorld): string {
+  const parents = (route.spec.parentRefs ?? []).map(
+    (p) => parentProblem(resolveParentRef(p, namespace), namespace, world)?.reason ?? '',
+  );
+  const refs = (route.spec.rules ?? []).flatMap((rule, ri) =>
+    ruleBackends(rule, ri).map(({ ref }) => backendProblem(ref, namespace, world)?.reason ?? ''),
+  );
+  return JSON.stringify([parents, refs]);
+}
 
-/** The compiled record of a validated route (its metadata.namespace is filled by validation). */
+const routeMemo = new WeakMap<object, { resolution: string; compiled: MeshRoute }>();
+
+/**
+ * The compiled record of a validated route (its metadata.namespace is filled by validation), with
+ * what its status reports as not applied left out or marked (see the top of this file).
+ */
 export function compileRoute(
   route: { kind: 'HTTPRoute'; object: HttpRoute } | { kind: 'GRPCRoute'; object: GrpcRoute },
+  world: RouteWorld,
 ): MeshRoute {
-  const hit = routeMemo.get(route.object);
-  if (hit) return hit;
   const meta = route.object.metadata;
   const namespace = meta.namespace ?? 'default';
+  const resolution = resolutionOf(route.object, namespace, world);
+  const hit = routeMemo.get(route.object);
+  if (hit?.resolution === resolution) return hit.compiled;
   const common = {
     namespace,
     name: meta.name,
     ...(meta.creationTimestamp ? { creationTimestamp: meta.creationTimestamp } : {}),
-    parents: parentsOf(route.object, namespace),
+    parents: parentsOf(route.object, namespace, world),
     hostnames: route.object.spec.hostnames ?? [],
   };
+  const applied = <R extends RouteRule>(rules: R[] | undefined): R[] =>
+    (rules ?? []).filter((rule) => ruleProblem(rule) === undefined);
   let compiled: MeshRoute;
   if (route.kind === 'HTTPRoute') {
-    const rules: MeshHttpRouteRule[] = (route.object.spec.rules ?? []).map((rule) => ({
-      ...ruleCommon(rule, namespace),
+    const rules: MeshHttpRouteRule[] = applied(route.object.spec.rules).map((rule) => ({
+      ...ruleCommon(rule, namespace, world),
       matches: rule.matches?.length ? rule.matches : [{ path: { type: 'PathPrefix', value: '/' } }],
     }));
     compiled = { kind: 'HTTPRoute', ...common, rules };
   } else {
-    const rules: MeshGrpcRouteRule[] = (route.object.spec.rules ?? []).map((rule) => ({
-      ...ruleCommon(rule, namespace),
+    const rules: MeshGrpcRouteRule[] = applied(route.object.spec.rules).map((rule) => ({
+      ...ruleCommon(rule, namespace, world),
       matches: rule.matches ?? [],
     }));
     compiled = { kind: 'GRPCRoute', ...common, rules };
   }
-  routeMemo.set(route.object, compiled);
+  routeMemo.set(route.object, { resolution, compiled });
   return compiled;
 }
 
