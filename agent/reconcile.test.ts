@@ -3,6 +3,7 @@
 // yields an empty plan (restart idempotence).
 import { describe, expect, it } from 'vitest';
 import { emptyMeshState, type MeshState, type Workload } from '../core/model/mesh.js';
+import { viewFor } from '../core/discovery/view-for.js';
 import { isPlanEmpty, reconcile, type NodeKernelState, type ReconcilePlan } from './reconcile.js';
 import type { AttachKind } from './attach-kinds.js';
 
@@ -180,6 +181,42 @@ describe('reconcile', () => {
     expect(run(state([wl('cart')], { peerAuthentications: [pa('DISABLE')] })).podPolicy.put).toEqual([
       ['10.0.0.4', 'PERMISSIVE'],
     ]);
+  });
+
+  it('another node’s pods reach the mesh-destination map through the view’s meshDestinations (IPv4 only)', () => {
+    const plan = run(state([], { meshDestinations: [{ uid: 'web', ips: ['10.0.1.5', 'fd00::5'] }] }));
+    expect(plan.meshDst.put).toEqual([[{ ip: '10.0.1.5', port: 0 }, 'workload']]);
+    expect(plan.attach).toEqual([]);
+    expect(plan.podPolicy.put).toEqual([]);
+  });
+
+  it('the agent’s view (own pods, others as destinations) and the whole state (--state-file) give one plan', () => {
+    const whole = state(
+      [
+        wl('cart'),
+        wl('web', { node: 'n2' }),
+        wl('db', { enrolled: false }),
+        wl('queue', { node: 'n3', ips: ['10.0.3.7', 'fd00::7'] }),
+        wl('legacy', { node: 'n2', enrolled: false }),
+      ],
+      {
+        peerAuthentications: [
+          { namespace: 'shop', name: 'default', mode: 'STRICT', portLevelMtls: {}, meshWide: false },
+        ],
+      },
+    );
+    const view = viewFor({ kind: 'agent', node: 'n1' }, whole);
+    expect(view.workloads.map((w) => w.name)).toEqual(['cart']);
+    expect(view.meshDestinations.map((d) => d.uid)).toEqual(['web', 'queue']);
+    const fromWhole = run(whole);
+    expect(run(view)).toEqual(fromWhole);
+    expect(fromWhole.meshDst.put).toEqual([
+      [{ ip: '10.0.0.4', port: 0 }, 'workload'],
+      [{ ip: '10.0.0.3', port: 0 }, 'workload'],
+      [{ ip: '10.0.3.7', port: 0 }, 'workload'],
+    ]);
+    const kernel = apply(empty, fromWhole);
+    expect(isPlanEmpty(run(view, kernel))).toBe(true);
   });
 
   it('a plan applied and reconciled again is empty (restart attaches nothing twice)', () => {

@@ -98,12 +98,16 @@ export function reconcile(input: ReconcileInput): ReconcilePlan {
   const { state, node, current } = input;
   const skipped: ReconcilePlan['skipped'] = [];
 
-  // Mesh destinations: every enrolled workload IP (any port) and every service VIP:port.
+  // Mesh destinations: every enrolled workload IP (any port) and every service VIP:port. An agent's
+  // view (core/discovery/view-for.ts) holds its own node's workloads and the others' IPs as
+  // meshDestinations; a whole state (--state-file) holds every workload and no meshDestinations.
   const meshDst = new Map<string, MeshDstKind>();
   for (const w of state.workloads) {
     if (!w.enrolled) continue;
     for (const ip of w.ips) if (isIpv4(ip)) meshDst.set(dstId(ip, 0), 'workload');
   }
+  for (const d of state.meshDestinations)
+    for (const ip of d.ips) if (isIpv4(ip)) meshDst.set(dstId(ip, 0), 'workload');
   for (const s of state.services) {
     for (const vip of s.vips) {
       if (!isIpv4(vip)) continue;

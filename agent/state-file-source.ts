@@ -21,7 +21,11 @@ export function stateFileSource(file: string, onState: (s: MeshState) => Promise
     if (text === last) return;
     let state: MeshState;
     try {
-      state = JSON.parse(text) as MeshState;
+      // A file written before agent views carried mesh destinations has none (all its workloads
+      // are there in full, which reconcile reads the same way).
+      const parsed = JSON.parse(text) as Omit<MeshState, 'meshDestinations'> &
+        Partial<Pick<MeshState, 'meshDestinations'>>;
+      state = { ...parsed, meshDestinations: parsed.meshDestinations ?? [] };
     } catch {
       return; // half-written
     }

@@ -14,6 +14,7 @@ const decode = meshProtos().discoveryDefinition.Stream!.responseDeserialize as u
 const state = (nodes: string[]): MeshState => ({
   trustDomain: 'td',
   workloads: [],
+  meshDestinations: [],
   nodes: nodes.map((name) => ({ name, address: '10.0.0.1', identity: `spiffe://td/ambit/node/${name}` })),
   services: [],
   waypoints: [],

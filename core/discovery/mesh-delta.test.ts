@@ -14,6 +14,7 @@ import type { MeshState } from '../model/mesh.js';
 const state = (ports: number[], nodes: string[]): MeshState => ({
   trustDomain: 'td',
   workloads: [],
+  meshDestinations: [],
   nodes: nodes.map((name) => ({ name, address: '10.0.0.1', identity: `spiffe://td/ambit/node/${name}` })),
   services: ports.map((port, i) => ({
     namespace: 'ns',

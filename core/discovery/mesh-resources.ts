@@ -9,6 +9,7 @@ export type ResourceView = ReadonlyMap<string, string>;
 
 const LIST_OF: { readonly [T in MeshResourceType]: keyof Omit<MeshState, 'trustDomain'> } = {
   workload: 'workloads',
+  'mesh-destination': 'meshDestinations',
   node: 'nodes',
   service: 'services',
   waypoint: 'waypoints',
@@ -23,6 +24,7 @@ const nsName = (r: { namespace: string; name: string }): string => `${r.namespac
 /** The key of each record kind: unique within its type, stable across states. */
 const KEY_OF: { readonly [T in MeshResourceType]: (record: MeshRecordOf[T]) => string } = {
   workload: (r) => r.uid,
+  'mesh-destination': (r) => r.uid,
   node: (r) => r.name,
   route: (r) => `${r.kind}/${r.namespace}/${r.name}`,
   service: nsName,
@@ -43,6 +45,7 @@ export function recordsOf<T extends MeshResourceType>(state: MeshState, type: T)
 
 const LISTS: { readonly [T in MeshResourceType]: (s: MeshState) => readonly MeshRecordOf[T][] } = {
   workload: (s) => s.workloads,
+  'mesh-destination': (s) => s.meshDestinations,
   node: (s) => s.nodes,
   service: (s) => s.services,
   waypoint: (s) => s.waypoints,

@@ -4,10 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import { computeMeshState } from '../model/compute-mesh-state.js';
 import { formatConfigError } from '../model/config-error.js';
-import { MESH_RESOURCE_TYPES, type MeshResourceType } from '../model/mesh.js';
+import { MESH_RESOURCE_TYPES, type MeshResourceType, type MeshState } from '../model/mesh.js';
 import { validateConfig } from '../model/validate-config.js';
 import { decodeRecord, RECORD_DECODERS } from './record-decoders.js';
 import { meshStateToView, recordsOf, resourceKey, splitViewKey } from './mesh-resources.js';
+import { viewFor } from './view-for.js';
 
 const CONFIG = [
   { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ambit-system' } },
@@ -140,13 +141,21 @@ function state() {
   return computeMeshState(v.result, 'cluster.local');
 }
 
+/** The whole state, with an agent's mesh destinations (they exist only in agent views). */
+function withDestinations(whole: MeshState): MeshState {
+  return {
+    ...whole,
+    meshDestinations: viewFor({ kind: 'agent', node: 'elsewhere' }, whole).meshDestinations,
+  };
+}
+
 describe('record decoders', () => {
   it('has a decoder for every record kind', () => {
     expect(Object.keys(RECORD_DECODERS).sort()).toEqual([...MESH_RESOURCE_TYPES].sort());
   });
 
   it('decodes every record the controller computes back to itself', () => {
-    const s = state();
+    const s = withDestinations(state());
     for (const type of MESH_RESOURCE_TYPES) expect(recordsOf(s, type).length, type).toBeGreaterThan(0);
     const view = meshStateToView(s);
     for (const [k, json] of view) {
@@ -165,7 +174,7 @@ describe('record decoders', () => {
     });
   });
 
-  const good = state();
+  const good = withDestinations(state());
   const json = <T extends MeshResourceType>(type: T, patch: (r: Record<string, unknown>) => void) => {
     const r = structuredClone(recordsOf(good, type)[0]) as unknown as Record<string, unknown>;
     patch(r);
@@ -176,19 +185,6 @@ describe('record decoders', () => {
     if (r === undefined) throw new Error(type);
     return resourceKey(type, r as never);
   };
-
-  it.each(['InvalidKind', 'RefNotPermitted', 'BackendNotFound'])(
-    'keeps a route backend marked invalid: %s (its share of requests answers 500)',
-    (reason) => {
-      const bytes = json('route', (r) => {
-        (r.rules as [{ backendRefs: [Record<string, unknown>] }])[0].backendRefs[0].invalid = reason;
-      });
-      expect(decodeRecord('route', keyOf('route'), bytes)).toEqual({
-        valid: true,
-        record: JSON.parse(bytes),
-      });
-    },
-  );
 
   it.each<{ description: string; type: MeshResourceType; bytes: () => string; errors: string[] }>([
     {
@@ -241,15 +237,6 @@ describe('record decoders', () => {
       errors: ['route "GRPCRoute/shop/g": rules[0].backendRefs[0].port: required'],
     },
     {
-      description: 'a route backend marked invalid for a reason route status does not give',
-      type: 'route',
-      bytes: () =>
-        json('route', (r) => {
-          (r.rules as [{ backendRefs: [Record<string, unknown>] }])[0].backendRefs[0].invalid = 'Gone';
-        }),
-      errors: [expect.stringMatching(/^route "GRPCRoute\/shop\/g": rules\[0\]\.backendRefs\[0\]\.invalid: /)],
-    },
-    {
       description: 'a traffic policy with a negative idle timeout and a string load balancer list',
       type: 'traffic-policy',
       bytes: () =>
@@ -260,6 +247,19 @@ describe('record decoders', () => {
       errors: [
         'traffic-policy "shop/tp": services: must be a list, got string "shop/a"',
         expect.stringMatching(/^traffic-policy "shop\/tp": connectionPool\.tcp\.idleTimeoutMs: /),
+      ],
+    },
+    {
+      description: 'a mesh destination without a uid and with one IP instead of a list',
+      type: 'mesh-destination',
+      bytes: () =>
+        json('mesh-destination', (r) => {
+          r.uid = '';
+          r.ips = '10.0.0.1';
+        }),
+      errors: [
+        expect.stringMatching(/^mesh-destination "u-a": uid: /),
+        'mesh-destination "u-a": ips: must be a list, got string "10.0.0.1"',
       ],
     },
     {

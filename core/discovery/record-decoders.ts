@@ -13,6 +13,7 @@ import type {
   Endpoint,
   MeshAuthorizationPolicy,
   MeshBackendRef,
+  MeshDestination,
   MeshNode,
   MeshPeerAuthentication,
   MeshResourceType,
@@ -26,7 +27,6 @@ import type {
   WaypointRef,
   Workload,
 } from '../model/mesh.js';
-import { BACKEND_INVALID_REASONS } from '../model/mesh.js';
 
 const str = z.string();
 const strings = z.array(str);
@@ -57,6 +57,8 @@ const workload: z.ZodType<Workload> = z.object({
   app: opt(str),
   version: opt(str),
 });
+
+const meshDestination: z.ZodType<MeshDestination> = z.object({ uid: str.min(1), ips: strings });
 
 const node: z.ZodType<MeshNode> = z.object({ name: str.min(1), address: str, identity: str });
 
@@ -178,7 +180,6 @@ const backendRef: z.ZodType<MeshBackendRef> = z.object({
   port: int,
   weight: int.min(0),
   filters: z.array(routeFilter),
-  invalid: opt(z.enum(BACKEND_INVALID_REASONS)),
 });
 const ruleCommon = {
   name: opt(str),
@@ -251,6 +252,7 @@ const trafficPolicy: z.ZodType<MeshTrafficPolicy> = z.object({
 /** The record type each wire type decodes to. */
 export interface MeshRecordOf {
   workload: Workload;
+  'mesh-destination': MeshDestination;
   node: MeshNode;
   service: MeshService;
   waypoint: MeshWaypoint;
@@ -264,6 +266,7 @@ export type MeshRecord = MeshRecordOf[MeshResourceType];
 /** The decoder of every record kind: adding a kind to MESH_RESOURCE_TYPES without one fails to compile. */
 export const RECORD_DECODERS: { readonly [T in MeshResourceType]: z.ZodType<MeshRecordOf[T]> } = {
   workload,
+  'mesh-destination': meshDestination,
   node,
   service,
   waypoint,

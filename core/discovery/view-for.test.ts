@@ -130,6 +130,7 @@ function keysOf(s: MeshState): Keys {
 const ALL_SERVICES = ['legacy/old', 'shop/cart', 'shop/cart-v2', 'shop/pay'];
 const NOTHING: Keys = {
   workload: [],
+  'mesh-destination': [],
   node: [],
   service: [],
   waypoint: [],
@@ -145,11 +146,34 @@ describe('viewFor', () => {
   it.each<{ description: string; subscriber: MeshSubscriber; want: Keys }>([
     {
       description:
-        'an agent: every enrolled workload (its own node’s pods among them), Service addresses, PeerAuthentications',
+        'an agent gets its own node’s enrolled pods, the other enrolled pods as mesh destinations, Service addresses, PeerAuthentications',
       subscriber: { kind: 'agent', node: 'n1' },
       want: {
         ...NOTHING,
-        workload: ['shop/cart-1', 'shop/cartv2-1', 'shop/pay-1'],
+        workload: ['shop/cart-1'],
+        'mesh-destination': ['shop/cartv2-1', 'shop/pay-1'],
+        service: ALL_SERVICES,
+        'peer-authentication': ['ambit-system/strict'],
+      },
+    },
+    {
+      description: 'an agent on another node: its own pod in full, the rest as destinations',
+      subscriber: { kind: 'agent', node: 'n2' },
+      want: {
+        ...NOTHING,
+        workload: ['shop/cartv2-1'],
+        'mesh-destination': ['shop/cart-1', 'shop/pay-1'],
+        service: ALL_SERVICES,
+        'peer-authentication': ['ambit-system/strict'],
+      },
+    },
+    {
+      description:
+        'an agent whose node runs no enrolled pod (the waypoint’s is not enrolled): destinations only',
+      subscriber: { kind: 'agent', node: 'n4' },
+      want: {
+        ...NOTHING,
+        'mesh-destination': ['shop/cart-1', 'shop/cartv2-1', 'shop/pay-1'],
         service: ALL_SERVICES,
         'peer-authentication': ['ambit-system/strict'],
       },
@@ -160,6 +184,7 @@ describe('viewFor', () => {
       subscriber: { kind: 'ztunnel', node: 'n1' },
       want: {
         workload: ['legacy/old-1', 'shop/cart-1', 'shop/cartv2-1', 'shop/gw-1', 'shop/pay-1'],
+        'mesh-destination': [],
         node: ['n1', 'n2', 'n3', 'n4'],
         service: ALL_SERVICES,
         waypoint: ['shop/gw'],
@@ -175,6 +200,7 @@ describe('viewFor', () => {
       subscriber: { kind: 'waypoint', name: 'shop/gw' },
       want: {
         workload: ['shop/cart-1', 'shop/cartv2-1', 'shop/gw-1'],
+        'mesh-destination': [],
         node: ['n1', 'n2', 'n4'],
         service: ['shop/cart', 'shop/cart-v2'],
         waypoint: ['shop/gw'],
@@ -218,10 +244,30 @@ describe('viewFor', () => {
     );
   });
 
+  it('an agent’s mesh destinations are the other pods’ IPs, one projection per workload shared by every agent', () => {
+    const pay = state.workloads.find((w) => w.name === 'pay-1');
+    const fromN1 = viewFor({ kind: 'agent', node: 'n1' }, state).meshDestinations.find(
+      (d) => d.uid === pay?.uid,
+    );
+    expect(fromN1).toEqual({ uid: pay?.uid, ips: ['10.0.3.1'] });
+    expect(
+      viewFor({ kind: 'agent', node: 'n2' }, state).meshDestinations.find((d) => d.uid === pay?.uid),
+    ).toBe(fromN1);
+  });
+
+  it.each<MeshSubscriber>([
+    { kind: 'agent', node: 'n1' },
+    { kind: 'agent', node: 'n4' },
+    { kind: 'ztunnel', node: 'n1' },
+  ])('viewFor of a view is that view: %j', (subscriber) => {
+    const view = viewFor(subscriber, state);
+    expect(viewFor(subscriber, view)).toEqual(view);
+  });
+
   it.each<[MeshSubscriber, MeshSubscriber]>([
     [
       { kind: 'agent', node: 'n1' },
-      { kind: 'agent', node: 'n3' },
+      { kind: 'agent', node: 'n1' },
     ],
     [
       { kind: 'ztunnel', node: 'n1' },
@@ -232,10 +278,11 @@ describe('viewFor', () => {
     expect(viewFor(a, state)).toEqual(viewFor(b, state));
   });
 
-  it('subscribers of different kinds or waypoints never share a cache key', () => {
+  it('subscribers of different kinds, agents of different nodes or different waypoints never share a cache key', () => {
     const keys = (
       [
         { kind: 'agent', node: 'n1' },
+        { kind: 'agent', node: 'n3' },
         { kind: 'ztunnel', node: 'n1' },
         { kind: 'waypoint', name: 'shop/gw' },
         { kind: 'waypoint', name: 'shop/other' },

@@ -1,9 +1,11 @@
 // What each discovery subscriber receives: one pure viewFor(subscriber, state) that cuts the
 // controller's whole MeshState down to the records that subscriber's decisions read. Records are
-// passed through as the same objects (or, for the agent's Services, one memoised projection per
-// object), so their wire encoding, cached by object, is shared by every view that holds them.
-// It decides nothing about transport; the controller caches one view per viewCacheKey().
-import type { MeshService, MeshState, Workload } from '../model/mesh.js';
+// passed through as the same objects (or, for the agent's Services and mesh destinations, one
+// memoised projection per object), so their wire encoding, cached by object, is shared by every
+// view that holds them. viewFor of a view is that view again (an agent fed a whole state from a
+// file and one fed its view reconcile alike). It decides nothing about transport; the controller
+// caches one view per viewCacheKey().
+import type { MeshDestination, MeshService, MeshState, Workload } from '../model/mesh.js';
 
 export type MeshSubscriber =
   | { kind: 'agent'; node: string }
@@ -13,13 +15,15 @@ export type MeshSubscriber =
 
 /**
  * Subscribers with equal keys get equal views, so the controller builds and encodes one view per
- * key. The agent and ztunnel views do not depend on the node today (both need every mesh
- * destination; see below), so all agents share one view and all ztunnels another: 100 nodes cost
- * two views, not 200. Keep this in step with viewFor: the table test checks it.
+ * key. The ztunnel view does not depend on the node (a ztunnel may be asked for any destination),
+ * so all ztunnels share one view; an agent's view holds its own node's workloads, so there is one
+ * per node (their records, and so their encodings, are still shared). Keep this in step with
+ * viewFor: the table test checks it.
  */
 export function viewCacheKey(s: MeshSubscriber): string {
   switch (s.kind) {
     case 'agent':
+      return `agent|${s.node}`;
     case 'ztunnel':
       return s.kind;
     case 'waypoint':
@@ -34,7 +38,7 @@ export function viewCacheKey(s: MeshSubscriber): string {
 export function viewFor(s: MeshSubscriber, state: MeshState): MeshState {
   switch (s.kind) {
     case 'agent':
-      return agentView(state);
+      return agentView(s.node, state);
     case 'ztunnel':
       return ztunnelView(state);
     case 'waypoint':
@@ -60,18 +64,47 @@ function serviceAddress(s: MeshService): MeshService {
   return p;
 }
 
+const destinationOf = new WeakMap<Workload, MeshDestination>();
+
+/** A workload as another node's agent reads it: its IPs. One projection per record object. */
+function destination(w: Workload): MeshDestination {
+  let d = destinationOf.get(w);
+  if (!d) {
+    d = { uid: w.uid, ips: w.ips };
+    destinationOf.set(w, d);
+  }
+  return d;
+}
+
+const byUid = (a: { uid: string }, b: { uid: string }): number =>
+  a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0;
+
 /**
- * The agent (agent/reconcile.ts, node-agent.ts) reads: every enrolled workload's IPs (mesh
- * destinations in the kernel map, any node), its own node's enrolled workloads (cgroups, uid,
- * labels and namespace for the STRICT mode), every Service's VIPs and TCP ports, and the
- * PeerAuthentications. Enrolled workloads therefore include its own node's pods; workloads that
- * are not enrolled, Service endpoints, nodes, waypoints, authorization policies, routes and
- * traffic policies it never reads.
+ * The agent (agent/reconcile.ts, node-agent.ts) reads: its own node's enrolled workloads (cgroups,
+ * uid, IPs, labels and namespace for the STRICT mode), the IPs of every other enrolled workload
+ * (mesh destinations in the kernel map: only those, as MeshDestination records), every Service's
+ * VIPs and TCP ports, and the PeerAuthentications. Workloads that are not enrolled, Service
+ * endpoints, nodes, waypoints, authorization policies, routes and traffic policies it never reads.
+ * A view's own destinations are kept, so viewFor of an agent view is that view.
  */
-function agentView(state: MeshState): MeshState {
+function agentView(node: string, state: MeshState): MeshState {
+  const own: Workload[] = [];
+  const others: MeshDestination[] = [];
+  for (const w of state.workloads) {
+    if (!w.enrolled) continue;
+    if (w.node === node) own.push(w);
+    else others.push(destination(w));
+  }
+  const meshDestinations =
+    state.meshDestinations.length === 0
+      ? others
+      : others.length === 0
+        ? state.meshDestinations
+        : [...state.meshDestinations, ...others].sort(byUid);
   return {
     trustDomain: state.trustDomain,
-    workloads: state.workloads.filter((w) => w.enrolled),
+    workloads: own,
+    meshDestinations,
     nodes: none(),
     services: state.services.map(serviceAddress),
     waypoints: none(),
@@ -93,6 +126,7 @@ function agentView(state: MeshState): MeshState {
 function ztunnelView(state: MeshState): MeshState {
   return {
     ...state,
+    meshDestinations: none(),
     authorizationPolicies: state.authorizationPolicies.filter((p) => p.enforcedBy === 'ztunnel'),
     routes: none(),
   };
@@ -139,6 +173,7 @@ function waypointView(name: string, state: MeshState): MeshState {
   return {
     trustDomain: state.trustDomain,
     workloads,
+    meshDestinations: none(),
     nodes: state.nodes.filter((n) => nodeNames.has(n.name)),
     services,
     waypoints: self,

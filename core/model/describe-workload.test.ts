@@ -35,6 +35,7 @@ const policy = (
 const STATE: MeshState = {
   trustDomain: 'td',
   workloads: [w('cart', { app: 'cart' }), w('web', { app: 'web' })],
+  meshDestinations: [],
   nodes: [],
   services: [
     {

@@ -193,17 +193,7 @@ export interface MeshBackendRef {
   weight: number;
   /** Filters applied only when this backend is picked. */
   filters: RouteFilter[];
-  /**
-   * Set when the reference does not resolve (the reason route status gives it under ResolvedRefs).
-   * The backend keeps its weight, and per Gateway API the share of requests that picks it is answered
-   * with HTTP 500 (HTTPRoute) or UNAVAILABLE (GRPCRoute) instead of being sent anywhere.
-   */
-  invalid?: BackendInvalidReason;
 }
-
-/** Gateway API's ResolvedRefs=False reasons for a backend reference. */
-export const BACKEND_INVALID_REASONS = ['InvalidKind', 'RefNotPermitted', 'BackendNotFound'] as const;
-export type BackendInvalidReason = (typeof BACKEND_INVALID_REASONS)[number];
 
 /** Gateway API timeouts, durations compiled to milliseconds. */
 export interface MeshRouteTimeouts {
@@ -286,10 +276,23 @@ export interface MeshTrafficPolicy {
   };
 }
 
-/** The whole computed state; per-subscriber views are subsets of it. */
+/**
+ * A mesh destination as a node agent reads it: the IPs of one enrolled workload on another node,
+ * which its kernel map marks as in the mesh (agent/reconcile.ts). A projection of the Workload of
+ * the same uid, made for agent views only (core/discovery/view-for.ts); the whole state holds none.
+ * Key: `uid`.
+ */
+export interface MeshDestination {
+  uid: string;
+  ips: string[];
+}
+
+/** The whole computed state; per-subscriber views are subsets of it (or, for meshDestinations, projections). */
 export interface MeshState {
   trustDomain: string;
   workloads: Workload[];
+  /** Empty in the whole state; an agent's view holds here the enrolled workloads of other nodes. */
+  meshDestinations: MeshDestination[];
   nodes: MeshNode[];
   services: MeshService[];
   waypoints: MeshWaypoint[];
@@ -304,6 +307,7 @@ export function emptyMeshState(trustDomain: string): MeshState {
   return {
     trustDomain,
     workloads: [],
+    meshDestinations: [],
     nodes: [],
     services: [],
     waypoints: [],
@@ -317,6 +321,7 @@ export function emptyMeshState(trustDomain: string): MeshState {
 /** Resource type names used on the discovery wire (DiscoveryResource.type). */
 export const MESH_RESOURCE_TYPES = [
   'workload',
+  'mesh-destination',
   'node',
   'service',
   'waypoint',
