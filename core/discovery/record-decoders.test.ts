@@ -186,6 +186,19 @@ describe('record decoders', () => {
     return resourceKey(type, r as never);
   };
 
+  it.each(['InvalidKind', 'RefNotPermitted', 'BackendNotFound'])(
+    'keeps a route backend marked invalid: %s (its share of requests answers 500)',
+    (reason) => {
+      const bytes = json('route', (r) => {
+        (r.rules as [{ backendRefs: [Record<string, unknown>] }])[0].backendRefs[0].invalid = reason;
+      });
+      expect(decodeRecord('route', keyOf('route'), bytes)).toEqual({
+        valid: true,
+        record: JSON.parse(bytes),
+      });
+    },
+  );
+
   it.each<{ description: string; type: MeshResourceType; bytes: () => string; errors: string[] }>([
     {
       description: 'not JSON',
@@ -235,6 +248,15 @@ describe('record decoders', () => {
           delete (r.rules as [{ backendRefs: [Record<string, unknown>] }])[0].backendRefs[0].port;
         }),
       errors: ['route "GRPCRoute/shop/g": rules[0].backendRefs[0].port: required'],
+    },
+    {
+      description: 'a route backend marked invalid for a reason route status does not give',
+      type: 'route',
+      bytes: () =>
+        json('route', (r) => {
+          (r.rules as [{ backendRefs: [Record<string, unknown>] }])[0].backendRefs[0].invalid = 'Gone';
+        }),
+      errors: [expect.stringMatching(/^route "GRPCRoute\/shop\/g": rules\[0\]\.backendRefs\[0\]\.invalid: /)],
     },
     {
       description: 'a traffic policy with a negative idle timeout and a string load balancer list',

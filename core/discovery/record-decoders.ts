@@ -27,6 +27,7 @@ import type {
   WaypointRef,
   Workload,
 } from '../model/mesh.js';
+import { BACKEND_INVALID_REASONS } from '../model/mesh.js';
 
 const str = z.string();
 const strings = z.array(str);
@@ -180,6 +181,7 @@ const backendRef: z.ZodType<MeshBackendRef> = z.object({
   port: int,
   weight: int.min(0),
   filters: z.array(routeFilter),
+  invalid: opt(z.enum(BACKEND_INVALID_REASONS)),
 });
 const ruleCommon = {
   name: opt(str),

@@ -3,6 +3,7 @@
 // and compiled routes and traffic policies (compile-routes.ts). Deterministic (every list sorted by key) so equal configs give equal states.
 import { nodeIdentity, workloadIdentity } from '../identity/spiffe.js';
 import { compileRoute, compileTrafficPolicy } from './compile-routes.js';
+import { routeWorldOf } from './route-problems.js';
 import type { ConfigResources } from './validate-config.js';
 import type { Pod } from './resources/pod.js';
 import type { Service } from './resources/service.js';
@@ -312,9 +313,10 @@ export function computeMeshState(config: ConfigResources, trustDomain: string): 
     return pa;
   }).sort(byKey(nsName));
 
+  const routeWorld = routeWorldOf(config);
   const routes: MeshRoute[] = [
-    ...config.HTTPRoute.map((object) => compileRoute({ kind: 'HTTPRoute', object })),
-    ...config.GRPCRoute.map((object) => compileRoute({ kind: 'GRPCRoute', object })),
+    ...config.HTTPRoute.map((object) => compileRoute({ kind: 'HTTPRoute', object }, routeWorld)),
+    ...config.GRPCRoute.map((object) => compileRoute({ kind: 'GRPCRoute', object }, routeWorld)),
   ].sort(byKey((r) => `${r.kind}/${r.namespace}/${r.name}`));
 
   const trafficPolicies: MeshTrafficPolicy[] = config.TrafficPolicy.map(compileTrafficPolicy).sort(

@@ -193,7 +193,17 @@ export interface MeshBackendRef {
   weight: number;
   /** Filters applied only when this backend is picked. */
   filters: RouteFilter[];
+  /**
+   * Set when the reference does not resolve (the reason route status gives it under ResolvedRefs).
+   * The backend keeps its weight, and per Gateway API the share of requests that picks it is answered
+   * with HTTP 500 (HTTPRoute) or UNAVAILABLE (GRPCRoute) instead of being sent anywhere.
+   */
+  invalid?: BackendInvalidReason;
 }
+
+/** Gateway API's ResolvedRefs=False reasons for a backend reference. */
+export const BACKEND_INVALID_REASONS = ['InvalidKind', 'RefNotPermitted', 'BackendNotFound'] as const;
+export type BackendInvalidReason = (typeof BACKEND_INVALID_REASONS)[number];
 
 /** Gateway API timeouts, durations compiled to milliseconds. */
 export interface MeshRouteTimeouts {
