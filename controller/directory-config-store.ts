@@ -153,8 +153,13 @@ export class DirectoryConfigStore implements ConfigStore {
       const listing = await listManifests(this.dir);
       this.syncWatchers(listing.dirs);
       const paths = listing.files;
-      const stats = await Promise.all(paths.map((p) => stat(p)));
-      fingerprint = paths.map((p, i) => `${p}:${stats[i]!.size}:${stats[i]!.mtimeMs}`).join('\n');
+      const stats = await Promise.all(
+        paths.map(async (p) => {
+          const s = await stat(p);
+          return `${p}:${s.size}:${s.mtimeMs}`;
+        }),
+      );
+      fingerprint = stats.join('\n');
       if (!force && fingerprint === this.fingerprint) return;
       files = await Promise.all(
         paths.map(async (p) => ({ path: path.relative(this.dir, p), text: await readFile(p, 'utf8') })),

@@ -9,6 +9,7 @@ import type { IssuedCertificate } from '../core/identity/issued-certificate.js';
 import { DiscoveryClient } from '../core/discovery/client.js';
 import type { MeshState } from '../core/model/mesh.js';
 import type { ControlPlane } from './control-plane.js';
+import { ztError } from './errors.js';
 
 export interface ControllerControlPlaneOptions {
   controller: string;
@@ -45,11 +46,19 @@ export class ControllerControlPlane implements ControlPlane {
     return this.node;
   }
 
+  /** The node certificate every controller call after the bootstrap presents. */
+  private nodeCredential(): IssuedCertificate {
+    if (!this.node) {
+      throw ztError('ZT_NO_NODE_CERT', `node ${this.o.node}: no node certificate rotator yet`);
+    }
+    return this.node.current();
+  }
+
   private caClient(): CaClient {
     this.ca ??= new CaClient({
       controller: this.o.controller,
       stateDir: this.o.stateDir,
-      credentials: () => this.node!.current(),
+      credentials: () => this.nodeCredential(),
     });
     return this.ca;
   }
@@ -74,7 +83,7 @@ export class ControllerControlPlane implements ControlPlane {
         ...(this.o.instance ? { name: this.o.instance } : {}),
       },
       onState,
-      credentials: () => this.node!.current(),
+      credentials: () => this.nodeCredential(),
       ...(this.o.logger ? { logger: this.o.logger } : {}),
     });
     await client.start();

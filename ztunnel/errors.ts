@@ -5,6 +5,8 @@ import { AmbitError, defineErrors } from '../core/errors.js';
 
 export const HINTS = {
   ZT_NO_NODE: 'the Node named by --node is not in the mesh state yet; check `ambit status`',
+  ZT_NO_NODE_CERT:
+    'a controller call came before the node certificate it presents was bootstrapped (ControlPlane.nodeCertificate first): a bug in the caller',
   ZT_PEER_IDENTITY: 'the HBONE server presented another identity than discovery says serves the destination',
   ZT_HBONE_CONNECT:
     'could not reach the destination HBONE port 15008; maybe a firewall or NetworkPolicy blocks it',

@@ -128,7 +128,8 @@ export class Ztunnel {
       this.hbone?.setCredential(c);
       this.logger.info({ notAfter: c.notAfter.toISOString() }, 'node certificate rotated');
     });
-    this.nodeCredential = await this.nodeRotator.start();
+    const issued = await this.nodeRotator.start();
+    this.nodeCredential = issued;
     // 2. Discovery; wait for a snapshot that names our node (its address and identity).
     const first = new Promise<ZtunnelSnapshot>((resolve) => {
       const off = this.snapshots.subscribe((s) => {
@@ -156,8 +157,12 @@ export class Ztunnel {
         );
       }),
     ]).finally(() => clearTimeout(timer));
-    const address = this.o.address ?? snap.nodeByName.get(this.o.node)!.address;
-    await this.listen(address);
+    const address = this.o.address ?? snap.nodeByName.get(this.o.node)?.address;
+    if (address === undefined) {
+      throw ztError('ZT_NO_NODE', `node ${this.o.node} is not in the mesh state it was awaited in`);
+    }
+    // the newest node certificate: a rotation while waiting for the snapshot replaced `issued`
+    await this.listen(address, this.nodeCredential ?? issued);
     this.expiryTimer = setInterval(() => this.reportExpiry(), 10_000);
     this.expiryTimer.unref();
     this.reportExpiry();
@@ -248,7 +253,7 @@ export class Ztunnel {
     return new ConnectionGate(this.limits, this.fdHeadroom);
   }
 
-  private async listen(address: string): Promise<void> {
+  private async listen(address: string, nodeCredential: Credential): Promise<void> {
     const inbound = new InboundProxy({
       node: this.o.node,
       meshAddress: this.o.meshAddress,
@@ -268,7 +273,7 @@ export class Ztunnel {
       ...(this.o.idleTimeoutMs ? { idleTimeoutMs: this.o.idleTimeoutMs } : {}),
     });
     const hbone = new HboneServer({
-      credential: this.nodeCredential!,
+      credential: nodeCredential,
       trustDomain: () => this.snapshots.get()?.trustDomain ?? 'cluster.local',
       onTunnel: (stream, headers, peer) => inbound.handleTunnel(stream, headers, peer),
       onRejectedPeer: ({ code, reason, address: peer }) => {

@@ -150,10 +150,11 @@ async function configDump(flags: InspectFlags): Promise<void> {
 async function describe(pod: string, flags: InspectFlags): Promise<void> {
   quietGrpc();
   checkOutput(flags.output, ['text', 'json', 'yaml']);
-  const m = /^([^/]+)\/([^/]+)$/.exec(pod);
-  if (!m) throw cliError('CLI_BAD_ARGUMENT', `"${pod}" is not <namespace>/<pod>`);
+  const [, namespace, name] = /^([^/]+)\/([^/]+)$/.exec(pod) ?? [];
+  if (namespace === undefined || name === undefined)
+    throw cliError('CLI_BAD_ARGUMENT', `"${pod}" is not <namespace>/<pod>`);
   const d = await fetchConfigDump(flags);
-  const desc = describeWorkload(d.state, m[1]!, m[2]!);
+  const desc = describeWorkload(d.state, namespace, name);
   if (!desc) throw cliError('CLI_NOT_FOUND', `pod ${pod} is not in the mesh state (version ${d.version})`);
   if (flags.output === 'json') return print(JSON.stringify(desc, null, 2));
   if (flags.output === 'yaml') return print(stringify(desc));

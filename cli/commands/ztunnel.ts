@@ -10,9 +10,9 @@ import { ztError } from '../../ztunnel/errors.js';
 import { DEFAULT_LISTENER_LIMITS as D, type ListenerLimits } from '../../ztunnel/limits/listener-limits.js';
 
 function hostPort(v: string): { host: string; port: number } {
-  const m = /^\[?([^\]]+)\]?:(\d+)$/.exec(v);
-  if (!m) throw ztError('ZT_BAD_FLAG', `expected HOST:PORT, got ${v}`);
-  return { host: m[1]!, port: Number(m[2]) };
+  const [, host, port] = /^\[?([^\]]+)\]?:(\d+)$/.exec(v) ?? [];
+  if (host === undefined || port === undefined) throw ztError('ZT_BAD_FLAG', `expected HOST:PORT, got ${v}`);
+  return { host, port: Number(port) };
 }
 
 function duration(name: string, v: string | undefined): number | undefined {

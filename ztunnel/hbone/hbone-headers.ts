@@ -13,10 +13,10 @@ export function formatAuthority(ip: string, port: number): string {
 /** Parses `ip:port` / `[ip]:port` with a literal IP; undefined for anything else (-> 400). */
 export function parseAuthority(authority: string | undefined): { ip: string; port: number } | undefined {
   if (!authority) return undefined;
-  const m = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(authority) ?? /^([0-9.]+):(\d{1,5})$/.exec(authority);
-  if (!m) return undefined;
-  const ip = m[1]!;
-  const port = Number(m[2]);
+  const [, ip, digits] =
+    /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(authority) ?? /^([0-9.]+):(\d{1,5})$/.exec(authority) ?? [];
+  if (ip === undefined || digits === undefined) return undefined;
+  const port = Number(digits);
   const fam = isIP(ip);
   if (fam === 0 || (fam === 6) !== authority.startsWith('[')) return undefined;
   if (port < 1 || port > 65535) return undefined;
@@ -31,7 +31,7 @@ export function formatForwarded(ip: string, port: number, host?: string): string
 /** The first `for=` element of a Forwarded header: address and port, and `host=` if any. */
 export function parseForwarded(v: string | undefined): { ip?: string; port?: number; host?: string } {
   if (!v) return {};
-  const first = v.split(',')[0]!;
+  const [first = ''] = v.split(',', 1);
   const out: { ip?: string; port?: number; host?: string } = {};
   for (const pair of first.split(';')) {
     const eq = pair.indexOf('=');
@@ -40,10 +40,10 @@ export function parseForwarded(v: string | undefined): { ip?: string; port?: num
     let val = pair.slice(eq + 1).trim();
     if (val.startsWith('"') && val.endsWith('"')) val = val.slice(1, -1);
     if (k === 'for') {
-      const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(val) ?? /^([^:]+)(?::(\d+))?$/.exec(val);
-      if (m && isIP(m[1]!)) {
-        out.ip = m[1]!;
-        if (m[2]) out.port = Number(m[2]);
+      const [, ip, port] = /^\[([^\]]+)\](?::(\d+))?$/.exec(val) ?? /^([^:]+)(?::(\d+))?$/.exec(val) ?? [];
+      if (ip !== undefined && isIP(ip)) {
+        out.ip = ip;
+        if (port) out.port = Number(port);
       }
     } else if (k === 'host') out.host = val;
   }

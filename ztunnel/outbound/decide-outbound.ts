@@ -2,7 +2,7 @@
 // the destination pod's node, HBONE to a waypoint, plain TCP passthrough, or deny. Like
 // istio/ztunnel's build_request(): no sockets here; outbound-proxy.ts carries the result out.
 import type { MeshService, MeshWaypoint, ServicePort, Workload } from '../../core/model/mesh.js';
-import { pickEndpoint, type LoadBalancerView } from './endpoint-picker.js';
+import { pickEndpoint, type LoadBalancerView, type Pick } from './endpoint-picker.js';
 import { vipKey, type ZtunnelSnapshot } from '../state/ztunnel-snapshot.js';
 import { DEFAULT_TRAFFIC_SETTINGS } from '../state/traffic-policy.js';
 
@@ -113,11 +113,14 @@ function toWaypoint(
   }
   const ready = waypoint.instances.filter((i) => i.ready);
   const serviceKey = `waypoint:${key}`;
-  const pick = pickEndpoint(
-    ready.map((i) => `${i.ip}:${HBONE_PORT}`),
-    'ROUND_ROBIN',
-    lb.cursor(serviceKey),
-    (e) => lb.active(e),
+  const pick = pickedFrom(
+    ready,
+    pickEndpoint(
+      ready.map((i) => `${i.ip}:${HBONE_PORT}`),
+      'ROUND_ROBIN',
+      lb.cursor(serviceKey),
+      (e) => lb.active(e),
+    ),
   );
   if (!pick) {
     return {
@@ -128,7 +131,7 @@ function toWaypoint(
       target,
     };
   }
-  const inst = ready[pick.index]!;
+  const inst = pick.item;
   return {
     kind: 'waypoint',
     source,
@@ -140,6 +143,13 @@ function toWaypoint(
     ...(forwardedHost ? { forwardedHost } : {}),
     lb: { serviceKey, nextCursor: pick.nextCursor, endpoint: `${inst.ip}:${HBONE_PORT}` },
   };
+}
+
+/** The element of `items` a pick over candidates built from them (same order) chose. */
+function pickedFrom<T>(items: readonly T[], pick: Pick | undefined): (Pick & { item: T }) | undefined {
+  if (!pick) return undefined;
+  const item = items[pick.index];
+  return item === undefined ? undefined : { ...pick, item };
 }
 
 function toWorkload(
@@ -214,7 +224,10 @@ export function decideOutbound(
     const serviceKey = `${service.namespace}/${service.name}`;
     const settings = snap.trafficByService.get(serviceKey) ?? DEFAULT_TRAFFIC_SETTINGS;
     const addrs = ready.map((e) => `${e.ip}:${targetPortOf(e.ports, port, facts.destinationPort)}`);
-    const pick = pickEndpoint(addrs, settings.loadBalancer, lb.cursor(serviceKey), (e) => lb.active(e));
+    const pick = pickedFrom(
+      ready,
+      pickEndpoint(addrs, settings.loadBalancer, lb.cursor(serviceKey), (e) => lb.active(e)),
+    );
     if (!pick) {
       return {
         kind: 'deny',
@@ -224,9 +237,10 @@ export function decideOutbound(
         target,
       };
     }
-    const ep = ready[pick.index]!;
+    const ep = pick.item;
     const podPort = targetPortOf(ep.ports, port, facts.destinationPort);
-    const lbStep = { serviceKey, nextCursor: pick.nextCursor, endpoint: addrs[pick.index]! };
+    // the same `ip:port` as the picked candidate in addrs
+    const lbStep = { serviceKey, nextCursor: pick.nextCursor, endpoint: `${ep.ip}:${podPort}` };
     const workload = snap.workloadByUid.get(ep.workloadUid);
     if (!workload) {
       // An endpoint without a pod we know (external, or not yet seen): plain TCP.

@@ -24,7 +24,7 @@ export function parseSocks5(buf: Buffer, stage: 0 | 1): Socks5Parse {
   if (buf.length < 2) return { kind: 'need-more' };
   if (buf[0] !== 0x05) return { kind: 'error', reply: REPLY_NOT_ALLOWED, message: 'not SOCKS5' };
   if (stage === 0) {
-    const n = buf[1]!;
+    const n = buf.readUInt8(1); // buf.length >= 2 above
     if (buf.length < 2 + n) return { kind: 'need-more' };
     return { kind: 'greeting', consumed: 2 + n, noAuth: buf.subarray(2, 2 + n).includes(0x00) };
   }
