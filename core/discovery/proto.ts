@@ -102,11 +102,11 @@ export interface MeshProtos {
 
 /**
  * The client constructor proto-loader made for `service` (a dotted name), checked to be a
- * service with exactly the methods the typed client `C` declares. proto-loader's objects are
+ * service with every method the typed client `C` declares. proto-loader's objects are
  * untyped (grpc.GrpcObject), so this is the one place their shape is asserted: the cast below is
  * the library boundary, made only after the check.
  */
-function serviceClient<C extends grpc.Client>(
+export function serviceClient<C extends grpc.Client>(
   pkg: grpc.GrpcObject,
   service: string,
   methods: readonly (keyof C & string)[],
