@@ -48,9 +48,12 @@ export function endpoint(
   ports: Record<string, number>,
   extra: Partial<Endpoint> = {},
 ): Endpoint {
+  const [ip] = w.ips;
+  if (ip === undefined)
+    throw new Error(`fixture workload ${w.namespace}/${w.name} has no IP for an endpoint`);
   return {
     workloadUid: w.uid,
-    ip: w.ips[0]!,
+    ip,
     node: w.node,
     ports,
     ready: true,
