@@ -67,12 +67,18 @@ export class DiscoveryClient {
     done: true,
   };
 
+  /** Whose identity this subscriber bootstraps when it holds no credential: its node or its waypoint. */
+  private readonly bootstrapAs: { waypoint: string } | { node: string };
+
   constructor(private readonly o: DiscoveryClientOptions) {
-    const k = o.subscriber.kind;
-    if ((k === 'agent' || k === 'ztunnel') && !o.subscriber.node)
-      throw discoveryError('DISC_BAD_SUBSCRIBER', `${k} subscriber needs a node`);
-    if (k === 'waypoint' && !o.subscriber.name)
-      throw discoveryError('DISC_BAD_SUBSCRIBER', 'waypoint subscriber needs name <ns>/<gateway>');
+    const { kind, node, name } = o.subscriber;
+    if (kind === 'waypoint') {
+      if (!name) throw discoveryError('DISC_BAD_SUBSCRIBER', 'waypoint subscriber needs name <ns>/<gateway>');
+      this.bootstrapAs = { waypoint: name };
+    } else {
+      if (!node) throw discoveryError('DISC_BAD_SUBSCRIBER', `${kind} subscriber needs a node`);
+      this.bootstrapAs = { node };
+    }
   }
 
   /** Resolves once the first snapshot was applied (onState returned without throwing). */
@@ -112,11 +118,12 @@ export class DiscoveryClient {
     if (this.o.credentials) return this.o.credentials();
     const c = this.bootstrapped;
     if (c && Date.now() < renewAt(c)) return c;
-    const { controller, stateDir, subscriber, tokenFile } = this.o;
+    const { controller, stateDir, tokenFile } = this.o;
+    const as = this.bootstrapAs;
     this.bootstrapped =
-      subscriber.kind === 'waypoint'
-        ? await bootstrapWaypointIdentity({ controller, stateDir, tokenFile, waypoint: subscriber.name! })
-        : await bootstrapNodeIdentity({ controller, stateDir, tokenFile, node: subscriber.node! });
+      'waypoint' in as
+        ? await bootstrapWaypointIdentity({ controller, stateDir, tokenFile, waypoint: as.waypoint })
+        : await bootstrapNodeIdentity({ controller, stateDir, tokenFile, node: as.node });
     return this.bootstrapped;
   }
 
@@ -139,7 +146,7 @@ export class DiscoveryClient {
       controllerChannelCredentials(rootPem, cert),
       controllerChannelOptions(),
     );
-    const call = (client as unknown as { Stream(): StreamCall }).Stream();
+    const call = client.Stream();
     this.client = client;
     this.call = call;
     const { kind, node = '', name = '' } = this.o.subscriber;

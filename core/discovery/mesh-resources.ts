@@ -115,7 +115,8 @@ export function encodeMeshState(state: MeshState): { view: Map<string, string>; 
 /** Content version of a view: equal records give equal versions, across controller restarts too. */
 export function viewVersion(view: ResourceView, trustDomain: string): string {
   const h = createHash('sha256').update(trustDomain);
-  for (const k of [...view.keys()].sort()) h.update('\0').update(k).update('\0').update(view.get(k)!);
+  for (const [k, v] of [...view.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    h.update('\0').update(k).update('\0').update(v);
   return h.digest('hex').slice(0, 16);
 }
 

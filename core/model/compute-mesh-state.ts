@@ -88,6 +88,18 @@ function sameElements<T>(a: readonly T[], b: readonly T[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
+/** Every namespaced resource has its namespace after validateConfig ("default" when none was written). */
+function namespaceOf(o: { metadata: { namespace?: string | undefined } }): string {
+  return o.metadata.namespace ?? 'default';
+}
+
+/** A lookup in a map this computation filled for every key it asks (a miss is a bug here, not bad input). */
+function present<K, V>(m: ReadonlyMap<K, V>, key: K, what: string): V {
+  const v = m.get(key);
+  if (v === undefined) throw new Error(`computeMeshState: no ${what} ${String(key)}`);
+  return v;
+}
+
 export function computeMeshState(config: ConfigResources, trustDomain: string): MeshState {
   const namespaceLabels = new Map(config.Namespace.map((n) => [n.metadata.name, n.metadata.labels ?? {}]));
   const nsLabels = (ns: string) => namespaceLabels.get(ns) ?? {};
@@ -126,7 +138,7 @@ export function computeMeshState(config: ConfigResources, trustDomain: string): 
     return c;
   };
   const workloads: Workload[] = config.Pod.map((pod) => {
-    const ctx = workloadContext(pod.metadata.namespace!);
+    const ctx = workloadContext(namespaceOf(pod));
     const memo = workloadMemo.get(pod);
     if (memo && memo.context === ctx) return memo.workload;
     const w = computeWorkload(pod);
@@ -135,7 +147,7 @@ export function computeMeshState(config: ConfigResources, trustDomain: string): 
   }).sort(byKey((w) => w.uid));
 
   function computeWorkload(pod: Pod): Workload {
-    const namespace = pod.metadata.namespace!;
+    const namespace = namespaceOf(pod);
     const labels = pod.metadata.labels ?? {};
     const mode = labels[DATAPLANE_MODE_LABEL] ?? nsLabels(namespace)[DATAPLANE_MODE_LABEL];
     const sa = podServiceAccount(pod);
@@ -212,7 +224,7 @@ export function computeMeshState(config: ConfigResources, trustDomain: string): 
   };
 
   const services: MeshService[] = config.Service.map((svc) => {
-    const namespace = svc.metadata.namespace!;
+    const namespace = namespaceOf(svc);
     const labels = svc.metadata.labels ?? {};
     const wp = resolveWaypoint(labels, namespace, (f) => f === 'service' || f === 'all');
     const wpKey = wp ? `${wp.namespace}/${wp.name}` : '';
@@ -248,19 +260,19 @@ export function computeMeshState(config: ConfigResources, trustDomain: string): 
 
   const waypoints: MeshWaypoint[] = gateways
     .map((g) => {
-      const namespace = g.metadata.namespace!;
+      const namespace = namespaceOf(g);
       const pods = config.Pod.filter(
         (p) =>
           p.metadata.namespace === namespace && p.metadata.labels?.[GATEWAY_NAME_LABEL] === g.metadata.name,
       ).sort(byKey((p) => p.metadata.name));
       const instances = pods.flatMap((p) => {
-        const w = workloadByUid.get(podUid(p))!;
+        const w = present(workloadByUid, podUid(p), 'workload of pod');
         return w.ips[0] ? [{ workloadUid: w.uid, ip: w.ips[0], node: w.node, ready: w.ready }] : [];
       });
       const wp: MeshWaypoint = {
         namespace,
         name: g.metadata.name,
-        for: waypointFor.get(`${namespace}/${g.metadata.name}`)!,
+        for: present(waypointFor, `${namespace}/${g.metadata.name}`, 'waypoint-for of Gateway'),
         instances,
       };
       const first = pods[0];
@@ -270,7 +282,7 @@ export function computeMeshState(config: ConfigResources, trustDomain: string): 
     .sort(byKey(nsName));
 
   const authorizationPolicies: MeshAuthorizationPolicy[] = config.AuthorizationPolicy.map((p) => {
-    const namespace = p.metadata.namespace!;
+    const namespace = namespaceOf(p);
     const refs = p.spec?.targetRefs ?? (p.spec?.targetRef ? [p.spec.targetRef] : []);
     const matchLabels = p.spec?.selector?.matchLabels;
     const scope: PolicyScope =
@@ -294,7 +306,7 @@ export function computeMeshState(config: ConfigResources, trustDomain: string): 
   }).sort(byKey(nsName));
 
   const peerAuthentications: MeshPeerAuthentication[] = config.PeerAuthentication.map((p) => {
-    const namespace = p.metadata.namespace!;
+    const namespace = namespaceOf(p);
     const selector = p.spec?.selector?.matchLabels;
     const hasSelector = selector !== undefined && Object.keys(selector).length > 0;
     const pa: MeshPeerAuthentication = {
@@ -359,7 +371,7 @@ function selectorEndpoints(
   const out: Endpoint[] = [];
   for (const pod of pods) {
     if (!selects(svc.spec?.selector, pod.metadata.labels ?? {})) continue;
-    const w = workloads.get(podUid(pod))!;
+    const w = present(workloads, podUid(pod), 'workload of pod');
     const ip = w.ips[0];
     if (!ip) continue;
     const phase = pod.status?.phase;
