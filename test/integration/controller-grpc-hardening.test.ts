@@ -110,8 +110,12 @@ describe('controller gRPC (15010) against hostile callers', () => {
         stateDir: ctl.stateDir,
         node: 'node-2',
       });
+      const beforeChange = versions;
       ctl.writeFile('mesh.yaml', sampleMeshYaml({ cartPort: 9090 }));
       const results = await attack;
+      // the change written during the attack reaches the subscriber (before the revert below is
+      // written: two writes inside the store's debounce window would coalesce into no change)
+      await expect.poll(() => versions, { timeout: 10_000 }).toBeGreaterThan(beforeChange);
       expect((await legit).identity).toBe('spiffe://cluster.local/ambit/node/node-2');
       const anonymous = results.slice(0, 4);
       const oversized = results.slice(4);
