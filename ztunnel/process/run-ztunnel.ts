@@ -13,7 +13,12 @@ import { AggregatorRegistry } from 'prom-client';
 import { Ztunnel, ZTUNNEL_PORTS } from '../ztunnel.js';
 import { ControllerControlPlane } from '../controller-control-plane.js';
 import { BpfOriginalDestinationResolver, StaticBySourceResolver } from '../outbound/original-destination.js';
-import { createAdminServer, createReadinessServer } from '../admin/admin-server.js';
+import {
+  createAdminServer,
+  createReadinessServer,
+  isLoopbackRequest,
+  type AdminSources,
+} from '../admin/admin-server.js';
 import { AmbitError } from '../../core/errors.js';
 import { ztError } from '../errors.js';
 import { parsePrimaryMessage, type WorkerToPrimary } from './worker-protocol.js';
@@ -182,7 +187,7 @@ async function runPrimary(f: ZtunnelFlags, logger: Logger): Promise<void> {
     return AggregatorRegistry.aggregate(await supervisor.metrics()).metrics();
   };
   const listenAdmin = async (address: string) => {
-    const admin = createAdminServer({
+    const sources: AdminSources = {
       metrics: async () => ({
         contentType: AggregatorRegistry.PROMETHEUS_CONTENT_TYPE,
         body: await clusterMetrics(),
@@ -190,7 +195,8 @@ async function runPrimary(f: ZtunnelFlags, logger: Logger): Promise<void> {
       configDump: () => supervisor.dump('config'),
       workloads: () => supervisor.dump('workloads'),
       ready: allReady,
-    });
+    };
+    const admin = createAdminServer(sources);
     for (const [srv, port] of [
       [admin, ZTUNNEL_PORTS.admin],
       [createReadinessServer(allReady), ZTUNNEL_PORTS.ready],
@@ -202,6 +208,21 @@ async function runPrimary(f: ZtunnelFlags, logger: Logger): Promise<void> {
         srv.listen({ host: address, port }, resolve);
       });
       servers.push(srv);
+    }
+    // As in one process: the debug paths answer loopback clients only, so on a node address that
+    // is not loopback they are served on 127.0.0.1 too.
+    if (!isLoopbackRequest(address, address)) {
+      const loopback = createAdminServer(sources);
+      await new Promise<void>((resolve) => {
+        loopback.once('error', (err) => {
+          logger.warn({ err: err.message }, 'no loopback admin listener; debug endpoints unreachable');
+          resolve();
+        });
+        loopback.listen({ host: '127.0.0.1', port: ZTUNNEL_PORTS.admin }, () => {
+          servers.push(loopback);
+          resolve();
+        });
+      });
     }
     logger.info({ address, workers: f.workers }, 'ztunnel primary serving metrics and readiness');
   };
