@@ -86,6 +86,34 @@ describe('ProxyLifecycle', () => {
     ]);
   });
 
+  it('builds the labels once for a unit that opens and ends with the flowing flags, again for other flags', () => {
+    const built: Flag[] = [];
+    const closedWith: string[] = [];
+    const make = () =>
+      new ProxyLifecycle<Flag, string, End>({
+        labels: (f) => {
+          built.push(f);
+          return `flags=${f}`;
+        },
+        flowingFlags: '-',
+        metrics: {
+          opened: () => undefined,
+          closed: (l) => closedWith.push(l),
+          inFlight: () => undefined,
+        },
+        log: () => undefined,
+      });
+    const normal = make();
+    normal.open();
+    normal.close({ flags: '-', result: 'ok' });
+    expect(built).toEqual(['-']);
+    const timedOut = make();
+    timedOut.open();
+    timedOut.close({ flags: 'CONNECT', result: 'idle' });
+    expect(built).toEqual(['-', '-', 'CONNECT']);
+    expect(closedWith).toEqual(['flags=-', 'flags=CONNECT']);
+  });
+
   it('gives back at once a lease taken after the end', () => {
     const { lc, calls, lease } = recorded();
     lc.close({ flags: 'CONNECT', result: 'refused' });

@@ -42,6 +42,8 @@ export type ProxyLifecycleState = 'pending' | 'open' | 'closed';
 export class ProxyLifecycle<Flag extends string, Labels, End extends ProxyEnd<Flag>> {
   private current: ProxyLifecycleState = 'pending';
   private readonly leases: Lease[] = [];
+  /** The labels open() built, reused by a close with the flowing flags (most ends): built once. */
+  private flowingLabels: Labels | undefined;
   private readonly now: () => number;
   private readonly startedAt: number;
 
@@ -64,7 +66,8 @@ export class ProxyLifecycle<Flag extends string, Labels, End extends ProxyEnd<Fl
   open(): void {
     if (this.current !== 'pending') return;
     this.current = 'open';
-    this.o.metrics.opened(this.o.labels(this.o.flowingFlags));
+    this.flowingLabels = this.o.labels(this.o.flowingFlags);
+    this.o.metrics.opened(this.flowingLabels);
     this.o.metrics.inFlight(1);
   }
 
@@ -77,7 +80,10 @@ export class ProxyLifecycle<Flag extends string, Labels, End extends ProxyEnd<Fl
     if (was === 'closed') return false;
     this.current = 'closed';
     this.releaseAll();
-    const labels = this.o.labels(end.flags);
+    const labels =
+      end.flags === this.o.flowingFlags && this.flowingLabels !== undefined
+        ? this.flowingLabels
+        : this.o.labels(end.flags);
     if (was === 'pending') this.o.metrics.opened(labels);
     else this.o.metrics.inFlight(-1);
     this.o.metrics.closed(labels, end);
