@@ -9,6 +9,9 @@ import { fetchConfigDump, fetchStatus } from '../../core/discovery/inspection-cl
 import { formatConfigError } from '../../core/model/config-error.js';
 import { describeWorkload } from '../../core/model/describe-workload.js';
 import { runAction } from '../run-action.js';
+import type { RouteStatus } from '../../controller/route-status.js';
+import type { StatusCondition } from '../../controller/status-condition.js';
+import type { WaypointStatus } from '../../controller/waypoint-status.js';
 
 interface InspectFlags {
   controller: string;
@@ -22,34 +25,11 @@ function checkOutput(output: string, allowed: string[]): void {
   }
 }
 
-/** The JSON the controller sends in resourceStatus (controller/route-status.ts, waypoint-status.ts). */
-interface ConditionView {
-  type: string;
-  status: string;
-  reason: string;
-  message?: string;
-}
-interface RouteStatusView {
-  kind: string;
-  namespace: string;
-  name: string;
-  parents: {
-    parentRef: { kind: string; namespace: string; name: string; port?: number };
-    conditions: ConditionView[];
-  }[];
-}
-interface WaypointStatusView {
-  namespace: string;
-  name: string;
-  instances: number;
-  readyInstances: number;
-  subscribedInstances: number;
-  ackedInstances: number;
-  conditions: ConditionView[];
-}
+/** The JSON the controller sends in resourceStatus: the types it is built from (type-only imports). */
+type ResourceStatusView = { routes?: RouteStatus[]; waypoints?: WaypointStatus[] };
 
 /** `Type=Status (Reason)`, with the message whenever the reason is not the plain good one. */
-function formatCondition(c: ConditionView): string {
+function formatCondition(c: StatusCondition): string {
   return c.reason === c.type || !c.message
     ? `${c.type}=${c.status} (${c.reason})`
     : `${c.type}=${c.status} (${c.reason}: ${c.message})`;
@@ -107,7 +87,7 @@ async function status(flags: InspectFlags): Promise<void> {
     lines.push(`last change REJECTED at ${out.lastRejected.at} (the previous config stays in force):`);
     for (const m of out.lastRejected.messages) lines.push(`  ${m}`);
   } else lines.push('last change: accepted');
-  const rs = out.resourceStatus as { routes?: RouteStatusView[]; waypoints?: WaypointStatusView[] };
+  const rs = out.resourceStatus as ResourceStatusView;
   const routes = rs.routes ?? [];
   lines.push(`routes (${routes.length}):`);
   for (const r of routes) {
