@@ -1,64 +1,30 @@
 // Client of the controller's token service (ambit.token.v1.AmbitTokens) for `ambit token` and the
 // harnesses that give each node its own token: authenticates with the operator's admin
 // credential, the state dir's join-token, over server-authenticated TLS.
-import { meshProtos, type TokenRpcs, type UnaryMethods } from '../discovery/proto.js';
+import { meshProtos, type TokenRpcs } from '../discovery/proto.js';
 import { identityError } from './errors.js';
-import {
-  bearerMetadata,
-  controllerChannelCredentials,
-  controllerChannelOptions,
-  readJoinToken,
-  readRootCert,
-} from './controller-endpoint.js';
+import { operatorCall, type OperatorEndpoint } from './operator-call.js';
 import type { CreateTokenResponse, WireTokenInfo } from './token-wire.js';
 
 const TIMEOUT_MS = 10_000;
 
-export interface TokenEndpoint {
-  controller: string;
-  stateDir: string;
-}
+export type TokenEndpoint = OperatorEndpoint;
 
 /** What a token is bound to: `{node}` or `{waypoint: '<ns>/<gateway>'}`. */
 export type TokenTarget = { node: string } | { waypoint: string };
 
-async function call<M extends keyof TokenRpcs>(
+function call<M extends keyof TokenRpcs>(
   o: TokenEndpoint,
   method: M,
   req: TokenRpcs[M]['request'],
 ): Promise<TokenRpcs[M]['response']> {
-  const client = new (meshProtos().tokens)(
-    o.controller,
-    controllerChannelCredentials(readRootCert(o.stateDir)),
-    controllerChannelOptions(),
+  return operatorCall<TokenRpcs, M>(o, meshProtos().tokens, method, req, TIMEOUT_MS, (err) =>
+    identityError(
+      'TOKEN_REQUEST_FAILED',
+      `token ${method.toLowerCase()} at ${o.controller}: ${err ? err.details || err.message : 'empty response'}`,
+      err,
+    ),
   );
-  const token = readJoinToken(o.stateDir);
-  try {
-    const methods: UnaryMethods<TokenRpcs> = client;
-    const fn = methods[method];
-    return await new Promise<TokenRpcs[M]['response']>((resolve, reject) => {
-      fn.call(client, req, bearerMetadata(token), { deadline: Date.now() + TIMEOUT_MS }, (err, res) => {
-        if (err) {
-          reject(
-            identityError(
-              'TOKEN_REQUEST_FAILED',
-              `token ${method.toLowerCase()} at ${o.controller}: ${err.details || err.message}`,
-              err,
-            ),
-          );
-        } else if (res === undefined) {
-          reject(
-            identityError(
-              'TOKEN_REQUEST_FAILED',
-              `token ${method.toLowerCase()} at ${o.controller}: empty response`,
-            ),
-          );
-        } else resolve(res);
-      });
-    });
-  } finally {
-    client.close();
-  }
 }
 
 /** Creates a token bound to one node or waypoint; returns the secret `<id>.<secret>` (shown once). */
