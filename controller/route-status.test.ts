@@ -1,22 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Gateway } from '../core/model/resources/gateway.js';
 import type { HttpRoute } from '../core/model/resources/http-route.js';
-import type { Service } from '../core/model/resources/service.js';
+import { EXT, gateway, service } from '../core/model/route-fixture.js';
 import { emptyConfig } from '../core/model/validate-config.js';
 import { routeStatus, routeStatuses, type RouteWorld } from './route-status.js';
-
-const service = (namespace: string, name: string, ports: { port: number; name?: string }[]): Service => ({
-  apiVersion: 'v1',
-  kind: 'Service',
-  metadata: { name, namespace },
-  spec: { ports },
-});
-const gateway = (namespace: string, name: string, className: string): Gateway => ({
-  apiVersion: 'gateway.networking.k8s.io/v1',
-  kind: 'Gateway',
-  metadata: { name, namespace },
-  spec: { gatewayClassName: className, listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
-});
 
 const SERVICES = [
   service('shop', 'cart', [{ port: 8080, name: 'http' }]),
@@ -36,10 +22,6 @@ const world: RouteWorld = {
 type Spec = HttpRoute['spec'];
 const CART_PARENT = { group: '', kind: 'Service', name: 'cart' };
 const toCart = (extra: object = {}) => ({ backendRefs: [{ name: 'cart', port: 8080, ...extra }] });
-const EXT = {
-  type: 'ExtensionRef' as const,
-  extensionRef: { group: 'example.com', kind: 'Magic', name: 'm' },
-};
 
 /** Each case: a route spec and, per parent, its conditions as `Type=Status/Reason`. */
 const CASES: { description: string; spec: Spec; want: string[][]; messages?: RegExp[] }[] = [

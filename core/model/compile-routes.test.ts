@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { compileRoute } from './compile-routes.js';
 import { computeMeshState } from './compute-mesh-state.js';
 import { routeWorldOf } from './route-problems.js';
+import { EXT, gateway, service } from './route-fixture.js';
 import { formatConfigError } from './config-error.js';
 import { emptyConfig, validateConfig } from './validate-config.js';
 import type { MeshBackendRef, MeshRoute, MeshRouteParent, MeshTrafficPolicy } from './mesh.js';
-import type { Gateway } from './resources/gateway.js';
 import type { GrpcRoute } from './resources/grpc-route.js';
 import type { HttpRoute } from './resources/http-route.js';
 import type { Service } from './resources/service.js';
@@ -212,29 +212,14 @@ describe('compileTrafficPolicy', () => {
 // backendRef is kept but marked with its ResolvedRefs reason (its share answers 500) and an
 // unresolved RequestMirror target is not mirrored to.
 describe('compiled routes agree with route status', () => {
-  const service = (namespace: string, name: string, ports: { port: number; name?: string }[]): Service => ({
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name, namespace },
-    spec: { clusterIP: '10.96.0.9', ports },
-  });
-  const gateway = (namespace: string, name: string, className: string): Gateway => ({
-    apiVersion: 'gateway.networking.k8s.io/v1',
-    kind: 'Gateway',
-    metadata: { name, namespace },
-    spec: { gatewayClassName: className, listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
-  });
+  const CLUSTER_IP = '10.96.0.9';
   const SERVICES = [
-    service('shop', 'cart', [{ port: 8080, name: 'http' }]),
-    service('shop', 'cart-v2', [{ port: 8080 }]),
-    service('pay', 'pay', [{ port: 8080 }]),
+    service('shop', 'cart', [{ port: 8080, name: 'http' }], CLUSTER_IP),
+    service('shop', 'cart-v2', [{ port: 8080 }], CLUSTER_IP),
+    service('pay', 'pay', [{ port: 8080 }], CLUSTER_IP),
   ];
   const GATEWAYS = [gateway('shop', 'waypoint', 'ambit-waypoint'), gateway('shop', 'edge', 'istio')];
   const CART = { group: '', kind: 'Service', name: 'cart' };
-  const EXT = {
-    type: 'ExtensionRef' as const,
-    extensionRef: { group: 'example.com', kind: 'Magic', name: 'm' },
-  };
   const MIRROR_GHOST = {
     type: 'RequestMirror' as const,
     requestMirror: { backendRef: { name: 'ghost', port: 80 } },

@@ -1,8 +1,7 @@
 // The predicates shared by route status and route compilation, one table each.
 import { describe, expect, it } from 'vitest';
-import type { Gateway } from './resources/gateway.js';
 import type { ParentRef } from './resources/gateway-api-common.js';
-import type { Service } from './resources/service.js';
+import { EXT, gateway, service } from './route-fixture.js';
 import {
   backendProblem,
   everyRuleInvalid,
@@ -15,19 +14,6 @@ import {
   type RouteRule,
 } from './route-problems.js';
 
-const service = (namespace: string, name: string, ports: { port: number; name?: string }[]): Service => ({
-  apiVersion: 'v1',
-  kind: 'Service',
-  metadata: { name, namespace },
-  spec: { ports },
-});
-const gateway = (namespace: string, name: string, className: string): Gateway => ({
-  apiVersion: 'gateway.networking.k8s.io/v1',
-  kind: 'Gateway',
-  metadata: { name, namespace },
-  spec: { gatewayClassName: className, listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
-});
-
 const world = routeWorldOf({
   Service: [service('shop', 'cart', [{ port: 8080, name: 'http' }]), service('pay', 'pay', [{ port: 8080 }])],
   Gateway: [
@@ -36,11 +22,6 @@ const world = routeWorldOf({
     gateway('pay', 'waypoint', 'ambit-waypoint'),
   ],
 });
-
-const EXT = {
-  type: 'ExtensionRef' as const,
-  extensionRef: { group: 'example.com', kind: 'Magic', name: 'm' },
-};
 
 describe('routeWorldOf', () => {
   it('finds Services and Gateways by namespace and name, and nothing else', () => {
