@@ -3,14 +3,13 @@
 // what the certificate was issued under, certificate-binding.ts) and answers the chain leaf first,
 // root last.
 import * as grpc from '@grpc/grpc-js';
-import type { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AmbitError } from '../core/errors.js';
 import type { CertificateAuthority } from '../core/identity/certificate-authority.js';
 import { CA_METADATA } from '../core/identity/ca-client.js';
 import type { IstioCertificateRequest, IstioCertificateResponse } from '../core/discovery/wire-types.js';
 import type { MeshState } from '../core/model/mesh.js';
-import { identifyCaller, type TokenAuthority } from './caller-identity.js';
+import { identifyCaller, type CallerCheck } from './caller-identity.js';
 import { authorizeCertificate, type CertificateKind } from './certificate-authorization.js';
 import { bindingSubject } from './certificate-binding.js';
 
@@ -27,12 +26,8 @@ export function grantedTtlMs(validityDurationSeconds: number, kind: CertificateK
   return validityDurationSeconds > 0 ? Math.min(validityDurationSeconds * 1000, cap) : cap;
 }
 
-export interface CaServiceDeps {
+export interface CaServiceDeps extends CallerCheck {
   ca: CertificateAuthority;
-  root: X509Certificate;
-  joinToken: string;
-  tokens: TokenAuthority;
-  trustDomain: string;
   state: () => MeshState;
   logger: Logger;
 }

@@ -3,19 +3,14 @@
 // and fans every new publication out to all sessions. Keeps the last record of every subscriber
 // seen, for `ambit status`.
 import * as grpc from '@grpc/grpc-js';
-import type { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { DiscoveryRequest, WireSubscriber } from '../core/discovery/wire-types.js';
 import type { MeshPublication } from './mesh-publication.js';
 import { PushEncoder } from './push-encoder.js';
 import { SubscriberSession, subscriberName, type SubscriberRecord } from './subscriber-session.js';
-import { identifyCaller, type Caller, type TokenAuthority } from './caller-identity.js';
+import { identifyCaller, type Caller, type CallerCheck } from './caller-identity.js';
 
-export interface DiscoveryServiceDeps {
-  root: X509Certificate;
-  joinToken: string;
-  tokens: TokenAuthority;
-  trustDomain: string;
+export interface DiscoveryServiceDeps extends CallerCheck {
   current: () => MeshPublication;
   logger: Logger;
 }

@@ -2,18 +2,13 @@
 // operator may call them: the admin join token from the state dir (the CLI sends it). A mesh
 // certificate or a scoped node token is refused (PERMISSION_DENIED), nobody at all UNAUTHENTICATED.
 import * as grpc from '@grpc/grpc-js';
-import type { X509Certificate } from 'node:crypto';
 import type { ConfigDumpResponse, StatusResponse } from '../core/discovery/wire-types.js';
 import type { ConfigStoreStatus } from './config-store.js';
 import type { MeshPublication } from './mesh-publication.js';
 import type { SubscriberRecord } from './subscriber-session.js';
-import { identifyCaller, type Caller, type TokenAuthority } from './caller-identity.js';
+import { identifyCaller, type Caller, type CallerCheck } from './caller-identity.js';
 
-export interface InspectionDeps {
-  root: X509Certificate;
-  joinToken: string;
-  tokens: TokenAuthority;
-  trustDomain: string;
+export interface InspectionDeps extends CallerCheck {
   current: () => MeshPublication;
   storeStatus: () => ConfigStoreStatus;
   subscribers: () => SubscriberRecord[];
