@@ -33,20 +33,23 @@ export function guardedServer(o: GuardedListenerOptions): net.Server {
       return;
     }
     const { ticket } = a;
-    let timer: NodeJS.Timeout | undefined;
+    if (!o.handshake || o.handshakeTimeoutMs === undefined) {
+      // No timer to stop (the capture listeners, 15008): the gate's own ticket is handed on.
+      socket.once('close', ticket.release);
+      o.handle(socket, ticket, source);
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined = setTimeout(() => {
+      timer = undefined;
+      o.onLimit('handshake-timeout', source);
+      socket.destroy();
+    }, o.handshakeTimeoutMs);
+    timer.unref();
     const handshakeDone = () => {
       if (timer) clearTimeout(timer);
       timer = undefined;
       ticket.handshakeDone();
     };
-    if (o.handshake && o.handshakeTimeoutMs !== undefined) {
-      timer = setTimeout(() => {
-        timer = undefined;
-        o.onLimit('handshake-timeout', source);
-        socket.destroy();
-      }, o.handshakeTimeoutMs);
-      timer.unref();
-    }
     socket.once('close', () => {
       if (timer) clearTimeout(timer);
       ticket.release();
