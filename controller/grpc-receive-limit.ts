@@ -40,6 +40,14 @@ export interface OversizedMessage {
 
 const ANNOUNCED = /larger than max \((\d+) vs/;
 
+/** A field grpc-js keeps on its base call, when it is an object with that method; else undefined. */
+function baseCallField(call: object, field: string, method: string): Record<string, unknown> | undefined {
+  const v: unknown = (call as Record<string, unknown>)[field];
+  if (typeof v !== 'object' || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  return typeof o[method] === 'function' ? o : undefined;
+}
+
 /**
  * Lowers grpc-js's per-call StreamDecoder limit to `limitBytes` and reports each refusal through
  * `onRefused`. Returns false when the call has no such decoder (grpc-js internals changed).
@@ -50,18 +58,8 @@ export function lowerDecoderLimit(
   limitBytes: number,
   onRefused: (o: OversizedMessage) => void,
 ): boolean {
-  if (!('decoder' in call)) return false;
-  const decoder = call.decoder;
-  if (
-    typeof decoder !== 'object' ||
-    decoder === null ||
-    !('maxReadMessageLength' in decoder) ||
-    typeof decoder.maxReadMessageLength !== 'number' ||
-    !('write' in decoder) ||
-    typeof decoder.write !== 'function'
-  ) {
-    return false;
-  }
+  const decoder = baseCallField(call, 'decoder', 'write');
+  if (!decoder || typeof decoder.maxReadMessageLength !== 'number') return false;
   const write = decoder.write as (data: Buffer) => Buffer[];
   decoder.maxReadMessageLength = limitBytes;
   decoder.write = (data: Buffer): Buffer[] => {
@@ -99,17 +97,8 @@ export function limitDeserializer<T>(
  * ended), reaching the stream grpc-js keeps on its base call. False when there is none.
  */
 export function resetAfterStatus(call: object): boolean {
-  if (!('stream' in call)) return false;
-  const stream = call.stream;
-  if (
-    typeof stream !== 'object' ||
-    stream === null ||
-    !('close' in stream) ||
-    typeof stream.close !== 'function' ||
-    !('closed' in stream)
-  ) {
-    return false;
-  }
+  const stream = baseCallField(call, 'stream', 'close');
+  if (!stream || !('closed' in stream)) return false;
   const close = stream.close as (code: number) => void;
   setImmediate(() => {
     if (stream.closed !== true) close.call(stream, http2.constants.NGHTTP2_NO_ERROR);
