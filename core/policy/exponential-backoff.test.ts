@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { Clock } from './clock.js';
 import {
   backoffCeiling,
   backoffDelay,
   ExponentialBackoff,
   type BackoffPolicy,
 } from './exponential-backoff.js';
+import { FakeClock } from './fake-clock.test-helper.js';
 
 const DISCOVERY: BackoffPolicy = { initialMs: 100, maxMs: 5_000, factor: 2 };
 const WORKERS: BackoffPolicy = { initialMs: 500, maxMs: 30_000, factor: 2 };
@@ -42,30 +42,6 @@ describe('backoffDelay', () => {
   });
 });
 
-class FakeClock implements Clock {
-  t = 0;
-  timers: { at: number; fn: () => void; live: boolean }[] = [];
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number) {
-    const timer = { at: this.t + ms, fn, live: true };
-    this.timers.push(timer);
-    return { clear: () => void (timer.live = false) };
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const next = this.timers.filter((x) => x.live && x.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (!next) break;
-      next.live = false;
-      this.t = next.at;
-      next.fn();
-    }
-    this.t = end;
-  }
-}
-
 describe('ExponentialBackoff on a fake clock', () => {
   it('doubles per failure, draws jitter from the injected source, resets on success', () => {
     const draws = [0, 0.5, 0, 0, 0.5];
@@ -77,22 +53,22 @@ describe('ExponentialBackoff on a fake clock', () => {
     expect([b.next(), b.next()]).toEqual([500, 750]);
   });
 
-  it('schedule() fires after the delay on the clock, replaces a pending retry, cancel() stops it', () => {
+  it('schedule() fires after the delay on the clock, replaces a pending retry, cancel() stops it', async () => {
     const clock = new FakeClock();
     const fired: number[] = [];
     const b = new ExponentialBackoff(DISCOVERY, { clock, random: () => 0 });
     expect(b.schedule(() => fired.push(clock.now()))).toBe(100);
-    clock.advance(99);
+    await clock.advance(99);
     expect(fired).toEqual([]);
-    clock.advance(1);
+    await clock.advance(1);
     expect(fired).toEqual([100]);
     expect(b.schedule(() => fired.push(-1))).toBe(200);
     expect(b.schedule(() => fired.push(clock.now()))).toBe(400); // replaces the 200 ms one
-    clock.advance(1_000);
+    await clock.advance(1_000);
     expect(fired).toEqual([100, 500]);
     b.schedule(() => fired.push(-2));
     b.cancel();
-    clock.advance(10_000);
+    await clock.advance(10_000);
     expect(fired).toEqual([100, 500]);
   });
 });
