@@ -3,6 +3,7 @@
 // /healthz/ready, 200 once the ztunnel has a snapshot and its node certificate, else 503. Both
 // bound what an idle or slow client can hold (header and request timeouts, a connection cap).
 import http from 'node:http';
+import { normalizeAddress } from '../net/peer-address.js';
 
 export interface AdminSources {
   metrics: () => Promise<{ contentType: string; body: string }>;
@@ -19,7 +20,7 @@ export const ADMIN_REQUEST_TIMEOUT_MS = 5_000;
 
 function isLoopbackAddress(a: string | undefined): boolean {
   if (!a) return false;
-  const v4 = a.startsWith('::ffff:') ? a.slice(7) : a;
+  const v4 = normalizeAddress(a);
   return v4 === '::1' || /^127\.\d+\.\d+\.\d+$/.test(v4);
 }
 

@@ -18,6 +18,7 @@ import { HBONE_SETTINGS, MAX_SESSION_MEMORY_MB, tuneSession } from './h2-setting
 import { TCP_KEEPALIVE_MS } from './splice.js';
 import { ConnectionGate, type GateTicket } from '../limits/connection-gate.js';
 import { guardedServer } from '../limits/guarded-listener.js';
+import { normalizeAddress } from '../net/peer-address.js';
 import { DEFAULT_LISTENER_LIMITS, type LimitName, type ListenerLimits } from '../limits/listener-limits.js';
 import { RAPID_STREAM_MS, ResetBudget } from '../limits/reset-budget.js';
 
@@ -147,7 +148,7 @@ export class HboneServer {
       }
       this.opts.onTunnel(stream, headers, {
         principal,
-        address: normalizeAddress(socket.remoteAddress ?? ''),
+        address: normalizeAddress(socket.remoteAddress),
         port: socket.remotePort ?? 0,
       });
     });
@@ -172,7 +173,7 @@ export class HboneServer {
         const badRequest = stream.sentHeaders?.[':status'] === 400;
         if (!(reset || badRequest) || !budget.record()) return;
         calmed = true;
-        this.opts.onLimit?.('reset-budget', normalizeAddress(session.socket?.remoteAddress ?? ''));
+        this.opts.onLimit?.('reset-budget', normalizeAddress(session.socket?.remoteAddress));
         try {
           session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
         } catch {
@@ -211,8 +212,4 @@ export class HboneServer {
     for (const s of this.sessions) s.destroy();
     this.listener.close();
   }
-}
-
-export function normalizeAddress(a: string): string {
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
 }

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { decideInbound, type InboundDecision, type InboundFacts } from './decide-inbound.js';
 import { splice } from '../hbone/splice.js';
 import { connectUpstream } from '../net/upstream-connect.js';
+import { normalizeAddress } from '../net/peer-address.js';
 import { formatAuthority } from '../hbone/hbone-headers.js';
 import type { HbonePeer } from '../hbone/hbone-server.js';
 import type { SnapshotWatch } from '../state/snapshot-watch.js';
@@ -50,7 +51,7 @@ export class InboundProxy {
   }
 
   handlePlaintext(socket: Socket, resolver: OriginalDestinationResolver): void {
-    const src = { ip: normalize(socket.remoteAddress), port: socket.remotePort ?? 0 };
+    const src = { ip: normalizeAddress(socket.remoteAddress), port: socket.remotePort ?? 0 };
     const orig = resolver.resolve({ sourceIp: src.ip, sourcePort: src.port });
     if (!orig) {
       this.o.metrics.decisions.inc({
@@ -187,9 +188,4 @@ export class InboundProxy {
       },
     });
   }
-}
-
-function normalize(a: string | undefined): string {
-  const s = a ?? '';
-  return s.startsWith('::ffff:') ? s.slice(7) : s;
 }

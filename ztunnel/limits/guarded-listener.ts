@@ -5,6 +5,7 @@
 import net from 'node:net';
 import type { ConnectionGate, GateTicket } from './connection-gate.js';
 import type { LimitName } from './listener-limits.js';
+import { normalizeAddress } from '../net/peer-address.js';
 
 export interface GuardedListenerOptions {
   gate: ConnectionGate;
@@ -17,14 +18,9 @@ export interface GuardedListenerOptions {
   handle: (socket: net.Socket, ticket: GateTicket, source: string) => void;
 }
 
-export function sourceAddress(s: net.Socket): string {
-  const a = s.remoteAddress ?? '';
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
-}
-
 export function guardedServer(o: GuardedListenerOptions): net.Server {
   return net.createServer(o.serverOptions ?? {}, (socket) => {
-    const source = sourceAddress(socket);
+    const source = normalizeAddress(socket.remoteAddress);
     const a = o.gate.admit(source, o.handshake === true);
     if (a.kind === 'refuse') {
       o.onLimit(a.limit, source);

@@ -13,6 +13,7 @@ import type { HbonePool } from '../hbone/hbone-pool.js';
 import { HboneTunnelError } from '../hbone/tunnel-error.js';
 import { baggage, formatAuthority, formatForwarded, traceparent } from '../hbone/hbone-headers.js';
 import { connectUpstream } from '../net/upstream-connect.js';
+import { normalizeAddress } from '../net/peer-address.js';
 import type { WorkloadCertificates } from '../identity/workload-certificates.js';
 import type { SnapshotWatch } from '../state/snapshot-watch.js';
 import type { ZtunnelSnapshot } from '../state/ztunnel-snapshot.js';
@@ -50,7 +51,7 @@ export class OutboundProxy {
   constructor(private readonly o: OutboundProxyOptions) {}
 
   handleCaptured(socket: Socket, resolver: OriginalDestinationResolver): void {
-    const src = { ip: normalize(socket.remoteAddress), port: socket.remotePort ?? 0 };
+    const src = { ip: normalizeAddress(socket.remoteAddress), port: socket.remotePort ?? 0 };
     const orig = resolver.resolve({ sourceIp: src.ip, sourcePort: src.port });
     if (!orig) {
       this.o.metrics.decisions.inc({
@@ -304,9 +305,4 @@ export class OutboundProxy {
       error: r.error?.message,
     });
   }
-}
-
-export function normalize(a: string | undefined): string {
-  const s = a ?? '';
-  return s.startsWith('::ffff:') ? s.slice(7) : s;
 }

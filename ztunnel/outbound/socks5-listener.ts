@@ -4,7 +4,8 @@
 // explicitly instead of recovered from the kernel. The success reply is sent only once the
 // upstream (HBONE 200, or TCP connect) is up.
 import type { Socket } from 'node:net';
-import { normalize, type OutboundProxy } from './outbound-proxy.js';
+import type { OutboundProxy } from './outbound-proxy.js';
+import { normalizeAddress } from '../net/peer-address.js';
 
 const REPLY_OK = 0x00;
 const REPLY_NOT_ALLOWED = 0x02;
@@ -97,7 +98,7 @@ export function handleSocks5(socket: Socket, proxy: OutboundProxy, onRequest?: (
           socket.pause();
           const rest = buf.subarray(p.consumed);
           if (rest.length > 0) socket.unshift(rest);
-          const src = { ip: normalize(socket.remoteAddress), port: socket.remotePort ?? 0 };
+          const src = { ip: normalizeAddress(socket.remoteAddress), port: socket.remotePort ?? 0 };
           void proxy.handle(
             socket,
             src,
