@@ -1,9 +1,9 @@
 // `ambit status`, `ambit config dump`, `ambit describe`: ask a running controller (join token from
 // --state-dir) and print text/YAML, or JSON with -o json. Formatting only; the answers come from
 // the controller and core/model/describe-workload.ts.
-import * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
+import { checkOutput, quietGrpc } from '../controller-call.js';
 import { cliError } from '../errors.js';
 import { fetchConfigDump, fetchStatus } from '../../core/discovery/inspection-client.js';
 import { formatConfigError } from '../../core/model/config-error.js';
@@ -19,12 +19,6 @@ interface InspectFlags {
   output: string;
 }
 
-function checkOutput(output: string, allowed: string[]): void {
-  if (!allowed.includes(output)) {
-    throw cliError('CLI_BAD_OUTPUT', `-o ${output} is not supported here: use ${allowed.join(' or ')}`);
-  }
-}
-
 /** The JSON the controller sends in resourceStatus: the types it is built from (type-only imports). */
 type ResourceStatusView = { routes?: RouteStatus[]; waypoints?: WaypointStatus[] };
 
@@ -37,11 +31,6 @@ function formatCondition(c: StatusCondition): string {
 
 function print(s: string): void {
   process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
-}
-
-/** Failures are reported once by run-action.ts; grpc-js must not print its own lines too. */
-function quietGrpc(): void {
-  grpc.setLogVerbosity(grpc.logVerbosity.NONE);
 }
 
 async function status(flags: InspectFlags): Promise<void> {

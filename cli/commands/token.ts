@@ -1,8 +1,8 @@
 // `ambit token create|list|revoke`: scoped bootstrap tokens (DESIGN.md §2, §8), managed through the
 // controller with the operator's credential (the state dir's join-token). `create` prints only the
 // token on stdout, so `ambit token create --node n1 > n1.token` is the whole provisioning step.
-import * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
+import { checkOutput, quietGrpc } from '../controller-call.js';
 import { cliError } from '../errors.js';
 import { runAction } from '../run-action.js';
 import { createToken, listTokens, revokeToken, type TokenTarget } from '../../core/identity/token-client.js';
@@ -53,7 +53,7 @@ export function registerToken(program: Command): void {
       .option('--ttl <duration>', 'the token stops working after this long (default: until revoked)'),
   ).action(
     runAction(async (o: Endpoint & { node?: string; waypoint?: string; ttl?: string }) => {
-      grpc.setLogVerbosity(grpc.logVerbosity.NONE);
+      quietGrpc();
       const res = await createToken({ ...o, target: target(o), ttlMs: ttl(o.ttl) });
       process.stderr.write(
         `token ${res.info.id} for ${scopeText(res.info)}${res.info.expiresAt ? `, expires ${res.info.expiresAt}` : ''}\n`,
@@ -68,10 +68,8 @@ export function registerToken(program: Command): void {
       .option('-o, --output <format>', 'output format: text or json', 'text'),
   ).action(
     runAction(async (o: Endpoint & { output: string }) => {
-      grpc.setLogVerbosity(grpc.logVerbosity.NONE);
-      if (o.output !== 'text' && o.output !== 'json') {
-        throw cliError('CLI_BAD_OUTPUT', `-o ${o.output} is not supported here: use text or json`);
-      }
+      quietGrpc();
+      checkOutput(o.output, ['text', 'json']);
       const tokens = await listTokens(o);
       if (o.output === 'json') {
         process.stdout.write(`${JSON.stringify(tokens, null, 2)}\n`);
@@ -98,7 +96,7 @@ export function registerToken(program: Command): void {
       .description('revoke a token: it obtains nothing new, and certificates issued under it stop renewing'),
   ).action(
     runAction(async (id: string, o: Endpoint) => {
-      grpc.setLogVerbosity(grpc.logVerbosity.NONE);
+      quietGrpc();
       const info = await revokeToken({ ...o, id });
       process.stdout.write(`token ${info.id} (${scopeText(info)}) revoked at ${info.revokedAt}\n`);
     }),
