@@ -114,7 +114,11 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
       );
     }
   };
-  discovery.subscriptionsChanged.add(logWaypointTransitions);
+  // only a waypoint's own streams decide its Programmed condition: a node's ACK (one per node per
+  // push) cannot change it, so it does not recompute every waypoint's status
+  discovery.subscriptionsChanged.add((changed) => {
+    if (changed.subscriber.kind === 'waypoint') logWaypointTransitions();
+  });
   logWaypointTransitions();
   store.subscribe((snap) => {
     if (snap.generation === generation) return; // a rejection: the last good state stays

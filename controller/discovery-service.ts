@@ -80,8 +80,11 @@ export class DiscoveryService {
   private readonly encoder = new PushEncoder();
   /** Observers of ACK/NACKs (the bench and tests). */
   readonly answered = new Set<(s: SubscriberSession) => void>();
-  /** Observers of every subscriber connect, ACK/NACK and disconnect (status that depends on them). */
-  readonly subscriptionsChanged = new Set<() => void>();
+  /**
+   * Observers of every subscriber connect, ACK/NACK and disconnect (status that depends on them),
+   * given the subscriber whose record changed.
+   */
+  readonly subscriptionsChanged = new Set<(changed: SubscriberRecord) => void>();
 
   constructor(private readonly deps: DiscoveryServiceDeps) {}
 
@@ -136,13 +139,14 @@ export class DiscoveryService {
         this.deps.logger,
         (sess) => {
           this.answered.forEach((fn) => fn(sess));
-          this.subscriptionsChanged.forEach((fn) => fn());
+          this.subscriptionsChanged.forEach((fn) => fn(sess.record));
         },
       );
       this.sessions.add(session);
       this.records.set(subscriberName(s), session.record);
       this.deps.logger.info({ subscriber: subscriberName(s), peer: call.getPeer() }, 'subscriber connected');
-      this.subscriptionsChanged.forEach((fn) => fn());
+      const connected = session.record;
+      this.subscriptionsChanged.forEach((fn) => fn(connected));
       session.maybePush();
     });
     const done = (): void => {
@@ -152,7 +156,7 @@ export class DiscoveryService {
       s.close();
       this.sessions.delete(s);
       this.deps.logger.info({ subscriber: subscriberName(s.record.subscriber) }, 'subscriber disconnected');
-      this.subscriptionsChanged.forEach((fn) => fn());
+      this.subscriptionsChanged.forEach((fn) => fn(s.record));
     };
     call.on('end', () => {
       done();
