@@ -34,6 +34,9 @@ describe('scoped bootstrap tokens', () => {
     expect(m, token).not.toBeNull();
     return { id: m?.[1] ?? '', token };
   };
+  /** The node's identity from the CA, proven with the token in `file` (default: the join token). */
+  const bootstrapNode = (node: string, file?: string): Promise<IssuedCertificate> =>
+    bootstrapNodeIdentity({ controller: ctl.address, stateDir: ctl.stateDir, tokenFile: file, node });
   const withCa = async <T>(cert: IssuedCertificate, fn: (ca: CaClient) => Promise<T>): Promise<T> => {
     const ca = new CaClient({ controller: ctl.address, stateDir: ctl.stateDir, credentials: () => cert });
     try {
@@ -153,25 +156,16 @@ describe('scoped bootstrap tokens', () => {
   ])('refuses %s', async (_d, node, cred, message) => {
     const tokenFileArg =
       cred === 'scoped' ? tokenFile(`scoped-${node}`, (await create(['--node', node])).token) : undefined;
-    await expect(
-      bootstrapNodeIdentity({
-        controller: ctl.address,
-        stateDir: ctl.stateDir,
-        tokenFile: tokenFileArg,
-        node,
-      }),
-    ).rejects.toMatchObject({ code: 'CA_PERMISSION_DENIED', message: expect.stringContaining(message) });
+    await expect(bootstrapNode(node, tokenFileArg)).rejects.toMatchObject({
+      code: 'CA_PERMISSION_DENIED',
+      message: expect.stringContaining(message),
+    });
   });
 
   it('a revoked token gets nothing new, and certificates issued under it stop renewing', async () => {
     const { id, token } = await create(['--node', 'node-2']);
     const file = tokenFile('revoked-node-2', token);
-    const node2 = await bootstrapNodeIdentity({
-      controller: ctl.address,
-      stateDir: ctl.stateDir,
-      tokenFile: file,
-      node: 'node-2',
-    });
+    const node2 = await bootstrapNode('node-2', file);
     const subject = new X509Certificate(node2.certChainPem[0] ?? '').subject;
     expect(subject).toContain(`OU=token:${id}`);
     const pay = `spiffe://${TD}/ns/shop/sa/pay`;
@@ -181,14 +175,9 @@ describe('scoped bootstrap tokens', () => {
     const r = await ctl.cli(['token', 'revoke', id]);
     expect(r.code, r.stderr).toBe(0);
     const revoked = `token ${id} was revoked at`;
-    await expect(
-      bootstrapNodeIdentity({
-        controller: ctl.address,
-        stateDir: ctl.stateDir,
-        tokenFile: file,
-        node: 'node-2',
-      }),
-    ).rejects.toMatchObject({ message: expect.stringContaining(revoked) });
+    await expect(bootstrapNode('node-2', file)).rejects.toMatchObject({
+      message: expect.stringContaining(revoked),
+    });
     await withCa(node2, async (ca) => {
       await expect(ca.requestCertificate(node2.identity)).rejects.toMatchObject({
         message: expect.stringContaining(revoked),
@@ -208,12 +197,7 @@ describe('scoped bootstrap tokens', () => {
     // web-1 (service account web) runs only on node-1; node-2 holds its own token
     const { token } = await create(['--node', 'node-2']);
     const file = tokenFile('imp-node-2', token);
-    const node2 = await bootstrapNodeIdentity({
-      controller: ctl.address,
-      stateDir: ctl.stateDir,
-      tokenFile: file,
-      node: 'node-2',
-    });
+    const node2 = await bootstrapNode('node-2', file);
     const web = `spiffe://${TD}/ns/shop/sa/web`;
     await withCa(node2, async (ca) => {
       await expect(ca.requestCertificate(web)).rejects.toMatchObject({
@@ -223,22 +207,11 @@ describe('scoped bootstrap tokens', () => {
         ),
       });
     });
-    await expect(
-      bootstrapNodeIdentity({
-        controller: ctl.address,
-        stateDir: ctl.stateDir,
-        tokenFile: file,
-        node: 'node-1',
-      }),
-    ).rejects.toMatchObject({ code: 'CA_PERMISSION_DENIED' });
+    await expect(bootstrapNode('node-1', file)).rejects.toMatchObject({ code: 'CA_PERMISSION_DENIED' });
   });
 
   it('caps lifetimes at 24 h and renews a workload certificate only while its pod is on that node', async () => {
-    const node1 = await bootstrapNodeIdentity({
-      controller: ctl.address,
-      stateDir: ctl.stateDir,
-      node: 'node-1',
-    });
+    const node1 = await bootstrapNode('node-1');
     const cart = `spiffe://${TD}/ns/shop/sa/cart`;
     const wl = await withCa(node1, (ca) => ca.requestCertificate(cart, 90 * 24 * 3600_000));
     const hours = (wl.notAfter.getTime() - Date.now()) / 3600_000;
