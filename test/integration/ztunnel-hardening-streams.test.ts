@@ -194,6 +194,8 @@ describe('15008 with any mesh certificate', () => {
 
   it('a bad :authority is logged once per request, capped, and HPACK reuse does not amplify the log', async () => {
     const bad = 'x'.repeat(3_000);
+    const rss = watchRss(z2.child.pid);
+    const start = rssMb(z2.child.pid);
     const linesBefore = z2.logs.length;
     const bytesBefore = z2.output().length;
     const c = await attacker();
@@ -217,6 +219,7 @@ describe('15008 with any mesh certificate', () => {
         10_000,
       );
     }
+    const legitMs = await legit(); // during the attack: the attacker's connection is still open
     await new Promise((r) => setTimeout(r, 500));
     const lines = z2.logs.slice(linesBefore).filter((l) => JSON.stringify(l).includes('xxxxxxxxxx'));
     const logBytes = z2.output().length - bytesBefore;
@@ -241,6 +244,9 @@ describe('15008 with any mesh certificate', () => {
     expect(c.goaway?.code).toBe(ENHANCE_YOUR_CALM);
     expect(logBytes / bytesSent).toBeLessThan(100);
     expect(await readyStatus(z2)).toBe(200);
+    expect(legitMs).toBeLessThan(5_000);
+    expect(z2.child.exitCode).toBeNull();
+    expect(rss.stop() - start).toBeLessThan(100);
     c.close();
   });
 
@@ -336,7 +342,13 @@ describe('TLS at 15008', () => {
   };
 
   it('refuses a client offering only TLS_CHACHA20_POLY1305_SHA256; AES-GCM still works', async () => {
-    const chacha = await sClient([...certArgs(), '-ciphersuites', 'TLS_CHACHA20_POLY1305_SHA256']);
+    const rss = watchRss(z2.child.pid);
+    const start = rssMb(z2.child.pid);
+    const refused = sClient([...certArgs(), '-ciphersuites', 'TLS_CHACHA20_POLY1305_SHA256']);
+    // while the refused client is connected: a legitimate tunnel and readiness
+    const legitMs = await legit();
+    expect(await readyStatus(z2)).toBe(200);
+    const chacha = await refused;
     expect(chacha).toMatch(/handshake failure|alert number 40/i);
     expect(chacha).not.toContain('ALPN protocol: h2');
     for (const suite of ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384']) {
@@ -347,12 +359,22 @@ describe('TLS at 15008', () => {
     await until('the refusal logged with peer and reason', () =>
       logLines(z2, /HBONE client refused at TLS/).find((l) => l.code === 'ERR_SSL_NO_SHARED_CIPHER'),
     );
+    expect(legitMs).toBeLessThan(5_000);
+    expect(z2.child.exitCode).toBeNull();
+    expect(rss.stop() - start).toBeLessThan(100);
   });
 
   it('refusals from one peer are logged once with peer and reason, and all counted', async () => {
     const peer = `${P}.40`;
     const n = 50;
     const before = metricValue(await metrics(z2), 'ambit_ztunnel_tls_refusals_total');
+    const rss = watchRss(z2.child.pid);
+    const start = rssMb(z2.child.pid);
+    const legitTimes: number[] = [];
+    let refusing = true;
+    const legitLoop = (async () => {
+      while (refusing) legitTimes.push(await legit());
+    })();
     for (let i = 0; i < n; i++) {
       await new Promise<void>((resolve) => {
         // No client certificate: refused by the server.
@@ -365,9 +387,15 @@ describe('TLS at 15008', () => {
         s.on('close', () => resolve());
       });
     }
+    expect(await readyStatus(z2)).toBe(200);
+    refusing = false;
+    await legitLoop;
     await until('all refusals counted', async () =>
       metricValue(await metrics(z2), 'ambit_ztunnel_tls_refusals_total') - before >= n ? true : undefined,
     );
+    expect(legitTimes.length).toBeGreaterThan(0);
+    expect(Math.max(...legitTimes)).toBeLessThan(5_000);
+    expect(rss.stop() - start).toBeLessThan(100);
     const lines = logLines(z2, /HBONE client refused at TLS/).filter((l) => l.peer === peer);
     expect(lines).toHaveLength(1);
     expect(String(lines[0]?.reason)).not.toBe('');
