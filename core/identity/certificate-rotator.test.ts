@@ -1,32 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CertificateRotator, renewAt, retryDelay, type Clock } from './certificate-rotator.js';
+import { CertificateRotator, renewAt, retryDelay } from './certificate-rotator.js';
+import { FakeClock } from '../policy/fake-clock.test-helper.js';
 import type { IssuedCertificate } from './issued-certificate.js';
-
-class FakeClock implements Clock {
-  t = 0;
-  private timers: { at: number; fn: () => void; live: boolean }[] = [];
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number) {
-    const timer = { at: this.t + ms, fn, live: true };
-    this.timers.push(timer);
-    return { clear: () => void (timer.live = false) };
-  }
-  /** Advances time, firing due timers in order; awaits the microtasks they start. */
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms;
-    for (;;) {
-      const next = this.timers.filter((x) => x.live && x.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (!next) break;
-      next.live = false;
-      this.t = next.at;
-      next.fn();
-      for (let i = 0; i < 10; i++) await Promise.resolve();
-    }
-    this.t = end;
-  }
-}
 
 const cert = (n: number, from: number, to: number): IssuedCertificate => ({
   identity: 'spiffe://td/ns/a/sa/b',
