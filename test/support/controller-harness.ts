@@ -12,6 +12,7 @@
 //
 // The global vitest setup builds dist/ first. The controller listens on port 0 and the harness
 // reads the bound address from its "controller listening" log line, so there is no port race.
+import { jsonLogLines } from './json-log-lines.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -145,20 +146,11 @@ export async function startControllerHarness(o: ControllerHarnessOptions = {}): 
       // the controller exits by itself if this process dies without stop() (killed test worker)
       env: { ...process.env, AMBIT_LOG_LEVEL: o.logLevel ?? 'info', AMBIT_PARENT_PID: String(process.pid) },
     });
-    let partial = '';
+    const readLines = jsonLogLines((l) => lines.push(l));
     child.stdout!.on('data', (d: Buffer) => {
       const s = d.toString();
       all += s;
-      partial += s;
-      const parts = partial.split('\n');
-      partial = parts.pop()!;
-      for (const l of parts) {
-        try {
-          lines.push(JSON.parse(l) as Record<string, unknown>);
-        } catch {
-          // not a log line
-        }
-      }
+      readLines(s);
       waiters.forEach((w) => w());
     });
     child.stderr!.on('data', (d: Buffer) => {

@@ -1,5 +1,6 @@
 // Test and bench helper: runs a real `ambit ztunnel` process (node dist/cli/main.js) and waits
 // until 15021 says ready; collects its JSON log lines (access logs included).
+import { jsonLogLines } from './json-log-lines.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
@@ -74,20 +75,11 @@ export async function startZtunnelProcess(o: {
   const child = spawn(process.execPath, args, { cwd: repoRoot(), stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   let all = '';
-  let partial = '';
+  const readLines = jsonLogLines((l) => logs.push(l));
   child.stdout.on('data', (d: Buffer) => {
     const s = d.toString();
     all += s;
-    partial += s;
-    const lines = partial.split('\n');
-    partial = lines.pop()!;
-    for (const l of lines) {
-      try {
-        logs.push(JSON.parse(l) as Record<string, unknown>);
-      } catch {
-        /* not JSON */
-      }
-    }
+    readLines(s);
   });
   child.stderr.on('data', (d: Buffer) => (all += d.toString()));
   try {
