@@ -131,6 +131,16 @@ const CONFIG = [
       fault: { abort: { httpStatus: 503, percentage: { value: 5 } } },
     },
   },
+  {
+    apiVersion: 'networking.ambit.dev/v1alpha1',
+    kind: 'TrafficPolicy',
+    metadata: { name: 'tp-hash', namespace: 'shop' },
+    spec: {
+      targetRefs: [{ group: '', kind: 'Service', name: 'a' }],
+      loadBalancer: { consistentHash: { httpCookie: { name: 'session' } } },
+      retry: { attempts: 2, perTryTimeout: '1s', retryOn: '5xx,409', backoff: { baseInterval: '10ms' } },
+    },
+  },
 ];
 
 function state() {

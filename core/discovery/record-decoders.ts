@@ -218,6 +218,18 @@ const trafficPolicy: z.ZodType<MeshTrafficPolicy> = z.object({
   name: str,
   services: strings,
   loadBalancer: opt(z.enum(['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM', 'PASSTHROUGH'])),
+  consistentHash: opt(z.union([z.object({ header: str }), z.object({ cookie: str })])),
+  retry: opt(
+    z.object({
+      attempts: int,
+      perTryTimeoutMs: ms,
+      retryOn: strings,
+      retriableStatusCodes: z.array(int),
+      baseIntervalMs: z.number().min(0),
+      maxIntervalMs: z.number().min(0),
+      retryNonIdempotent: z.boolean(),
+    }),
+  ),
   connectionPool: opt(
     z.object({
       tcp: opt(z.object({ maxConnections: optInt, connectTimeoutMs: ms, idleTimeoutMs: ms })),

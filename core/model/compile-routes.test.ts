@@ -197,6 +197,60 @@ describe('compileTrafficPolicy', () => {
         fault: { delay: { percent: 50, fixedDelayMs: 250 }, abort: { httpStatus: 503 } },
       },
     },
+    {
+      description: "retry with only attempts: Envoy's defaults filled in",
+      spec: { retry: { attempts: 3 } },
+      want: {
+        namespace: 'shop',
+        name: 'p',
+        services: ['shop/cart'],
+        retry: {
+          attempts: 3,
+          retryOn: ['5xx', 'reset', 'connect-failure', 'refused-stream', 'unavailable'],
+          retriableStatusCodes: [],
+          baseIntervalMs: 25,
+          maxIntervalMs: 250,
+          retryNonIdempotent: false,
+        },
+      },
+    },
+    {
+      description: 'retry with every field: status codes in retryOn join retriableStatusCodes, ms durations',
+      spec: {
+        retry: {
+          attempts: 2,
+          perTryTimeout: '500ms',
+          retryOn: 'gateway-error, 409,retriable-status-codes,unavailable,503',
+          retriableStatusCodes: [429, 503],
+          backoff: { baseInterval: '10ms', maxInterval: '1s' },
+          retryNonIdempotent: true,
+        },
+      },
+      want: {
+        namespace: 'shop',
+        name: 'p',
+        services: ['shop/cart'],
+        retry: {
+          attempts: 2,
+          perTryTimeoutMs: 500,
+          retryOn: ['gateway-error', 'retriable-status-codes', 'unavailable'],
+          retriableStatusCodes: [409, 429, 503],
+          baseIntervalMs: 10,
+          maxIntervalMs: 1000,
+          retryNonIdempotent: true,
+        },
+      },
+    },
+    {
+      description: 'consistent hash on a header (name lowercased, as Node delivers headers)',
+      spec: { loadBalancer: { consistentHash: { httpHeaderName: 'X-User' } } },
+      want: { namespace: 'shop', name: 'p', services: ['shop/cart'], consistentHash: { header: 'x-user' } },
+    },
+    {
+      description: 'consistent hash on a cookie',
+      spec: { loadBalancer: { consistentHash: { httpCookie: { name: 'session' } } } },
+      want: { namespace: 'shop', name: 'p', services: ['shop/cart'], consistentHash: { cookie: 'session' } },
+    },
   ])('$description', ({ spec, want }) => {
     const state = compiled(policy('p', spec));
     expect(state.trafficPolicies).toEqual([want]);

@@ -33,6 +33,7 @@ import type {
   MeshRouteParent,
   MeshRouteRetry,
   MeshRouteRuleCommon,
+  MeshRetryPolicy,
   MeshRouteTimeouts,
   MeshTrafficPolicy,
 } from './mesh.js';
@@ -189,17 +190,52 @@ type Fault = NonNullable<MeshTrafficPolicy['fault']>;
 
 const policyMemo = new WeakMap<TrafficPolicy, MeshTrafficPolicy>();
 
+type ConsistentHashSpec = NonNullable<NonNullable<TrafficPolicy['spec']['loadBalancer']>['consistentHash']>;
+
+function consistentHashOf(h: ConsistentHashSpec | undefined): MeshTrafficPolicy['consistentHash'] {
+  if (h?.httpHeaderName !== undefined) return { header: h.httpHeaderName.toLowerCase() };
+  if (h?.httpCookie !== undefined) return { cookie: h.httpCookie.name };
+  return undefined;
+}
+
+/** Envoy's retry defaults: retry_on of Istio's default route retry, 25 ms base interval, max 10x base. */
+export const DEFAULT_RETRY_ON = '5xx,reset,connect-failure,refused-stream,unavailable';
+export const DEFAULT_RETRY_BASE_INTERVAL_MS = 25;
+
+function retryPolicyOf(r: TrafficPolicy['spec']['retry']): MeshRetryPolicy | undefined {
+  if (!r) return undefined;
+  const conditions = (r.retryOn ?? DEFAULT_RETRY_ON).split(',').map((c) => c.trim());
+  const codes = new Set(r.retriableStatusCodes ?? []);
+  const retryOn: string[] = [];
+  for (const c of conditions) {
+    if (/^[0-9]+$/.test(c)) codes.add(Number(c));
+    else if (!retryOn.includes(c)) retryOn.push(c);
+  }
+  const baseIntervalMs = r.backoff ? durationToMs(r.backoff.baseInterval) : DEFAULT_RETRY_BASE_INTERVAL_MS;
+  return defined<MeshRetryPolicy>({
+    attempts: r.attempts,
+    perTryTimeoutMs: ms(r.perTryTimeout),
+    retryOn,
+    retriableStatusCodes: [...codes].sort((a, b) => a - b),
+    baseIntervalMs,
+    maxIntervalMs: ms(r.backoff?.maxInterval) ?? baseIntervalMs * 10,
+    retryNonIdempotent: r.retryNonIdempotent ?? false,
+  });
+}
+
 /** The compiled record of a validated TrafficPolicy. */
 export function compileTrafficPolicy(p: TrafficPolicy): MeshTrafficPolicy {
   const hit = policyMemo.get(p);
   if (hit) return hit;
   const namespace = p.metadata.namespace ?? 'default';
-  const { connectionPool: pool, outlierDetection: od, fault, retryBudget } = p.spec;
+  const { connectionPool: pool, outlierDetection: od, fault, retryBudget, loadBalancer: lb } = p.spec;
   const compiled = defined<MeshTrafficPolicy>({
     namespace,
     name: p.metadata.name,
     services: p.spec.targetRefs.map((t) => `${namespace}/${t.name}`),
-    loadBalancer: p.spec.loadBalancer?.simple,
+    loadBalancer: lb?.simple,
+    consistentHash: consistentHashOf(lb?.consistentHash),
+    retry: retryPolicyOf(p.spec.retry),
     connectionPool: pool
       ? defined<Pool>({
           tcp: pool.tcp

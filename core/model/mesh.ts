@@ -251,6 +251,21 @@ export type MeshRoute =
 
 export type LoadBalancerPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'PASSTHROUGH';
 
+/** A TrafficPolicy's retry with Envoy's defaults filled in; durations in milliseconds. */
+export interface MeshRetryPolicy {
+  /** Retries after the first attempt (0: none). */
+  attempts: number;
+  perTryTimeoutMs?: number;
+  /** Envoy retry conditions (RETRY_ON_CONDITIONS); status codes listed in retryOn moved to retriableStatusCodes. */
+  retryOn: string[];
+  retriableStatusCodes: number[];
+  /** Backoff between retries: exponential from baseIntervalMs (default 25) up to maxIntervalMs (default 10x base). */
+  baseIntervalMs: number;
+  maxIntervalMs: number;
+  /** Retry a request whose bytes reached the upstream even when its method is not idempotent. */
+  retryNonIdempotent: boolean;
+}
+
 /**
  * One TrafficPolicy (networking.ambit.dev/v1alpha1) compiled by the controller: its target Services
  * resolved to keys and every duration in milliseconds. Key: `<namespace>/<name>`.
@@ -261,6 +276,10 @@ export interface MeshTrafficPolicy {
   /** `<namespace>/<name>` of each Service it applies to (same namespace as the policy). */
   services: string[];
   loadBalancer?: LoadBalancerPolicy;
+  /** Ring-hash load balancing on one request header (name lowercase) or one cookie; set instead of loadBalancer. */
+  consistentHash?: { header: string } | { cookie: string };
+  /** Retries (Istio HTTPRetry shape, Envoy's defaults filled in); a route's own retry wins field by field. */
+  retry?: MeshRetryPolicy;
   connectionPool?: {
     tcp?: { maxConnections?: number; connectTimeoutMs?: number; idleTimeoutMs?: number };
     http?: {

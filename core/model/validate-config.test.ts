@@ -97,6 +97,7 @@ spec:
   outlierDetection: {consecutive5xxErrors: 5, interval: 10s, baseEjectionTime: 30s, maxEjectionPercent: 50}
   loadBalancer: {simple: LEAST_REQUEST}
   retryBudget: {percent: 20, minRetryConcurrency: 3}
+  retry: {attempts: 3, perTryTimeout: 2s, retryOn: "5xx,unavailable,409", retriableStatusCodes: [429], backoff: {baseInterval: 25ms, maxInterval: 1s}, retryNonIdempotent: false}
   fault: {delay: {percentage: {value: 1}, fixedDelay: 100ms}, abort: {percentage: {value: 0.5}, httpStatus: 503}}
 ---
 apiVersion: v1
@@ -446,6 +447,107 @@ const CASES: Case[] = [
     },
     error:
       't.yaml doc 1 TrafficPolicy shop/t: spec.fault.abort: needs exactly one of httpStatus or grpcStatus',
+  },
+  {
+    description: 'TrafficPolicy loadBalancer with both simple and consistentHash',
+    files: {
+      't.yaml':
+        'apiVersion: networking.ambit.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: t, namespace: shop}\nspec:\n  targetRefs: [{group: "", kind: Service, name: cart}]\n  loadBalancer: {simple: RANDOM, consistentHash: {httpHeaderName: x-user}}\n',
+    },
+    error:
+      't.yaml doc 1 TrafficPolicy shop/t: spec.loadBalancer: needs exactly one of simple or consistentHash',
+  },
+  {
+    description: 'TrafficPolicy consistentHash with neither header nor cookie',
+    files: {
+      't.yaml':
+        'apiVersion: networking.ambit.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: t, namespace: shop}\nspec:\n  targetRefs: [{group: "", kind: Service, name: cart}]\n  loadBalancer: {consistentHash: {}}\n',
+    },
+    error:
+      't.yaml doc 1 TrafficPolicy shop/t: spec.loadBalancer.consistentHash: needs exactly one of httpHeaderName or httpCookie',
+  },
+  {
+    description: 'TrafficPolicy consistentHash cookie without a name',
+    files: {
+      't.yaml':
+        'apiVersion: networking.ambit.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: t, namespace: shop}\nspec:\n  targetRefs: [{group: "", kind: Service, name: cart}]\n  loadBalancer: {consistentHash: {httpCookie: {name: ""}}}\n',
+    },
+    error:
+      't.yaml doc 1 TrafficPolicy shop/t: spec.loadBalancer.consistentHash.httpCookie.name: must not be empty',
+  },
+  {
+    description: 'TrafficPolicy retry without attempts',
+    files: {
+      't.yaml':
+        'apiVersion: networking.ambit.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: t, namespace: shop}\nspec:\n  targetRefs: [{group: "", kind: Service, name: cart}]\n  retry: {retryOn: 5xx}\n',
+    },
+    error: 't.yaml doc 1 TrafficPolicy shop/t: spec.retry.attempts: required',
+  },
+  {
+    description: 'TrafficPolicy retry with negative attempts',
+    files: {
+      't.yaml':
+        'apiVersion: networking.ambit.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: t, namespace: shop}\nspec:\n  targetRefs: [{group: "", kind: Service, name: cart}]\n  retry: {attempts: -1}\n',
+    },
+    error: 't.yaml doc 1 TrafficPolicy shop/t: spec.retry.attempts: must be >= 0',
+  },
+  {
+    description: 'TrafficPolicy retry with an unknown retryOn condition',
+    files: {
+      't.yaml':
+        'apiVersion: networking.ambit.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: t, namespace: shop}\nspec:\n  targetRefs: [{group: "", kind: Service, name: cart}]\n  retry: {attempts: 1, retryOn: "5xx,retriable-headers"}\n',
+    },
+    error:
+      't.yaml doc 1 TrafficPolicy shop/t: spec.retry.retryOn: unknown retry condition "retriable-headers"',
+  },
+  {
+    description: 'TrafficPolicy retry with a status code out of range',
+    files: {
+      't.yaml':
+        'apiVersion: networking.ambit.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: t, namespace: shop}\nspec:\n  targetRefs: [{group: "", kind: Service, name: cart}]\n  retry: {attempts: 1, retriableStatusCodes: [503, 600]}\n',
+    },
+    error: 't.yaml doc 1 TrafficPolicy shop/t: spec.retry.retriableStatusCodes[1]: must be 100-599',
+  },
+  {
+    description: 'TrafficPolicy retry backoff with a zero base interval',
+    files: {
+      't.yaml':
+        'apiVersion: networking.ambit.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: t, namespace: shop}\nspec:\n  targetRefs: [{group: "", kind: Service, name: cart}]\n  retry: {attempts: 1, backoff: {baseInterval: 0ms}}\n',
+    },
+    error: 't.yaml doc 1 TrafficPolicy shop/t: spec.retry.backoff.baseInterval: must be greater than 0',
+  },
+  {
+    description: 'TrafficPolicy retry backoff max below base',
+    files: {
+      't.yaml':
+        'apiVersion: networking.ambit.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: t, namespace: shop}\nspec:\n  targetRefs: [{group: "", kind: Service, name: cart}]\n  retry: {attempts: 1, backoff: {baseInterval: 1s, maxInterval: 100ms}}\n',
+    },
+    error: 't.yaml doc 1 TrafficPolicy shop/t: spec.retry.backoff.maxInterval: must be at least baseInterval',
+  },
+  {
+    description: 'TrafficPolicy retry with a bad perTryTimeout',
+    files: {
+      't.yaml':
+        'apiVersion: networking.ambit.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: t, namespace: shop}\nspec:\n  targetRefs: [{group: "", kind: Service, name: cart}]\n  retry: {attempts: 1, perTryTimeout: soon}\n',
+    },
+    error: 't.yaml doc 1 TrafficPolicy shop/t: spec.retry.perTryTimeout: must be a duration',
+  },
+  {
+    description: 'TrafficPolicy retry with an unknown field',
+    files: {
+      't.yaml':
+        'apiVersion: networking.ambit.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: t, namespace: shop}\nspec:\n  targetRefs: [{group: "", kind: Service, name: cart}]\n  retry: {attempts: 1, retryRemoteLocalities: true}\n',
+    },
+    error: 't.yaml doc 1 TrafficPolicy shop/t: spec.retry: unknown field "retryRemoteLocalities"',
+  },
+  {
+    description: 'TrafficPolicy fault abort with an unknown gRPC status',
+    files: {
+      't.yaml':
+        'apiVersion: networking.ambit.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: t, namespace: shop}\nspec:\n  targetRefs: [{group: "", kind: Service, name: cart}]\n  fault: {abort: {grpcStatus: BROKEN}}\n',
+    },
+    error:
+      't.yaml doc 1 TrafficPolicy shop/t: spec.fault.abort.grpcStatus: must be a gRPC status name (UNAVAILABLE) or number 0-16',
   },
   {
     description: 'AuthorizationPolicy with selector and targetRefs',
