@@ -14,7 +14,7 @@ export default defineConfig({
           name: 'unit',
           testTimeout: 30_000,
           hookTimeout: 60_000,
-          include: ['{cli,core,controller,agent,ztunnel,waypoint,local-cluster}/**/*.test.ts'],
+          include: ['{cli,core,controller,agent,ztunnel,waypoint,local-cluster,bench}/**/*.test.ts'],
         },
       },
       {
