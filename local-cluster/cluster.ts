@@ -2,7 +2,9 @@
 // network namespaces as nodes and pods, veths and bridges, an underlay through a control netns,
 // one cgroup v2 directory per pod, the sample app in every pod, and the manifests; starts the
 // controller (in the control netns), and per node the agent and the ztunnel (in the node netns),
-// each node with its own scoped bootstrap token (the state dir's join-token stays the operator's).
+// each node with its own scoped bootstrap token (the state dir's join-token stays the operator's);
+// and on demand each waypoint instance (`ambit waypoint` in its pod's netns, outside any cgroup the
+// kernel captures, with a token scoped to its Gateway).
 // teardown() removes all of it, also after a failure or Ctrl-C (signal handlers + prefix sweep).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,8 +14,9 @@ import { TokenStore } from '../controller/token-store.js';
 import { DEFAULT_MESH_ADDRESS } from '../core/bpf-maps/mesh-address.js';
 import { cleanupStale, killPids, ourPids, removePinsWithPrefix } from './cleanup.js';
 import { cgroup2Root, distScript, inNetns, ipIn, sh } from './host.js';
-import { writeManifests } from './manifests.js';
+import { writeExtraManifests, writeManifests, writePodReadiness } from './manifests.js';
 import { until } from './until.js';
+import { encodeL7Spec, type L7ClientResult, type L7ClientSpec } from './l7-client.js';
 import { ManagedProcess, spawnIn } from './processes.js';
 import {
   CONTROL_ADDRESS,
@@ -21,6 +24,7 @@ import {
   defaultTopologySpec,
   planTopology,
   podByName,
+  waypointPods,
   type NodePlan,
   type PodPlan,
   type Topology,
@@ -54,6 +58,10 @@ export class LocalCluster {
   readonly processes: ManagedProcess[] = [];
   /** node name -> its --token-file, made before the controller first starts */
   private readonly nodeTokens = new Map<string, string>();
+  /** `<namespace>/<gateway>` -> its --token-file, made with the node tokens */
+  private readonly waypointTokens = new Map<string, string>();
+  /** `<namespace>/<pod>` written with Ready=False (setPodReady) */
+  private readonly notReady = new Set<string>();
   private signalHandler?: (sig: NodeJS.Signals) => void;
   private tornDown = false;
 
@@ -146,6 +154,8 @@ export class LocalCluster {
       for (const other of t.nodes) {
         if (other !== n) ipIn(n.netns, ['route', 'add', other.podCidr, 'via', other.address]);
       }
+      // the way back from the controller to pods: waypoints run in pod netns and dial it
+      ipIn(ctl, ['route', 'add', n.podCidr, 'via', n.address]);
     }
     for (const p of t.pods) {
       sh('ip', ['netns', 'add', p.netns]);
@@ -175,17 +185,24 @@ export class LocalCluster {
   }
 
   private async startPodApps(): Promise<void> {
-    this.progress('starting the sample HTTP (8080) and TCP echo (9000) app in every pod');
-    const started = this.topology.pods.map((p) =>
-      this.track(
-        spawnIn({ netns: p.netns, cgroup: this.podCgroup(p) }, `app ${p.spec.name}`, [
-          process.execPath,
-          distScript('local-cluster/pod-app'),
-          p.spec.name,
-          p.netns,
-        ]),
-      ),
-    );
+    this.progress('starting the sample HTTP (8080), TCP echo (9000) and gRPC (7070) app in every pod');
+    const started = this.topology.pods
+      .filter((p) => p.waypoint === undefined)
+      .map((p) =>
+        this.track(
+          spawnIn(
+            { netns: p.netns, cgroup: this.podCgroup(p) },
+            `app ${p.spec.name}`,
+            [process.execPath, distScript('local-cluster/pod-app'), p.spec.name, p.netns],
+            {
+              ...process.env,
+              AMBIT_POD_NAME: p.spec.name,
+              AMBIT_POD_NAMESPACE: p.spec.namespace,
+              ...p.spec.env,
+            },
+          ),
+        ),
+      );
     await Promise.all(started.map((proc) => proc.waitForLine(/^ready /, 15_000)));
   }
 
@@ -248,6 +265,13 @@ export class LocalCluster {
       writeFileSync(file, `${token}\n`, { mode: 0o600 });
       this.nodeTokens.set(n.name, file);
     }
+    for (const w of this.topology.waypoints) {
+      const name = `${w.namespace}/${w.name}`;
+      const { token } = await store.create({ kind: 'waypoint', waypoint: name });
+      const file = path.join(dir, `waypoint-${w.namespace}-${w.name}.token`);
+      writeFileSync(file, `${token}\n`, { mode: 0o600 });
+      this.waypointTokens.set(name, file);
+    }
   }
 
   private tokenArgs(node: string): string[] {
@@ -301,6 +325,148 @@ export class LocalCluster {
     );
     await this.waitForHttp(n.netns, `http://${n.address}:15021/healthz/ready`, 30_000, proc);
     return proc;
+  }
+
+  /**
+   * `ambit waypoint` for Gateway <namespace>/<gateway> in one of its instance pods (default the
+   * first), in the pod's netns but not its cgroup (a waypoint is never captured), bound to the pod
+   * IP; resolves once :15021/healthz/ready answers 200.
+   */
+  async startWaypoint(
+    namespace: string,
+    gateway: string,
+    o: { pod?: string; env?: Record<string, string>; extraArgs?: string[]; timeoutMs?: number } = {},
+  ): Promise<ManagedProcess> {
+    const p = this.waypointPod(namespace, gateway, o.pod);
+    const token = this.waypointTokens.get(`${namespace}/${gateway}`);
+    const proc = this.track(
+      spawnIn(
+        { netns: p.netns },
+        `waypoint ${namespace}/${gateway} (${p.spec.name})`,
+        [
+          process.execPath,
+          distScript('cli/main'),
+          'waypoint',
+          '--name',
+          `${namespace}/${gateway}`,
+          '--controller',
+          this.controllerAddress,
+          '--state-dir',
+          this.stateDir,
+          '--address',
+          p.ip,
+          ...(token ? ['--token-file', token] : []),
+          ...(o.extraArgs ?? []),
+        ],
+        { ...process.env, ...o.env },
+      ),
+    );
+    await this.waitForHttp(
+      p.netns,
+      this.waypointUrl(p, 15021, '/healthz/ready'),
+      o.timeoutMs ?? 30_000,
+      proc,
+    );
+    return proc;
+  }
+
+  /** The instance pod of a waypoint: the named one, else the first. */
+  waypointPod(namespace: string, gateway: string, pod?: string): PodPlan {
+    const pods = waypointPods(this.topology, namespace, gateway);
+    const p = pod === undefined ? pods[0] : pods.find((x) => x.spec.name === pod);
+    if (!p) throw new Error(`no waypoint pod ${pod ?? ''} for Gateway ${namespace}/${gateway}`);
+    return p;
+  }
+
+  /** http://<waypoint pod ip>:<port><path>, e.g. 15090 /metrics, reachable from the pod's netns. */
+  waypointUrl(p: PodPlan, port: 15021 | 15090, urlPath: string): string {
+    return `http://${p.ip}:${port}${urlPath}`;
+  }
+
+  /** GETs a URL from inside a netns with curl (not captured: no cgroup); '' when it fails. */
+  curlInNetns(netns: string, url: string): string {
+    return inNetns(netns, ['curl', '-s', '-m', '2', url], { allowFail: true });
+  }
+
+  /**
+   * Replaces the extra manifests (routes, TrafficPolicies, targetRefs policies) at run time; the
+   * controller picks the change up from its watched directory.
+   */
+  setExtraManifests(docs: Record<string, unknown>[]): void {
+    writeExtraManifests(this.configDir, docs);
+  }
+
+  /** Marks a pod Ready or not in the manifests (its endpoints and waypoint instance follow). */
+  setPodReady(pod: string, ready: boolean): void {
+    const p = this.pod(pod);
+    const key = `${p.spec.namespace}/${p.spec.name}`;
+    if (ready) this.notReady.delete(key);
+    else this.notReady.add(key);
+    writePodReadiness(this.configDir, this.topology, this.notReady);
+  }
+
+  /**
+   * Runs a command inside a pod (its netns and cgroup, so the kernel captures its connections):
+   * curl, or a local-cluster client script. Resolves with its exit code and output.
+   */
+  async execInPod(
+    pod: string,
+    argv: string[],
+    timeoutMs = 30_000,
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const p = this.pod(pod);
+    const proc = this.track(
+      spawnIn({ netns: p.netns, cgroup: this.podCgroup(p) }, `${argv[0] ?? ''} in ${pod}`, argv),
+    );
+    const timer = setTimeout(() => void proc.stop(500), timeoutMs);
+    const code = await proc.wait();
+    clearTimeout(timer);
+    this.untrack(proc);
+    return { code, stdout: proc.lines.join('\n'), stderr: proc.errLines.join('\n') };
+  }
+
+  /**
+   * curl inside a pod (captured by the kernel like any app): `curlArgs` are curl's own (-H, -X,
+   * --resolve, the URL...). Resolves with the status, response headers (lower-case names, repeated
+   * ones joined with ", ") and body; status 0 when curl failed (its exit code in `curlExit`).
+   */
+  async curlInPod(pod: string, curlArgs: string[], timeoutMs = 10_000): Promise<CurlResult> {
+    const r = await this.execInPod(
+      pod,
+      [
+        'curl',
+        '-sS',
+        '-i',
+        '--max-time',
+        String(timeoutMs / 1000),
+        ...curlArgs,
+        '-w',
+        `\n${CURL_END} %{http_code}\n`,
+      ],
+      timeoutMs + 5000,
+    );
+    return parseCurlOutput(r.stdout, r.code ?? -1, r.stderr);
+  }
+
+  /** Runs local-cluster/l7-client.ts in a pod and returns its summary. */
+  async l7InPod(pod: string, spec: L7ClientSpec, timeoutMs = 120_000): Promise<L7ClientResult> {
+    const r = await this.execInPod(
+      pod,
+      [process.execPath, distScript('local-cluster/l7-client'), encodeL7Spec(spec)],
+      timeoutMs,
+    );
+    const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+    if (!line)
+      throw new Error(`l7-client in ${pod} printed no result (exit ${r.code}): ${r.stderr.slice(-500)}`);
+    const parsed = JSON.parse(line) as L7ClientResult | { error: string };
+    if ('error' in parsed) throw new Error(`l7-client in ${pod}: ${parsed.error}`);
+    return parsed;
+  }
+
+  /** Forgets a process that has exited (one-shot clients), so thousands of them do not pile up. */
+  private untrack(proc: ManagedProcess): void {
+    const i = this.processes.indexOf(proc);
+    if (i >= 0 && !proc.running) this.processes.splice(i, 1);
   }
 
   /** A stand-in capture listener (mesh address:15001) that answers with the original destination. */
@@ -436,6 +602,44 @@ export class LocalCluster {
       process.removeListener('SIGTERM', this.signalHandler);
     }
   }
+}
+
+const CURL_END = '__AMBIT_CURL_END__';
+
+export interface CurlResult {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  curlExit: number;
+  error?: string;
+}
+
+/** Splits `curl -i ... -w '\n<CURL_END> %{http_code}'` output into the last response's parts. */
+export function parseCurlOutput(stdout: string, exit: number, stderr = ''): CurlResult {
+  const end = stdout.lastIndexOf(`\n${CURL_END} `);
+  const text = end >= 0 ? stdout.slice(0, end) : stdout;
+  const status = end >= 0 ? Number(stdout.slice(end + CURL_END.length + 2).trim()) : 0;
+  // the last header block: 100 Continue and the like come first
+  const blocks = text.split(/\r?\n\r?\n/);
+  let i = 0;
+  while (i + 1 < blocks.length && /^HTTP\/[\d.]+ 1\d\d/.test(blocks[i] ?? '')) i++;
+  const head = blocks[i] ?? '';
+  const body = blocks.slice(i + 1).join('\r\n\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of head.split(/\r?\n/).slice(1)) {
+    const c = line.indexOf(':');
+    if (c <= 0) continue;
+    const k = line.slice(0, c).trim().toLowerCase();
+    const v = line.slice(c + 1).trim();
+    headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
+  }
+  return {
+    status: Number.isFinite(status) ? status : 0,
+    headers,
+    body,
+    curlExit: exit,
+    ...(exit !== 0 ? { error: stderr.trim().split('\n').pop() ?? `curl exit ${exit}` } : {}),
+  };
 }
 
 export { cleanupStale, leftovers } from './cleanup.js';

@@ -7,7 +7,10 @@
 //                          routes 10.20.<k>.0/24 via 10.250.0.<k> to the other nodes
 //   pod j on node i, netns <p>n<i>p<j>: eth0 10.20.<i>.<10+j>/24, default via 10.20.<i>.1
 //   cgroup of that pod: <cgroup2 root>/<p>cluster/n<i>p<j>
+//   waypoint instance k of Gateway <gw>: a pod named <gw>-<k> like any other (its own netns and
+//   address), labelled as DESIGN §6 says and never enrolled; it runs `ambit waypoint`, not the app
 import { randomBytes } from 'node:crypto';
+import { DATAPLANE_MODE_LABEL, GATEWAY_NAME_LABEL } from '../core/model/mesh-labels.js';
 
 export const UNDERLAY_CIDR_PREFIX = '10.250.0';
 export const CONTROL_ADDRESS = `${UNDERLAY_CIDR_PREFIX}.254`;
@@ -15,6 +18,8 @@ export const CONTROLLER_PORT = 15010;
 export const SERVICE_VIP_PREFIX = '10.96.0';
 export const HTTP_PORT = 8080;
 export const ECHO_PORT = 9000;
+/** The pod app's gRPC echo (proto/ambit/echo.proto); 7070 as in Gateway API's mesh conformance. */
+export const GRPC_PORT = 7070;
 
 export interface PodSpec {
   name: string;
@@ -23,6 +28,24 @@ export interface PodSpec {
   node: number;
   labels?: Record<string, string>;
   serviceAccount?: string;
+  /**
+   * Environment of the pod's app (local-cluster/pod-app.ts), e.g. AMBIT_ECHO_FAIL_PERCENT=50 for a
+   * backend that fails without the client asking.
+   */
+  env?: Record<string, string>;
+}
+
+/** A waypoint: a Gateway of class ambit-waypoint and one pod per instance. */
+export interface WaypointSpec {
+  /** the Gateway's name */
+  name: string;
+  namespace: string;
+  /** one instance pod per entry, on that (1-based) node; the pods are named <name>-1, <name>-2, ... */
+  instances: number[];
+  /** default: the Gateway's name */
+  serviceAccount?: string;
+  /** ambit.dev/waypoint-for (DESIGN §6); default service */
+  for?: 'service' | 'workload' | 'all' | 'none';
 }
 
 export interface NamespaceSpec {
@@ -34,6 +57,7 @@ export interface ServiceSpec {
   name: string;
   namespace: string;
   selector: Record<string, string>;
+  labels?: Record<string, string>;
   /** service port -> target port */
   ports: { name: string; port: number; targetPort: number }[];
 }
@@ -53,6 +77,12 @@ export interface TopologySpec {
   pods: PodSpec[];
   services: ServiceSpec[];
   authorizationPolicies?: AuthorizationPolicySpec[];
+  waypoints?: WaypointSpec[];
+  /**
+   * Further resources written as they are (HTTPRoute, GRPCRoute, TrafficPolicy, AuthorizationPolicy
+   * with targetRefs, ...), into extra.yaml; LocalCluster.setExtraManifests replaces them at run time.
+   */
+  manifests?: Record<string, unknown>[];
 }
 
 export interface NodePlan {
@@ -76,6 +106,8 @@ export interface PodPlan {
   cgroupRel: string;
   labels: Record<string, string>;
   serviceAccount: string;
+  /** set on a waypoint instance pod: the Gateway it runs */
+  waypoint?: { namespace: string; name: string };
 }
 
 export interface ServicePlan {
@@ -92,6 +124,8 @@ export interface Topology {
   services: ServicePlan[];
   namespaces: NamespaceSpec[];
   authorizationPolicies: AuthorizationPolicySpec[];
+  waypoints: WaypointSpec[];
+  manifests: Record<string, unknown>[];
 }
 
 export function randomPrefix(): string {
@@ -174,7 +208,11 @@ export function planTopology(spec: TopologySpec, prefix = randomPrefix()): Topol
     });
   }
   const perNode = new Map<number, number>();
-  const pods: PodPlan[] = spec.pods.map((p) => {
+  const podSpecs: (PodSpec & { waypoint?: { namespace: string; name: string } })[] = [
+    ...spec.pods,
+    ...waypointPodSpecs(spec.waypoints ?? []),
+  ];
+  const pods: PodPlan[] = podSpecs.map((p) => {
     const node = nodes[p.node - 1];
     if (!node) throw new Error(`pod ${p.name}: no node ${p.node}`);
     const j = (perNode.get(p.node) ?? 0) + 1;
@@ -191,8 +229,15 @@ export function planTopology(spec: TopologySpec, prefix = randomPrefix()): Topol
       cgroupRel: `${prefix}cluster/${short}`,
       labels: p.labels ?? {},
       serviceAccount: p.serviceAccount ?? 'default',
+      ...(p.waypoint ? { waypoint: p.waypoint } : {}),
     };
   });
+  const names = new Set<string>();
+  for (const p of pods) {
+    const key = `${p.spec.namespace}/${p.spec.name}`;
+    if (names.has(key)) throw new Error(`two pods named ${key}`);
+    names.add(key);
+  }
   const services = spec.services.map((s, i) => ({ spec: s, vip: `${SERVICE_VIP_PREFIX}.${10 + i}` }));
   return {
     prefix,
@@ -203,7 +248,30 @@ export function planTopology(spec: TopologySpec, prefix = randomPrefix()): Topol
     services,
     namespaces: spec.namespaces,
     authorizationPolicies: spec.authorizationPolicies ?? [],
+    waypoints: spec.waypoints ?? [],
+    manifests: spec.manifests ?? [],
   };
+}
+
+/** The instance pods of each waypoint: labelled with their Gateway and opted out of capture. */
+function waypointPodSpecs(
+  waypoints: WaypointSpec[],
+): (PodSpec & { waypoint: { namespace: string; name: string } })[] {
+  return waypoints.flatMap((w) =>
+    w.instances.map((node, k) => ({
+      name: `${w.name}-${k + 1}`,
+      namespace: w.namespace,
+      node,
+      labels: { [GATEWAY_NAME_LABEL]: w.name, [DATAPLANE_MODE_LABEL]: 'none' },
+      serviceAccount: w.serviceAccount ?? w.name,
+      waypoint: { namespace: w.namespace, name: w.name },
+    })),
+  );
+}
+
+/** The instance pods of one waypoint, in instance order. */
+export function waypointPods(t: Topology, namespace: string, gateway: string): PodPlan[] {
+  return t.pods.filter((p) => p.waypoint?.namespace === namespace && p.waypoint.name === gateway);
 }
 
 export function podByName(t: Topology, name: string): PodPlan {
