@@ -54,7 +54,9 @@ function compile(
 /** Every header matcher finds its header (repeated values joined with ',') with a matching value. */
 export function matchesHeaders(matchers: readonly ValueMatcher[], headers: L7Request['headers']): boolean {
   for (const m of matchers) {
-    const v = headerValue(headers, m.name);
+    // m.name is lower-case already, as the request's header names are
+    const raw = headers[m.name];
+    const v = raw === undefined || typeof raw === 'string' ? raw : headerValue(headers, m.name);
     if (v === undefined || !m.test(v)) return false;
   }
   return true;

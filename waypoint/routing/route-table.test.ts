@@ -553,3 +553,26 @@ describe('GRPCRoute', () => {
     );
   });
 });
+
+describe('MeshPorts', () => {
+  // tests/mesh/mesh-ports.yaml: mesh-split-v1 attaches to echo-v1 port 80 only, mesh-split-v2 to
+  // every port of echo-v2; the route applies (its ResponseHeaderModifier sets X-Header-Set) or not.
+  const v1 = httpRoute('mesh-split-v1', [httpRule('echo-v1')], {
+    parents: [{ kind: 'Service', namespace: NS, name: 'echo-v1', port: 80 }],
+  });
+  const v2 = httpRoute('mesh-split-v2', [httpRule('echo-v2')], {
+    parents: [{ kind: 'Service', namespace: NS, name: 'echo-v2' }],
+  });
+  it.each([
+    { name: 'explicit port set, send to that port', svc: 'echo-v1', port: 80, want: 'mesh-split-v1' },
+    { name: 'explicit port, send to an excluded port', svc: 'echo-v1', port: 8080, want: 'service' },
+    { name: 'no port set (80)', svc: 'echo-v2', port: 80, want: 'mesh-split-v2' },
+    { name: 'no port set (8080)', svc: 'echo-v2', port: 8080, want: 'mesh-split-v2' },
+  ])('$name', ({ svc, port, want }) => {
+    const d = selectRoute(
+      buildRouteTable([v1, v2], { namespace: NS, name: svc }, port),
+      req('/', { host: svc }),
+    );
+    expect(d.kind === 'rule' ? d.route.name : d.kind === 'no-routes' ? 'service' : '404').toBe(want);
+  });
+});
