@@ -576,3 +576,21 @@ describe('MeshPorts', () => {
     expect(d.kind === 'rule' ? d.route.name : d.kind === 'no-routes' ? 'service' : '404').toBe(want);
   });
 });
+
+describe('MeshHTTPRouteNamedRule', () => {
+  // tests/mesh/httproute-named-rule.yaml: a named and an unnamed rule; the decision carries the name
+  const named = {
+    ...httpRule('echo-v1', [{ path: { type: 'PathPrefix', value: '/named' } }]),
+    name: 'named-rule',
+  };
+  const unnamed = httpRule('echo-v2', [{ path: { type: 'PathPrefix', value: '/unnamed' } }]);
+  const table = () => buildRouteTable([httpRoute('mesh-named-rule', [named, unnamed])], ECHO, 80);
+  it.each([
+    { path: '/named', backend: 'echo-v1', ruleName: 'named-rule' },
+    { path: '/unnamed', backend: 'echo-v2', ruleName: undefined },
+  ])('$path -> $backend', ({ path, backend, ruleName }) => {
+    const d = selectRoute(table(), req(path));
+    expect(outcome(d)).toBe(backend);
+    expect(d.kind === 'rule' ? d.rule.name : 'no rule').toBe(ruleName);
+  });
+});
