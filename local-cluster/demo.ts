@@ -1,14 +1,15 @@
-// `ambit demo`: a 2-node × 2-pod local cluster running the whole mesh (controller, an agent and
-// a ztunnel per node), some traffic between the pods, and a table of what the ztunnels saw,
-// read from their /metrics (Istio metric names). Progress goes to stderr, the table to stdout.
-// Tears everything down unless --keep.
+// `ambit demo`: a 2-node local cluster running the whole mesh (controller, an agent and a ztunnel
+// per node, a waypoint for the demo namespace's Services), some traffic between the pods, a table
+// of what the ztunnels saw, read from their /metrics (Istio metric names), and the L7 half: a
+// 90/10 canary split and a retry over a flaky backend through the waypoint (demoTopologySpec).
+// Progress goes to stderr, the tables to stdout. Tears everything down unless --keep.
 import { PinnedMap } from '../core/bpf-maps/pinned-map.js';
 import { COUNTERS_MAP, COUNTER_NAMES, POD_POLICY_MAP } from '../core/bpf-maps/map-codecs.js';
 import { LocalCluster } from './cluster.js';
 import { distScript, inNetns } from './host.js';
 import { preflight } from './preflight.js';
 import { parsePrometheusText, type Sample } from './prometheus-text.js';
-import { ECHO_PORT, HTTP_PORT } from './topology.js';
+import { demoTopologySpec, ECHO_PORT, HTTP_PORT } from './topology.js';
 import { until } from './until.js';
 
 export interface DemoOptions {
@@ -154,17 +155,85 @@ export function formatTable(rows: DemoRow[]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
+function serviceVip(c: LocalCluster, name: string): string {
+  return c.topology.services.find((s) => s.spec.name === name)?.vip ?? '';
+}
+
+/** The canary split and the retry, through the waypoint, with what the waypoint counted. */
+async function l7Section(c: LocalCluster): Promise<{ lines: string[]; asExpected: boolean }> {
+  const lines: string[] = [];
+  let asExpected = true;
+  const n = 200;
+  const canary = await c.l7InPod('client-1', {
+    mode: 'http',
+    target: `http://${serviceVip(c, 'server')}/canary`,
+    authority: 'server',
+    count: n,
+    concurrency: 8,
+    timeoutMs: 5000,
+  });
+  const v2 = canary.byPod['server-canary'] ?? 0;
+  const v1 = (canary.byPod['server-1'] ?? 0) + (canary.byPod['server-2'] ?? 0);
+  const canaryOk = v1 + v2 === n && v2 >= n * 0.02 && v2 <= n * 0.25;
+  if (!canaryOk) asExpected = false;
+  lines.push('through the waypoint (L7, HTTPRoutes on the Services):');
+  lines.push(
+    `  canary split, server 90/10 between v1 and v2: v1 ${v1}, v2 ${v2} of ${n} (${((100 * v2) / n).toFixed(1)}% to v2)` +
+      (canaryOk ? '' : `  <-- expected about 10% to v2, all answered (${JSON.stringify(canary.byStatus)})`),
+  );
+  const flaky = c.pod('flaky-1');
+  const direct = await c.l7InPod('client-1', {
+    mode: 'http',
+    target: `http://${flaky.ip}:${HTTP_PORT}/direct`,
+    count: n,
+    concurrency: 8,
+    timeoutMs: 5000,
+  });
+  const retried = await c.l7InPod('client-1', {
+    mode: 'http',
+    target: `http://${serviceVip(c, 'flaky')}/retried`,
+    authority: 'flaky',
+    count: n,
+    concurrency: 8,
+    timeoutMs: 5000,
+  });
+  const okDirect = direct.byStatus['200'] ?? 0;
+  const okRetried = retried.byStatus['200'] ?? 0;
+  // 50% failures and up to 3 retries: about 94% succeed (1 - 0.5^4); direct about 50%
+  const retryOk = okRetried >= n * 0.85 && okRetried > okDirect;
+  if (!retryOk) asExpected = false;
+  lines.push(
+    `  flaky backend (fails 50% with 503): by pod IP, no waypoint: ${okDirect}/${n} ok;` +
+      ` via Service flaky with retry (3 attempts on 503): ${okRetried}/${n} ok` +
+      (retryOk ? '' : `  <-- expected most to succeed with the retry (${JSON.stringify(retried.byStatus)})`),
+  );
+  const wp = c.waypointPod('demo', 'waypoint');
+  const samples = parsePrometheusText(c.curlInNetns(wp.netns, c.waypointUrl(wp, 15090, '/metrics')));
+  const counted = new Map<string, number>();
+  for (const s of samples) {
+    if (s.name !== 'istio_requests_total' || s.labels.reporter !== 'waypoint') continue;
+    const key = `${s.labels.destination_workload ?? 'unknown'} ${s.labels.response_code ?? '?'}`;
+    counted.set(key, (counted.get(key) ?? 0) + s.value);
+  }
+  lines.push('  what the waypoint counted (istio_requests_total{reporter="waypoint"} on :15090/metrics):');
+  for (const [key, value] of [...counted].sort()) lines.push(`    ${key.padEnd(28)} ${value}`);
+  if (counted.size === 0) lines.push('    (no request metrics reported)');
+  return { lines, asExpected };
+}
+
 export async function runDemo(o: DemoOptions = {}): Promise<void> {
   const out = o.out ?? ((s: string) => void process.stdout.write(s + '\n'));
   const progress = o.progress ?? ((s: string) => void process.stderr.write(`[demo] ${s}\n`));
   preflight();
-  const c = await LocalCluster.create({ progress });
+  const c = await LocalCluster.create({ progress, spec: demoTopologySpec() });
   let keep = false;
   try {
     await c.startController();
     progress('starting an agent and a ztunnel in each node');
     await Promise.all(c.topology.nodes.map((n) => c.startAgent(n.index)));
     await Promise.all(c.topology.nodes.map((n) => c.startZtunnel(n.index)));
+    progress('starting the waypoint of namespace demo (Services server and flaky use it)');
+    await c.startWaypoint('demo', 'waypoint');
     progress('waiting for the agents to enroll the pods');
     await waitEnrolled(c, 15_000);
 
@@ -213,6 +282,15 @@ export async function runDemo(o: DemoOptions = {}): Promise<void> {
       },
     ];
     const results: (DemoFlow & { expect: 'allow' | 'deny'; asExpected: boolean })[] = [];
+    await until(
+      'the waypoint to serve the server Service',
+      async () => {
+        const r = await c.runInPod('client-1', vip, 80, ['--http', '/warm-up', '--timeout', '2000']);
+        return r.ok && (r.reply ?? '').includes('"pod":"server');
+      },
+      20_000,
+      250,
+    );
     for (const f of flows) {
       const r = await c.runInPod(f.from, f.host, f.port, [...f.args, '--timeout', '5000']);
       // a refused mesh connection is accepted by the local ztunnel, then closed without a byte
@@ -246,7 +324,11 @@ export async function runDemo(o: DemoOptions = {}): Promise<void> {
     out('what the kernel did (ambit bpf):');
     for (const n of c.topology.nodes) out(`  ${n.name}: ${kernelCounters(n.name)}`);
     out('');
-    if (results.some((r) => !r.asExpected))
+    progress('sending L7 traffic through the waypoint');
+    const l7 = await l7Section(c);
+    for (const line of l7.lines) out(line);
+    out('');
+    if (results.some((r) => !r.asExpected) || !l7.asExpected)
       throw new Error('some demo connections did not behave as expected (see above)');
     if (o.keep) {
       keep = true;

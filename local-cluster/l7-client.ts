@@ -32,6 +32,8 @@ export interface L7ClientSpec {
   samples?: boolean;
   /** a fresh x-ambit-echo-id header per request (the echo's retry simulation) */
   uniqueIds?: boolean;
+  /** samples carry the request headers the echo saw (lower-case names, values joined with ",") */
+  echoHeaders?: boolean;
 }
 
 export interface L7Sample {
@@ -39,6 +41,7 @@ export interface L7Sample {
   ms: number;
   pod: string;
   messages?: number;
+  headers?: Record<string, string>;
 }
 
 export interface L7ClientResult {
@@ -84,12 +87,19 @@ export function summarize(samples: L7Sample[], durationMs: number, keepSamples: 
   };
 }
 
-function podOf(body: string): string {
+/** The answering pod and the request headers it saw, from the echo's JSON body. */
+function echoOf(body: string): { pod: string; headers: Record<string, string> } {
   try {
-    const pod = (JSON.parse(body) as { pod?: unknown }).pod;
-    return typeof pod === 'string' ? pod : 'none';
+    const parsed = JSON.parse(body) as { pod?: unknown; headers?: unknown };
+    const headers: Record<string, string> = {};
+    if (typeof parsed.headers === 'object' && parsed.headers !== null) {
+      for (const [k, v] of Object.entries(parsed.headers)) {
+        if (Array.isArray(v)) headers[k.toLowerCase()] = v.map(String).join(',');
+      }
+    }
+    return { pod: typeof parsed.pod === 'string' ? parsed.pod : 'none', headers };
   } catch {
-    return 'none';
+    return { pod: 'none', headers: {} };
   }
 }
 
@@ -102,8 +112,15 @@ function httpOne(spec: L7ClientSpec, agent: http.Agent, i: number): Promise<L7Sa
     headers['x-ambit-echo-id'] = `${process.pid}-${i}-${Math.random().toString(36).slice(2)}`;
   if (spec.body !== undefined) headers['content-length'] = String(Buffer.byteLength(spec.body));
   return new Promise((resolve) => {
-    const done = (status: string, pod: string): void =>
-      resolve({ status, pod, ms: performance.now() - started });
+    const done = (status: string, body: string): void => {
+      const echo = echoOf(body);
+      resolve({
+        status,
+        pod: echo.pod,
+        ms: performance.now() - started,
+        ...(spec.echoHeaders ? { headers: echo.headers } : {}),
+      });
+    };
     const req = http.request(
       {
         agent,
@@ -119,14 +136,14 @@ function httpOne(spec: L7ClientSpec, agent: http.Agent, i: number): Promise<L7Sa
         res.on('data', (c: string) => {
           if (body.length < 65536) body += c;
         });
-        res.on('end', () => done(String(res.statusCode ?? 0), podOf(body)));
-        res.on('error', (e: NodeJS.ErrnoException) => done(e.code ?? 'error', 'none'));
+        res.on('end', () => done(String(res.statusCode ?? 0), body));
+        res.on('error', (e: NodeJS.ErrnoException) => done(e.code ?? 'error', ''));
       },
     );
     req.setTimeout(spec.timeoutMs ?? 10_000, () =>
       req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })),
     );
-    req.on('error', (e: NodeJS.ErrnoException) => done(e.code ?? 'error', 'none'));
+    req.on('error', (e: NodeJS.ErrnoException) => done(e.code ?? 'error', ''));
     req.end(spec.body);
   });
 }
@@ -147,17 +164,15 @@ function grpcOne(spec: L7ClientSpec, client: EchoClient, i: number): Promise<L7S
     };
   };
   if (spec.mode === 'grpc-stream') {
-    return client
-      .stream({ message: `m${i}`, count: spec.streamCount ?? 3, intervalMs: 0 }, md, opts)
-      .then(
-        (msgs) => ({
-          status: 'OK',
-          pod: msgs[0]?.assertions.context.pod ?? 'none',
-          ms: ms(),
-          messages: msgs.length,
-        }),
-        failed,
-      );
+    return client.stream({ message: `m${i}`, count: spec.streamCount ?? 3, intervalMs: 0 }, md, opts).then(
+      (msgs) => ({
+        status: 'OK',
+        pod: msgs[0]?.assertions.context.pod ?? 'none',
+        ms: ms(),
+        messages: msgs.length,
+      }),
+      failed,
+    );
   }
   return client
     .unary(spec.grpcMethod ?? 'Echo', { message: `m${i}` }, md, opts)

@@ -194,6 +194,73 @@ export function defaultTopologySpec(): TopologySpec {
   };
 }
 
+/**
+ * The demo's cluster: the default one plus L7. Service `server` uses a waypoint whose HTTPRoute
+ * splits it 90/10 between v1 (server-1, server-2) and a canary v2 (server-canary), and Service
+ * `flaky` (a pod failing half its requests with 503) uses it with a retry (3 attempts on 503).
+ */
+export function demoTopologySpec(): TopologySpec {
+  const base = defaultTopologySpec();
+  const useWaypoint = { 'ambit.dev/use-waypoint': 'waypoint' };
+  const route = (name: string, rules: Record<string, unknown>[]): Record<string, unknown> => ({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name, namespace: 'demo' },
+    spec: { parentRefs: [{ group: '', kind: 'Service', name, port: 80 }], rules },
+  });
+  const httpService = (
+    name: string,
+    selector: Record<string, string>,
+    labels: Record<string, string> = {},
+  ): ServiceSpec => ({
+    name,
+    namespace: 'demo',
+    selector,
+    labels,
+    ports: [{ name: 'http', port: 80, targetPort: HTTP_PORT }],
+  });
+  return {
+    ...base,
+    pods: [
+      ...base.pods.map((p) =>
+        p.labels?.app === 'server' ? { ...p, labels: { ...p.labels, version: 'v1' } } : p,
+      ),
+      {
+        name: 'server-canary',
+        namespace: 'demo',
+        node: 2,
+        labels: { app: 'server', version: 'v2' },
+        serviceAccount: 'server',
+      },
+      {
+        name: 'flaky-1',
+        namespace: 'demo',
+        node: 1,
+        labels: { app: 'flaky' },
+        env: { AMBIT_ECHO_FAIL_PERCENT: '50' },
+      },
+    ],
+    services: [
+      ...base.services.map((s) => (s.name === 'server' ? { ...s, labels: useWaypoint } : s)),
+      httpService('server-v1', { app: 'server', version: 'v1' }),
+      httpService('server-v2', { app: 'server', version: 'v2' }),
+      httpService('flaky', { app: 'flaky' }, useWaypoint),
+    ],
+    waypoints: [{ name: 'waypoint', namespace: 'demo', instances: [2] }],
+    manifests: [
+      route('server', [
+        {
+          backendRefs: [
+            { name: 'server-v1', port: 80, weight: 90 },
+            { name: 'server-v2', port: 80, weight: 10 },
+          ],
+        },
+      ]),
+      route('flaky', [{ retry: { attempts: 3, codes: [503] }, backendRefs: [{ name: 'flaky', port: 80 }] }]),
+    ],
+  };
+}
+
 export function planTopology(spec: TopologySpec, prefix = randomPrefix()): Topology {
   if (spec.nodes < 1 || spec.nodes > 200) throw new Error('nodes must be 1..200');
   const nodes: NodePlan[] = [];

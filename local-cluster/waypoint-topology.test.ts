@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { parseCurlOutput } from './cluster.js';
 import { meshStateFor } from './computed-mesh-state.js';
 import { manifestFiles } from './manifests.js';
-import { GRPC_PORT, HTTP_PORT, planTopology, waypointPods, type TopologySpec } from './topology.js';
+import {
+  demoTopologySpec,
+  GRPC_PORT,
+  HTTP_PORT,
+  planTopology,
+  waypointPods,
+  type TopologySpec,
+} from './topology.js';
 
 const spec: TopologySpec = {
   nodes: 2,
@@ -110,5 +117,19 @@ describe('parseCurlOutput', () => {
       curlExit: 28,
       error: 'curl: (28) timed out',
     });
+  });
+});
+
+describe('the demo topology', () => {
+  it('compiles: the waypoint, its Services and both routes (the 90/10 split and the retry)', () => {
+    const state = meshStateFor(planTopology(demoTopologySpec(), 'demo'));
+    expect(state.waypoints.map((w) => `${w.namespace}/${w.name}`)).toEqual(['demo/waypoint']);
+    expect(
+      state.services
+        .filter((s) => s.waypoint)
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(['flaky', 'server']);
+    expect(state.routes.map((r) => r.name).sort()).toEqual(['flaky', 'server']);
   });
 });

@@ -1,5 +1,5 @@
 // `ambit demo` as a user runs it: the real CLI builds the cluster, shows mesh traffic with
-// mTLS in a table, and leaves nothing behind (also with --keep stopped by Ctrl-C); not root, it
+// mTLS in a table and the waypoint's canary split and retry, and leaves nothing behind (also with --keep stopped by Ctrl-C); not root, it
 // exits non-zero with one line naming the cause.
 import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
@@ -14,7 +14,7 @@ const cli = path.join(repoRoot, 'dist', 'cli', 'main.js');
 const prefixOf = (stderr: string): string => /network namespaces (amb[a-z0-9]{4}-)/.exec(stderr)?.[1] ?? '';
 
 describe.skipIf(!enabled)('ambit demo', () => {
-  it('runs the mesh, prints a table with mTLS, and leaves nothing behind', async () => {
+  it('runs the mesh, prints a table with mTLS and the L7 canary split and retry, and leaves nothing behind', async () => {
     const r = await execFileAsync(process.execPath, [cli, 'demo'], { cwd: repoRoot, timeout: 180_000 });
     const prefix = prefixOf(r.stderr);
     expect(prefix).not.toBe('');
@@ -25,6 +25,10 @@ describe.skipIf(!enabled)('ambit demo', () => {
       expect(rows.length).toBeGreaterThanOrEqual(3);
       expect(rows.every((l) => / yes /.test(l))).toBe(true);
       expect(rows.filter((l) => l.trimEnd().endsWith('DENY'))).toHaveLength(1); // the demo's L4 policy
+      // the waypoint: a 90/10 split (checked by the demo itself: no '<-- expected') and a retry
+      expect(r.stdout).toMatch(/canary split, server 90\/10 between v1 and v2: v1 \d+, v2 \d+ of 200/);
+      expect(r.stdout).toMatch(/via Service flaky with retry \(3 attempts on 503\): \d+\/200 ok/);
+      expect(r.stdout).toContain('istio_requests_total{reporter="waypoint"}');
       expect(leftovers(prefix)).toEqual([]);
     } finally {
       await cleanupStale(prefix);
