@@ -5,6 +5,7 @@
 // loop), and the proxies' CPU (utime+stime from /proc) and RSS; then the waypoint's CPU per 1,000
 // req/s and RSS against issue 9's aims, and one JSON line.
 // Run: npm run build && node dist/bench/l7/run.js [--quick] [--only direct|nginx|waypoint|ztunnel]
+// [--rates 100,1000,5000] [--cpu-prof DIR (profiles the waypoint)]
 // Loopback only (127.0.70.x). About 3 minutes (--quick: about 1).
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -41,6 +42,8 @@ const SECONDS = QUICK ? 1 : 3;
 const RUNS = QUICK ? 1 : 3;
 const MAX_SECONDS = QUICK ? 2 : 5;
 const MAX_CONNECTIONS = 32;
+/** --cpu-prof DIR: the waypoint writes a V8 CPU profile there when it exits (open in DevTools). */
+const CPU_PROF = arg('--cpu-prof');
 
 type Row = 'direct' | 'nginx' | 'waypoint' | 'ztunnel';
 
@@ -220,6 +223,7 @@ async function main(): Promise<void> {
             name: `${WAYPOINT.namespace}/${WAYPOINT.gateway}`,
             address: mesh.waypointIp,
             logLevel: 'warn',
+            nodeArgs: CPU_PROF === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', CPU_PROF],
           });
         } catch (err) {
           skip('waypoint', `ambit waypoint did not start: ${(err as Error).message.split('\n')[0] ?? ''}`);
