@@ -174,9 +174,19 @@ function grpcOne(spec: L7ClientSpec, client: EchoClient, i: number): Promise<L7S
       failed,
     );
   }
-  return client
-    .unary(spec.grpcMethod ?? 'Echo', { message: `m${i}` }, md, opts)
-    .then((r) => ({ status: 'OK', pod: r.assertions.context.pod, ms: ms() }), failed);
+  return client.unary(spec.grpcMethod ?? 'Echo', { message: `m${i}` }, md, opts).then((r): L7Sample => {
+    const headers: Record<string, string> = {};
+    for (const h of r.assertions.headers) {
+      const k = h.key.toLowerCase();
+      headers[k] = headers[k] === undefined ? h.value : `${headers[k]},${h.value}`;
+    }
+    return {
+      status: 'OK',
+      pod: r.assertions.context.pod,
+      ms: ms(),
+      ...(spec.echoHeaders ? { headers } : {}),
+    };
+  }, failed);
 }
 
 export async function runL7Client(spec: L7ClientSpec): Promise<L7ClientResult> {
