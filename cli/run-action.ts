@@ -15,11 +15,3 @@ export function runAction<A extends unknown[]>(
     }
   };
 }
-
-/** A subcommand whose component is not built yet: says so and fails, never fakes output. */
-export function notBuiltYet(what: string): () => never {
-  return () => {
-    process.stderr.write(`ambit: ${what} is not built yet\n`);
-    process.exit(2);
-  };
-}

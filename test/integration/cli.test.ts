@@ -1,5 +1,5 @@
 // The `ambit` CLI contract (DESIGN.md §8): every command has --help and lists its contract flags;
-// a command whose component is not built yet says so and exits non-zero (no fake output).
+// a command given bad flags says so in one line and exits non-zero (no fake output).
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
@@ -29,12 +29,19 @@ describe('ambit CLI', () => {
     for (const f of flags) expect(r.stdout).toContain(f);
   });
 
-  it('a component that is not built yet says so and exits non-zero', () => {
-    const r = cli('waypoint', '--name', 'shop/wp');
+  it.each([
+    [['--name', 'no-slash'], /WP_BAD_NAME: --name "no-slash" is not <namespace>\/<gateway>/],
+    [['--name', 'shop/wp', '--drain', 'soon'], /WP_BAD_FLAG: --drain: expected a duration/],
+    [
+      ['--name', 'shop/wp', '--trace-sampling', '101'],
+      /WP_BAD_FLAG: --trace-sampling: expected a percentage/,
+    ],
+  ])('waypoint %j fails with a one-line cause naming the flag', (args, want) => {
+    const r = cli('waypoint', ...args);
     expect(r.status).not.toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/not built yet/);
+    expect(r.stderr).toMatch(want);
   });
 
   it('an unknown command fails with a one-line cause', () => {

@@ -1,0 +1,246 @@
+// One attempt of a request to one endpoint: HTTP/1.1 over a pooled keep-alive HBONE tunnel, or
+// an HTTP/2 stream on the endpoint's session. Resolves with the response head (the body streams
+// afterwards) or with how it failed, classified the way the retry policy reads it: the upstream
+// never reached (connect-failure), reset before a response head (and whether any of the request
+// could have reached the app), or the per-try timeout.
+import http from 'node:http';
+import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import type { Duplex, Readable } from 'node:stream';
+import type { AttemptOutcome } from '../resilience/retry-policy.js';
+import { WaypointError } from '../errors.js';
+import type { UpstreamEndpoint, UpstreamPool } from '../upstream/upstream-pool.js';
+import type { RequestBody } from './request-body.js';
+
+export interface AttemptRequest {
+  method: string;
+  /** path with query */
+  path: string;
+  authority: string;
+  /** lower-case, without hop-by-hop and pseudo headers */
+  headers: OutgoingHttpHeaders;
+  protocol: 'http1' | 'http2';
+  body: RequestBody;
+  /** Whether this attempt may take the body live (the first attempt) or needs it whole. */
+  live: boolean;
+}
+
+export type AttemptResult =
+  | {
+      kind: 'response';
+      status: number;
+      headers: IncomingHttpHeaders;
+      body: Readable;
+      /** Trailers (HTTP/2), once the body ended. */
+      trailers: () => IncomingHttpHeaders | undefined;
+      /** Stops the response (client gone, whole-request timeout). */
+      abort(): void;
+    }
+  | { kind: 'failure'; outcome: Exclude<AttemptOutcome, { kind: 'response' }>; detail: string };
+
+/** Headers of a hop that never cross a proxy (RFC 9110 §7.6.1), plus HTTP/2's own. */
+export const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+  'host',
+]);
+
+export function endToEndHeaders(h: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  const named = String(h.connection ?? '')
+    .toLowerCase()
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const [k, v] of Object.entries(h)) {
+    if (v === undefined || k.startsWith(':') || HOP_BY_HOP.has(k) || named.includes(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+function connectFailure(err: unknown): boolean {
+  return err instanceof WaypointError && err.code === 'WP_UPSTREAM_CONNECT';
+}
+
+export function sendAttempt(
+  pool: UpstreamPool,
+  endpoint: UpstreamEndpoint,
+  req: AttemptRequest,
+  timeoutMs: number | undefined,
+  maxRequestsPerConnection: number | undefined,
+): Promise<AttemptResult> {
+  return req.protocol === 'http2'
+    ? sendH2(pool, endpoint, req, timeoutMs)
+    : sendH1(pool, endpoint, req, timeoutMs, maxRequestsPerConnection);
+}
+
+function sendH1(
+  pool: UpstreamPool,
+  endpoint: UpstreamEndpoint,
+  req: AttemptRequest,
+  timeoutMs: number | undefined,
+  maxRequestsPerConnection: number | undefined,
+): Promise<AttemptResult> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    let wrote = false;
+    let reused = false;
+    let peerEnded = false;
+    const onPeerEnd = (): void => {
+      peerEnded = true;
+    };
+    let assigned: Duplex | undefined;
+    const done = (r: AttemptResult): void => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      assigned?.off('end', onPeerEnd);
+      resolve(r);
+    };
+    const out = http.request({
+      agent: pool.agent(endpoint),
+      method: req.method,
+      path: req.path,
+      headers: { ...req.headers, host: req.authority },
+    });
+    out.on('socket', (s) => {
+      reused = out.reusedSocket;
+      const requests = pool.noteRequest(s);
+      if (maxRequestsPerConnection && requests >= maxRequestsPerConnection) out.shouldKeepAlive = false;
+      assigned = s;
+      s.once('end', onPeerEnd);
+      wrote = true;
+    });
+    if (timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        out.destroy();
+        done({
+          kind: 'failure',
+          outcome: { kind: 'timeout', requestSent: wrote },
+          detail: `no response within ${timeoutMs} ms`,
+        });
+      }, timeoutMs);
+    }
+    out.on('response', (res) => {
+      done({
+        kind: 'response',
+        status: res.statusCode ?? 502,
+        headers: res.headers,
+        body: res,
+        trailers: () => (Object.keys(res.trailers).length ? res.trailers : undefined),
+        abort: () => out.destroy(),
+      });
+    });
+    out.on('error', (err) => {
+      if (connectFailure(err)) {
+        done({ kind: 'failure', outcome: { kind: 'connect-failure' }, detail: err.message });
+        return;
+      }
+      // The keep-alive race: a reused connection the app had closed (EOF) before this request
+      // reached it. Anything else after the socket was assigned may have reached the app.
+      const notSent = reused && peerEnded;
+      done({ kind: 'failure', outcome: { kind: 'reset', requestSent: !notSent }, detail: err.message });
+    });
+    if (!req.body.writeTo(out, { live: req.live })) {
+      out.destroy();
+      done({
+        kind: 'failure',
+        outcome: { kind: 'reset', requestSent: true },
+        detail: 'the request body was not kept whole, so it cannot be sent again',
+      });
+    }
+  });
+}
+
+async function sendH2(
+  pool: UpstreamPool,
+  endpoint: UpstreamEndpoint,
+  req: AttemptRequest,
+  timeoutMs: number | undefined,
+): Promise<AttemptResult> {
+  let session: http2.ClientHttp2Session;
+  try {
+    session = await pool.session(endpoint);
+  } catch (err) {
+    return { kind: 'failure', outcome: { kind: 'connect-failure' }, detail: (err as Error).message };
+  }
+  return new Promise((resolve) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const done = (r: AttemptResult): void => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      resolve(r);
+    };
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = session.request({
+        ...req.headers,
+        ':method': req.method,
+        ':path': req.path,
+        ':authority': req.authority,
+        ':scheme': 'http',
+      });
+    } catch (err) {
+      pool.forgetSession(endpoint);
+      done({
+        kind: 'failure',
+        outcome: { kind: 'reset', requestSent: false },
+        detail: (err as Error).message,
+      });
+      return;
+    }
+    let trailers: IncomingHttpHeaders | undefined;
+    stream.on('trailers', (t) => (trailers = t));
+    if (timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+        done({
+          kind: 'failure',
+          outcome: { kind: 'timeout', requestSent: true },
+          detail: `no response within ${timeoutMs} ms`,
+        });
+      }, timeoutMs);
+    }
+    stream.on('response', (headers) => {
+      done({
+        kind: 'response',
+        status: Number(headers[':status'] ?? 502),
+        headers,
+        body: stream,
+        trailers: () => trailers,
+        abort: () => stream.close(http2.constants.NGHTTP2_CANCEL),
+      });
+    });
+    stream.on('error', () => undefined);
+    stream.on('close', () => {
+      if (settled) return;
+      // REFUSED_STREAM: the server did not process the stream at all (RFC 9113 §8.7)
+      const refused = stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM;
+      if (session.destroyed || session.closed) pool.forgetSession(endpoint);
+      done({
+        kind: 'failure',
+        outcome: { kind: 'reset', requestSent: !refused },
+        detail: `stream closed before a response (code ${stream.rstCode ?? 'none'})`,
+      });
+    });
+    if (!req.body.writeTo(stream, { live: req.live })) {
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      done({
+        kind: 'failure',
+        outcome: { kind: 'reset', requestSent: true },
+        detail: 'the request body was not kept whole, so it cannot be sent again',
+      });
+    }
+  });
+}
