@@ -64,8 +64,38 @@ describe('fixedRate', () => {
 
   it('counts requests never answered by the drain deadline as failed', async () => {
     const t = await server(() => undefined); // hangs
-    const r = await fixedRate(t, { rate: 50, seconds: 0.1, maxConnections: 2, drainMs: 200 });
+    const r = await fixedRate(t, { rate: 50, seconds: 0.1, connections: 2, drainMs: 200 });
     expect(r).toMatchObject({ ok: 0, failed: 5 });
+  });
+});
+
+describe('fixedRate pool', () => {
+  it('opens the pool before the clock starts and refuses to run without it', async () => {
+    const t: HttpTarget = {
+      dialer: directDialer(),
+      address: { ip: '127.0.0.1', port: 1 },
+      host: 'x',
+      path: '/',
+    };
+    await expect(fixedRate(t, { rate: 100, seconds: 0.1 })).rejects.toThrow(/connection pool/);
+  });
+
+  it('uses exactly the pool it was given', async () => {
+    const t = await server(ok1k);
+    let dials = 0;
+    const counted: HttpTarget = { ...t, dialer: { dial: (a) => (dials++, t.dialer.dial(a)) } };
+    const r = await fixedRate(counted, { rate: 200, seconds: 0.25, connections: 3 });
+    expect(r.ok).toBe(50);
+    expect(dials).toBe(3);
+  });
+
+  it('replaces connections the peer closed while idle instead of failing requests on them', async () => {
+    const t = await server((_n, res) => {
+      res.setHeader('connection', 'close'); // every answer closes its connection
+      res.end('ok');
+    });
+    const r = await fixedRate(t, { rate: 100, seconds: 0.2, connections: 2, drainMs: 1_000 });
+    expect(r).toMatchObject({ ok: 20, failed: 0 });
   });
 });
 

@@ -132,74 +132,82 @@ class Tally {
   }
 }
 
+/** Connections for an open-loop rate: about one per 100 req/s, 4 to 64 (wrk2-like: fixed). */
+export function poolSizeFor(rate: number): number {
+  return Math.min(64, Math.max(4, Math.ceil(rate / 100)));
+}
+
 /**
- * Open loop: `rate` requests per second for `seconds`, each sent on an idle keep-alive connection
- * (a new one is opened when none is idle, up to `maxConnections`; past that requests queue, and
- * their wait counts as latency). Requests still unanswered `drainMs` after the last one was due
- * count as failed.
+ * Open loop: `rate` requests per second for `seconds` on a fixed pool of keep-alive connections
+ * opened before the clock starts (default poolSizeFor(rate)). A request due while every
+ * connection is busy waits for the next free one, and its wait counts as latency. The pool does
+ * not grow under load: opening connections in a burst through a proxy (SOCKS5 and an HBONE
+ * stream per connection) stalls the proxy more and feeds back; new-connection cost is bench/l4's.
+ * A connection that dies is replaced (at most pool size + request count times, so a peer that
+ * closes every new connection cannot spin the generator). Requests unanswered
+ * `drainMs` after the last one was due count as failed.
  */
 export async function fixedRate(
   t: HttpTarget,
-  o: { rate: number; seconds: number; maxConnections?: number; drainMs?: number },
+  o: { rate: number; seconds: number; connections?: number; drainMs?: number },
 ): Promise<LoadResult> {
   const wire = requestWire(t);
-  const maxConnections = o.maxConnections ?? 256;
+  const size = o.connections ?? poolSizeFor(o.rate);
   const total = Math.round(o.rate * o.seconds);
-  const idle: KeepAliveConnection[] = [];
+  const opened = await Promise.allSettled(Array.from({ length: size }, () => connect(t)));
   const all = new Set<KeepAliveConnection>();
-  let opening = 0;
+  for (const r of opened) if (r.status === 'fulfilled') all.add(r.value);
+  const refused = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (refused) {
+    for (const c of all) c.fail(new LoadError('pool not opened'));
+    throw new LoadError(`could not open the connection pool: ${String(refused.reason)}`, {
+      cause: refused.reason,
+    });
+  }
+  const idle: KeepAliveConnection[] = [...all];
+  let replacements = size + total;
   const queue: number[] = []; // due times of requests waiting for a connection
   const tally = new Tally();
   let done = 0;
 
-  const settle = (): void => {
-    done++;
-  };
   const run = (c: KeepAliveConnection, due: number): void => {
     c.request(wire).then(
       (h) => {
         tally.answer(h.status, nowMs() - due);
-        settle();
+        done++;
         release(c);
       },
       () => {
         tally.failed++;
-        settle();
-        all.delete(c);
-        pump();
+        done++;
+        release(c);
       },
     );
   };
+  /** A connection is free: it takes the oldest waiting request, or is replaced if it died. */
   const release = (c: KeepAliveConnection): void => {
-    if (!c.alive) {
-      all.delete(c);
-      pump();
+    if (c.alive) {
+      const due = queue.shift();
+      if (due === undefined) idle.push(c);
+      else run(c, due);
       return;
     }
-    const due = queue.shift();
-    if (due === undefined) idle.push(c);
-    else run(c, due);
-  };
-  /** Opens connections for queued requests, within the cap. */
-  const pump = (): void => {
-    while (queue.length > opening && all.size + opening < maxConnections) {
-      opening++;
-      connect(t).then(
-        (c) => {
-          opening--;
-          all.add(c);
-          release(c);
-        },
-        () => {
-          opening--;
-          // the request that wanted this connection fails; the rest keep waiting
-          if (queue.shift() !== undefined) {
-            tally.failed++;
-            settle();
-          }
-        },
-      );
-    }
+    all.delete(c);
+    if (replacements <= 0) return;
+    replacements--;
+    connect(t).then(
+      (n) => {
+        all.add(n);
+        release(n);
+      },
+      () => {
+        // no connection for the oldest waiting request: it fails, the rest keep waiting
+        if (queue.shift() !== undefined) {
+          tally.failed++;
+          done++;
+        }
+      },
+    );
   };
 
   const start = nowMs();
@@ -210,13 +218,14 @@ export async function fixedRate(
     while (sent < due) {
       const dueAt = start + (sent * 1000) / o.rate;
       sent++;
-      const c = idle.pop();
-      if (c && c.alive) run(c, dueAt);
-      else {
-        if (c) all.delete(c);
-        queue.push(dueAt);
-        pump();
+      let c = idle.pop();
+      // one that died idle (the peer closed it) is replaced, not used
+      while (c && !c.alive) {
+        release(c);
+        c = idle.pop();
       }
+      if (c) run(c, dueAt);
+      else queue.push(dueAt);
     }
     await sleep(1);
   }
