@@ -90,7 +90,8 @@ export class WaypointTelemetry implements RequestObserver {
       requestBytes: e.bytesIn,
       responseBytes: e.bytesOut,
     });
-    if (e.flags === 'UO' && e.service) this.metrics.poolOverflows.inc({ service: e.service.hostname });
+    if (e.flags.split(',').includes('UO') && e.service)
+      this.metrics.poolOverflows.inc({ service: e.service.hostname });
     const span = trace instanceof SpanTrace ? trace : undefined;
     span?.server.end({
       status: e.status,
@@ -102,6 +103,7 @@ export class WaypointTelemetry implements RequestObserver {
     });
     const ua = l7.headers['user-agent'];
     const rid = l7.headers['x-request-id'];
+    if (e.policy && e.status === 403) this.metrics.authzDenials.inc({ policy: e.policy });
     logRequest(this.o.logger, {
       method: l7.method,
       authority: l7.authority,

@@ -99,6 +99,8 @@ export interface WaypointMesh {
       agent?: http.Agent;
     },
   ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>;
+  /** A raw connection from the client pod to `ip:port` through the client's SOCKS5 door. */
+  connect(ip: string, port: number): Promise<net.Socket>;
   /** A keep-alive agent whose connections go through the client's SOCKS5 door. */
   agent(service: string, port?: number): http.Agent;
   stop(): Promise<void>;
@@ -136,6 +138,10 @@ export async function startWaypointMesh(o: {
   /** backend name -> the Service it belongs to (default: echo) */
   backends?: Record<string, string>;
   logLevel?: string;
+  /** OTLP/HTTP endpoint for the waypoint's spans, traced at 100%. */
+  otlpEndpoint?: string;
+  /** Extra workloads/services in every pushed state (a gRPC backend, say). */
+  extra?: () => Partial<Pick<MeshState, 'workloads' | 'services'>>;
 }): Promise<WaypointMesh> {
   const p = o.prefix;
   const ca = await CertificateAuthority.generate('cluster.local');
@@ -179,8 +185,13 @@ export async function startWaypointMesh(o: {
   const base = (): MeshState =>
     meshState({
       nodes: [node('n1', `${p}.2`), node('n2', `${p}.3`)],
-      workloads: [client, wpPod, ...[...backends.values()].map((b) => b.workload)],
-      services: services(),
+      workloads: [
+        client,
+        wpPod,
+        ...[...backends.values()].map((b) => b.workload),
+        ...(o.extra?.().workloads ?? []),
+      ],
+      services: [...services(), ...(o.extra?.().services ?? [])],
       waypoints: [
         waypoint({
           name: 'wp',
@@ -221,6 +232,7 @@ export async function startWaypointMesh(o: {
     controlPlane: cpw,
     ports: { ready: 0, metrics: 0 },
     logger: logger.child({ waypoint: 'default/wp' }),
+    ...(o.otlpEndpoint ? { otlpEndpoint: o.otlpEndpoint, traceSamplingPercent: 100 } : {}),
   });
   await Promise.all([z1.start(), z2.start(), wp.start()]);
   const socks = { host: `${p}.2`, port: z1.bound.socks5?.port ?? 0 };
@@ -254,6 +266,10 @@ export async function startWaypointMesh(o: {
     services,
     push,
     agent: agentFor,
+    connect: async (ip, port) => {
+      const s = await socks5Connect(socks, { ip, port }, `${p}.11`);
+      return s;
+    },
     request: (svc, r = {}) => {
       const key = `${svc}:${r.port ?? 80}`;
       let agent = r.agent ?? defaultAgents.get(key);

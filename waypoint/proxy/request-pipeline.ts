@@ -18,7 +18,7 @@ import { mirrorFires, pickBackend } from '../routing/backend-pick.js';
 import { authorizeRequest } from '../policy/authorize-request.js';
 import { decideFault } from '../resilience/fault-injection.js';
 import { RetryState, retrySpecOf, type AttemptOutcome } from '../resilience/retry-policy.js';
-import type { ResponseFlag } from '../resilience/response-flags.js';
+import { joinFlags, type ResponseFlag } from '../resilience/response-flags.js';
 import {
   endpointPort,
   usableEndpoints,
@@ -128,13 +128,20 @@ export class RequestPipeline {
     let service: MeshService | undefined = ctx.target.kind === 'service' ? ctx.target.service : undefined;
     let workload: Workload | undefined = ctx.target.kind === 'workload' ? ctx.target.workload : undefined;
     let ended = false;
-    const finish = (status: number, flags: ResponseFlag, grpcStatus: string | undefined): void => {
+    /** Flags gathered on the way (DI, URX), joined with the final one. */
+    const flagSet = new Set<Exclude<ResponseFlag, '-'>>();
+    let deniedBy: string | undefined;
+    let upstreamError: string | undefined;
+    const finish = (status: number, flag: ResponseFlag, grpcStatus: string | undefined): void => {
       if (ended) return;
       ended = true;
+      if (flag !== '-') flagSet.add(flag);
       this.d.observer.end(l7, ctx, trace, {
         status,
         grpcStatus,
-        flags,
+        flags: joinFlags([...flagSet]),
+        policy: deniedBy,
+        error: upstreamError,
         bytesIn: body.size,
         bytesOut,
         durationMs: performance.now() - started,
@@ -198,6 +205,7 @@ export class RequestPipeline {
       },
     );
     if (authz.kind === 'deny') {
+      deniedBy = authz.policy;
       answer({ status: 403, flags: 'DENY', body: DENIED_BODY });
       return;
     }
@@ -306,7 +314,10 @@ export class RequestPipeline {
         });
     }
 
-    if (fault.delayMs !== undefined && fault.delayMs > 0) await sleep(fault.delayMs);
+    if (fault.delayMs !== undefined && fault.delayMs > 0) {
+      flagSet.add('DI');
+      await sleep(fault.delayMs);
+    }
     if (fault.abort) {
       if ('httpStatus' in fault.abort)
         answer({ status: fault.abort.httpStatus, flags: 'FI', body: 'fault filter abort\n' });
@@ -390,8 +401,18 @@ export class RequestPipeline {
             live: attempts === 1,
           },
           tryMs,
-          policy?.connectionPool?.http?.maxRequestsPerConnection,
+          {
+            maxConnections: policy?.connectionPool?.tcp?.maxConnections,
+            maxRequestsPerConnection: policy?.connectionPool?.http?.maxRequestsPerConnection,
+            ...(rs ? { pending: () => rs.limits.tryAcquirePending() } : {}),
+          },
         );
+        if (r.kind === 'overflow') {
+          rs?.lb.finished(endpointName);
+          attemptSpan.end(0, r.detail);
+          answer({ status: 503, flags: 'UO', body: `upstream overflow: ${r.detail}\n` });
+          return;
+        }
         rs?.lb.finished(endpointName);
         const outcome: AttemptOutcome =
           r.kind === 'response' ? { kind: 'response', status: r.status, ...grpcOf(r) } : r.outcome;
@@ -401,15 +422,18 @@ export class RequestPipeline {
           lastFlags =
             r.outcome.kind === 'connect-failure' ? 'UF' : r.outcome.kind === 'timeout' ? 'UT' : 'UC';
           lastDetail = r.detail;
+          upstreamError = r.detail;
           body.detach();
         }
         const verdict = retry.next(outcome);
         if (!verdict.retry || (deadline !== undefined && performance.now() + verdict.delayMs >= deadline)) {
+          if (!verdict.retry && verdict.why === 'attempts-exhausted' && retry.retried > 0) flagSet.add('URX');
           result = r;
           break;
         }
         if (inRetry) rs?.budget.retryEnded();
         if (rs && !rs.budget.tryStartRetry()) {
+          flagSet.add('URX'); // the budget said no: the failure stands
           result = r;
           break;
         }
@@ -527,7 +551,6 @@ export class RequestPipeline {
         { ip: e.ip, port: p, node },
         { ...r, authority: `${r.authority}-shadow`, body, live: false },
         MIRROR_TIMEOUT_MS,
-        undefined,
       );
       if (res.kind === 'response') {
         res.body.on('error', () => undefined);

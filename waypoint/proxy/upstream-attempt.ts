@@ -8,7 +8,8 @@ import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:
 import type { Duplex, Readable } from 'node:stream';
 import type { AttemptOutcome } from '../resilience/retry-policy.js';
 import { WaypointError } from '../errors.js';
-import type { UpstreamEndpoint, UpstreamPool } from '../upstream/upstream-pool.js';
+import type { Lease } from '../../core/proxy/proxy-lifecycle.js';
+import { UpstreamPool, type UpstreamEndpoint } from '../upstream/upstream-pool.js';
 import type { RequestBody } from './request-body.js';
 
 export interface AttemptRequest {
@@ -24,6 +25,16 @@ export interface AttemptRequest {
   live: boolean;
 }
 
+/** Connection-pool limits of the Service (TrafficPolicy connectionPool), for HTTP/1.1 upstreams. */
+export interface AttemptLimits {
+  /** Upstream connections per endpoint (tcp.maxConnections); unset: unlimited. */
+  maxConnections?: number | undefined;
+  /** Requests per connection (http.maxRequestsPerConnection); unset or 0: unlimited. */
+  maxRequestsPerConnection?: number | undefined;
+  /** A lease while the request waits for a connection; 'overflow' when too many wait. */
+  pending?: () => Lease | 'overflow';
+}
+
 export type AttemptResult =
   | {
       kind: 'response';
@@ -35,7 +46,9 @@ export type AttemptResult =
       /** Stops the response (client gone, whole-request timeout). */
       abort(): void;
     }
-  | { kind: 'failure'; outcome: Exclude<AttemptOutcome, { kind: 'response' }>; detail: string };
+  | { kind: 'failure'; outcome: Exclude<AttemptOutcome, { kind: 'response' }>; detail: string }
+  /** Every connection busy and too many requests already waiting: 503 with flag UO, not retried. */
+  | { kind: 'overflow'; detail: string };
 
 /** Headers of a hop that never cross a proxy (RFC 9110 §7.6.1), plus HTTP/2's own. */
 export const HOP_BY_HOP = new Set([
@@ -75,11 +88,11 @@ export function sendAttempt(
   endpoint: UpstreamEndpoint,
   req: AttemptRequest,
   timeoutMs: number | undefined,
-  maxRequestsPerConnection: number | undefined,
+  limits: AttemptLimits = {},
 ): Promise<AttemptResult> {
   return req.protocol === 'http2'
     ? sendH2(pool, endpoint, req, timeoutMs)
-    : sendH1(pool, endpoint, req, timeoutMs, maxRequestsPerConnection);
+    : sendH1(pool, endpoint, req, timeoutMs, limits);
 }
 
 function sendH1(
@@ -87,8 +100,20 @@ function sendH1(
   endpoint: UpstreamEndpoint,
   req: AttemptRequest,
   timeoutMs: number | undefined,
-  maxRequestsPerConnection: number | undefined,
+  limits: AttemptLimits,
 ): Promise<AttemptResult> {
+  const agent = pool.agent(endpoint, limits.maxConnections);
+  let pending: Lease | undefined;
+  if (limits.pending && UpstreamPool.saturated(agent)) {
+    const lease = limits.pending();
+    if (lease === 'overflow')
+      return Promise.resolve({
+        kind: 'overflow',
+        detail: `every connection to ${endpoint.ip}:${endpoint.port} is busy and the pending-request limit is reached`,
+      });
+    pending = lease;
+  }
+  const maxRequestsPerConnection = limits.maxRequestsPerConnection;
   return new Promise((resolve) => {
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
@@ -104,15 +129,17 @@ function sendH1(
       settled = true;
       if (timer) clearTimeout(timer);
       assigned?.off('end', onPeerEnd);
+      pending?.release();
       resolve(r);
     };
     const out = http.request({
-      agent: pool.agent(endpoint),
+      agent,
       method: req.method,
       path: req.path,
       headers: { ...req.headers, host: req.authority },
     });
     out.on('socket', (s) => {
+      pending?.release();
       reused = out.reusedSocket;
       const requests = pool.noteRequest(s);
       if (maxRequestsPerConnection && requests >= maxRequestsPerConnection) out.shouldKeepAlive = false;

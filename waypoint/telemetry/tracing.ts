@@ -155,7 +155,10 @@ export class WaypointTracer {
       const provider = new BasicTracerProvider({
         resource: resourceFromAttributes({ 'service.name': key }),
         sampler: new AlwaysOnSampler(),
-        spanProcessors: [new BatchSpanProcessor(exporter)],
+        // a batch a second (the SDK's default waits 5 s), bounded queue: spans never hold requests
+        spanProcessors: [
+          new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000, maxQueueSize: 4096 }),
+        ],
       });
       e = { provider, tracer: provider.getTracer('ambit-waypoint') };
       this.providers.set(key, e);

@@ -109,13 +109,30 @@ export class UpstreamPool {
     }
   }
 
-  /** The keep-alive HTTP/1.1 agent of an endpoint; its connections are HBONE tunnels. */
-  agent(e: UpstreamEndpoint): http.Agent {
+  /** Whether every connection the agent may open is open and none is free: a request would wait. */
+  static saturated(agent: http.Agent): boolean {
+    if (!Number.isFinite(agent.maxSockets)) return false;
+    const count = (m: NodeJS.ReadOnlyDict<unknown[]>): number =>
+      Object.values(m).reduce((n, l) => n + (l?.length ?? 0), 0);
+    return count(agent.sockets) >= agent.maxSockets && count(agent.freeSockets) === 0;
+  }
+
+  /**
+   * The keep-alive HTTP/1.1 agent of an endpoint; its connections are HBONE tunnels, at most
+   * maxConnections of them (the TrafficPolicy's tcp.maxConnections, applied per endpoint).
+   */
+  agent(e: UpstreamEndpoint, maxConnections?: number): http.Agent {
     const key = endpointKey(e);
     let agent = this.agents.get(key);
+    if (agent) agent.maxSockets = maxConnections ?? Infinity;
     if (!agent) {
       agent = new TunnelAgent(
-        { keepAlive: true, maxFreeSockets: this.o.maxFreeSockets ?? 64, scheduling: 'lifo' },
+        {
+          keepAlive: true,
+          maxFreeSockets: this.o.maxFreeSockets ?? 64,
+          maxSockets: maxConnections ?? Infinity,
+          scheduling: 'lifo',
+        },
         (cb) =>
           this.tunnel(e).then(
             (stream) => {
