@@ -237,6 +237,26 @@ describe('waypoint resilience', () => {
     }
   });
 
+  it('stops the upstream attempt when the client goes away', async () => {
+    let upstreamClosed = false;
+    const hang = (req: http.IncomingMessage): boolean => {
+      req.socket.once('close', () => (upstreamClosed = true));
+      return true;
+    };
+    m.backends.get('echo-v1')!.behave = hang;
+    m.backends.get('echo-v3')!.behave = hang;
+    const socket = await m.connect(m.vip('echo'), 80);
+    socket.write('GET /gone HTTP/1.1\r\nhost: echo\r\n\r\n');
+    await until('the request to reach a backend', () =>
+      m.backends.get('echo-v1')!.seen.length + m.backends.get('echo-v3')!.seen.length > 0 ? true : undefined,
+    );
+    socket.destroy();
+    await until('the waypoint to close the upstream request', () => (upstreamClosed ? true : undefined));
+    const text = await m.waypoint.telemetry.metrics.registry.getSingleMetricAsString('istio_requests_total');
+    expect(text).toMatch(/response_code="0"/);
+    expect(text).toContain('response_flags="DC"');
+  });
+
   it('injects aborts from a TrafficPolicy fault', async () => {
     await m.push({
       trafficPolicies: [

@@ -121,6 +121,11 @@ export class RequestPipeline {
     const grpc = l7.protocol === 'grpc';
     const trace = this.d.observer.start(l7, ctx);
     const body = new RequestBody(req);
+    // The client going away stops the work done for it: the attempt in flight, retries, waits.
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableEnded) gone.abort();
+    });
     let bytesOut = 0;
     let attempts = 0;
     let endpointName: string | undefined;
@@ -348,6 +353,11 @@ export class RequestPipeline {
     let inRetry = false;
     try {
       for (;;) {
+        if (gone.signal.aborted) {
+          lastFlags = 'DC';
+          result = undefined;
+          break;
+        }
         const now = performance.now();
         if (deadline !== undefined && now >= deadline) {
           lastFlags = 'UT';
@@ -399,6 +409,7 @@ export class RequestPipeline {
             protocol,
             body,
             live: attempts === 1,
+            signal: gone.signal,
           },
           tryMs,
           {
@@ -418,6 +429,12 @@ export class RequestPipeline {
           r.kind === 'response' ? { kind: 'response', status: r.status, ...grpcOf(r) } : r.outcome;
         attemptSpan.end(r.kind === 'response' ? r.status : 0, r.kind === 'failure' ? r.detail : undefined);
         rs?.outliers.record(endpointName, outlierOutcome(outcome));
+        if (r.kind === 'failure' && gone.signal.aborted) {
+          lastFlags = 'DC';
+          upstreamError = r.detail;
+          result = undefined;
+          break;
+        }
         if (r.kind === 'failure') {
           lastFlags =
             r.outcome.kind === 'connect-failure' ? 'UF' : r.outcome.kind === 'timeout' ? 'UT' : 'UC';
@@ -457,6 +474,12 @@ export class RequestPipeline {
       lease?.release();
     }
 
+    if (lastFlags === 'DC') {
+      // nobody to answer: Istio reports such a request with response code 0
+      res.destroy();
+      finish(0, 'DC', undefined);
+      return;
+    }
     if (!result || result.kind === 'failure') {
       const timedOut = lastFlags === 'UT';
       answer({

@@ -23,6 +23,8 @@ export interface AttemptRequest {
   body: RequestBody;
   /** Whether this attempt may take the body live (the first attempt) or needs it whole. */
   live: boolean;
+  /** Aborted when the client went away: the attempt stops at once. */
+  signal?: AbortSignal;
 }
 
 /** Connection-pool limits of the Service (TrafficPolicy connectionPool), for HTTP/1.1 upstreams. */
@@ -130,6 +132,7 @@ function sendH1(
       if (timer) clearTimeout(timer);
       assigned?.off('end', onPeerEnd);
       pending?.release();
+      req.signal?.removeEventListener('abort', onAbort);
       resolve(r);
     };
     const out = http.request({
@@ -147,6 +150,16 @@ function sendH1(
       s.once('end', onPeerEnd);
       wrote = true;
     });
+    const onAbort = (): void => {
+      out.destroy();
+      done({
+        kind: 'failure',
+        outcome: { kind: 'reset', requestSent: wrote },
+        detail: 'the client went away',
+      });
+    };
+    if (req.signal?.aborted) onAbort();
+    req.signal?.addEventListener('abort', onAbort, { once: true });
     if (timeoutMs !== undefined) {
       timer = setTimeout(() => {
         out.destroy();
@@ -203,10 +216,12 @@ async function sendH2(
   return new Promise((resolve) => {
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
+    let abortHandler: (() => void) | undefined;
     const done = (r: AttemptResult): void => {
       if (settled) return;
       settled = true;
       if (timer) clearTimeout(timer);
+      if (abortHandler) req.signal?.removeEventListener('abort', abortHandler);
       resolve(r);
     };
     let stream: http2.ClientHttp2Stream;
@@ -227,6 +242,18 @@ async function sendH2(
       });
       return;
     }
+    const onAbort = (): void => {
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      done({
+        kind: 'failure',
+        outcome: { kind: 'reset', requestSent: true },
+        detail: 'the client went away',
+      });
+    };
+    if (req.signal?.aborted) onAbort();
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    abortHandler = onAbort;
+    abortHandler = onAbort;
     let trailers: IncomingHttpHeaders | undefined;
     stream.on('trailers', (t) => (trailers = t));
     if (timeoutMs !== undefined) {
