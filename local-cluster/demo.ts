@@ -43,7 +43,8 @@ export interface DemoRow {
 async function waitEnrolled(c: LocalCluster, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const n of c.topology.nodes) {
-    const ips = c.topology.pods.filter((p) => p.node === n).map((p) => p.ip);
+    // waypoint pods are never enrolled (DESIGN §6)
+    const ips = c.topology.pods.filter((p) => p.node === n && p.waypoint === undefined).map((p) => p.ip);
     await until(
       `the pods on ${n.name} to be enrolled`,
       () => {
@@ -62,14 +63,24 @@ async function waitEnrolled(c: LocalCluster, timeoutMs: number): Promise<void> {
   }
 }
 
-/** Every ztunnel has closed (and so counted) every connection it proxied. */
+/**
+ * Every connection a pod opened has been closed and counted by its source ztunnel. Only the source
+ * side: the waypoint keeps pooled keep-alive tunnels to the destination ztunnels open.
+ */
 function ztunnelsIdle(c: LocalCluster): boolean {
-  return c.topology.nodes.every((n) => {
+  let opened = 0;
+  let closed = 0;
+  for (const n of c.topology.nodes) {
     const samples = scrapeMetrics(c, n.index);
-    const open = samples.filter((s) => s.name === 'ambit_ztunnel_open_connections');
     // an empty scrape (ztunnel not answering) is not "idle"
-    return open.length > 0 && open.every((s) => s.value === 0);
-  });
+    if (samples.length === 0) return false;
+    for (const s of samples) {
+      if (s.labels.reporter !== 'source') continue;
+      if (s.name === 'istio_tcp_connections_opened_total') opened += s.value;
+      if (s.name === 'istio_tcp_connections_closed_total') closed += s.value;
+    }
+  }
+  return opened > 0 && opened === closed;
 }
 
 function kernelCounters(node: string): string {
@@ -194,7 +205,8 @@ async function l7Section(c: LocalCluster): Promise<{ lines: string[]; asExpected
     target: `http://${serviceVip(c, 'flaky')}/retried`,
     authority: 'flaky',
     count: n,
-    concurrency: 8,
+    // few at once: the default retry budget allows 3 concurrent retries (Envoy's max_retries)
+    concurrency: 2,
     timeoutMs: 5000,
   });
   const okDirect = direct.byStatus['200'] ?? 0;
