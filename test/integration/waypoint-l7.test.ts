@@ -10,9 +10,13 @@ import { startWaypointMesh, type WaypointMesh } from '../support/waypoint-mesh.j
 import { until } from '../support/until.js';
 
 let m: WaypointMesh;
+const logs: string[] = [];
 beforeAll(async () => {
   m = await startWaypointMesh({
     prefix: '127.0.30',
+    logSink: (line) => {
+      if (logs.length < 50_000) logs.push(line);
+    },
     backends: { 'echo-v1': 'echo', 'echo-v2': 'echo-canary', mirror: 'mirror', 'echo-v3': 'echo' },
   });
 });
@@ -299,6 +303,29 @@ describe('waypoint resilience', () => {
         .seen.map((s) => s.url)
         .sort(),
     ).toStrictEqual(['/m0', '/m1', '/m2', '/m3', '/m4']);
+  });
+});
+
+describe('reaching the waypoint', () => {
+  it('fails closed: with no ready waypoint instance the source ztunnel refuses and names the waypoint', async () => {
+    const state = m.base();
+    await m.push({
+      state: {
+        waypoints: state.waypoints.map((w) => ({
+          ...w,
+          instances: w.instances.map((i) => ({ ...i, ready: false })),
+        })),
+      },
+    });
+    logs.length = 0;
+    await expect(m.connect(m.vip('echo'), 80)).rejects.toThrow(/SOCKS5 reply/);
+    const line = await until('the refusal in the source ztunnel log', () =>
+      logs.find((l) => l.includes('waypoint default/wp has no ready instance')),
+    );
+    expect(line).toContain('"node":"n1"');
+    const text = await m.z1.metrics.registry.getSingleMetricAsString('istio_tcp_connections_opened_total');
+    expect(text).toContain('response_flags="NO_HEALTHY_UPSTREAM"');
+    expect(m.backends.get('echo-v1')!.seen.length + m.backends.get('echo-v3')!.seen.length).toBe(0);
   });
 });
 

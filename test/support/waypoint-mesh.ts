@@ -140,6 +140,8 @@ export async function startWaypointMesh(o: {
   logLevel?: string;
   /** OTLP/HTTP endpoint for the waypoint's spans, traced at 100%. */
   otlpEndpoint?: string;
+  /** Receives every log line of the ztunnels and the waypoint (JSON), at info level. */
+  logSink?: (line: string) => void;
   /** Extra workloads/services in every pushed state (a gRPC backend, say). */
   extra?: () => Partial<Pick<MeshState, 'workloads' | 'services'>>;
 }): Promise<WaypointMesh> {
@@ -199,7 +201,10 @@ export async function startWaypointMesh(o: {
         }),
       ],
     });
-  const logger = pino({ level: o.logLevel ?? 'silent' });
+  const sink = o.logSink;
+  const logger = sink
+    ? pino({ level: o.logLevel ?? 'info' }, { write: (line: string) => sink(line) })
+    : pino({ level: o.logLevel ?? 'silent' });
   const cp1 = new InProcessControlPlane(ca, 'n1');
   const cp2 = new InProcessControlPlane(ca, 'n2');
   const cpw = new InProcessWaypointControlPlane(ca);
