@@ -241,6 +241,23 @@ describe('waypoint resilience', () => {
     }
   });
 
+  it('does not reuse a pooled upstream connection the app closed while idle', async () => {
+    // the backends close idle keep-alive connections after 300 ms (no Connection: close): a
+    // request after a longer pause must open a new upstream connection, not hang on the old one
+    const servers = ['echo-v1', 'echo-v3'].map((n) => m.backends.get(n)!.server);
+    for (const srv of servers) srv.keepAliveTimeout = 300;
+    try {
+      for (let i = 0; i < 4; i++) {
+        const t0 = performance.now();
+        expect((await m.request('echo', { path: `/idle${i}` })).status).toBe(200);
+        expect(performance.now() - t0).toBeLessThan(2000);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    } finally {
+      for (const srv of servers) srv.keepAliveTimeout = 5000;
+    }
+  });
+
   it('stops the upstream attempt when the client goes away', async () => {
     let upstreamClosed = false;
     const hang = (req: http.IncomingMessage): boolean => {

@@ -234,8 +234,9 @@ export class RequestPipeline {
         ruleFilters = decision.rule.filters;
         match = decision.match;
         retryRule = decision.rule.retry;
-        requestTimeoutMs = decision.rule.timeouts?.requestMs;
-        backendTimeoutMs = decision.rule.timeouts?.backendRequestMs;
+        // Gateway API: a zero duration ("0s") disables the timeout
+        requestTimeoutMs = decision.rule.timeouts?.requestMs || undefined;
+        backendTimeoutMs = decision.rule.timeouts?.backendRequestMs || undefined;
       }
     }
 
@@ -443,9 +444,21 @@ export class RequestPipeline {
           body.detach();
         }
         const verdict = retry.next(outcome);
-        if (!verdict.retry || (deadline !== undefined && performance.now() + verdict.delayMs >= deadline)) {
-          if (!verdict.retry && verdict.why === 'attempts-exhausted' && retry.retried > 0) flagSet.add('URX');
+        if (!verdict.retry) {
+          if (verdict.why === 'attempts-exhausted' && retry.retried > 0) flagSet.add('URX');
           result = r;
+          break;
+        }
+        if (deadline !== undefined && performance.now() + verdict.delayMs >= deadline) {
+          // the next try would start past the whole-request timeout: it is the timeout that ends
+          // the request (504 UT, as Envoy's global timeout), not this attempt's failure
+          if (r.kind === 'response') {
+            r.body.resume();
+            r.abort();
+          }
+          await sleep(Math.max(0, deadline - performance.now()));
+          lastFlags = 'UT';
+          result = undefined;
           break;
         }
         if (inRetry) rs?.budget.retryEnded();

@@ -67,8 +67,12 @@ export class UpstreamPool {
 
   constructor(private readonly o: UpstreamPoolOptions) {}
 
-  /** Counts one more request on an upstream HTTP/1.1 connection; returns its count so far. */
+  /** Upstream HTTP/1.1 connections in an agent's free list (between requests). */
+  private readonly idle = new WeakSet<object>();
+
+  /** Counts one more request on an upstream HTTP/1.1 connection (no longer idle); returns its count so far. */
   noteRequest(socket: object): number {
+    this.idle.delete(socket);
     if (!(socket instanceof StreamSocket)) return 1;
     const ctx = (socket as UpstreamSocket).context;
     return ++ctx.requests;
@@ -142,11 +146,18 @@ export class UpstreamPool {
                 { address: e.ip, port: e.port },
               );
               this.counted(socket);
+              // The app closed the connection (its FIN arrives as END_STREAM). A free socket is
+              // not read by node:http, so it would never see that end and would hand the dead
+              // connection to the next request, which then waits forever: drop it at once.
+              stream.once('end', () => {
+                if (this.idle.has(socket)) socket.destroy();
+              });
               cb(null, socket);
             },
             (err: Error) => cb(err),
           ),
       );
+      agent.on('free', (socket: object) => this.idle.add(socket));
       this.agents.set(key, agent);
     }
     return agent;
