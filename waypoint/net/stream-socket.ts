@@ -2,7 +2,9 @@
 // net.Socket for node:http and node:http2 to run HTTP over it. node:http must not see the h2
 // stream itself: it takes the stream's native handle for a fast header write and corrupts the
 // response head (seen on Node 20: garbage before "Date:"). Carries the tunnel's context for the
-// request path to read back.
+// request path to read back. Per chunk it does as little as it can: writes queued while corked go
+// out as one (node:http's head and body become one DATA frame), and the idle timeout is a
+// timestamp checked by one timer rather than a timer reset per chunk.
 import { Duplex } from 'node:stream';
 
 export class StreamSocket<Ctx> extends Duplex {
@@ -21,7 +23,7 @@ export class StreamSocket<Ctx> extends Duplex {
     this.remoteAddress = peer.address;
     this.remotePort = peer.port;
     inner.on('data', (c: Buffer) => {
-      if (this.idleTimer) this.touch();
+      if (this.idleMs > 0) this.touch();
       if (!this.push(c)) inner.pause();
     });
     inner.on('end', () => this.push(null));
@@ -40,8 +42,23 @@ export class StreamSocket<Ctx> extends Duplex {
       cb(new Error('tunnel closed'));
       return;
     }
-    if (this.idleTimer) this.touch();
+    if (this.idleMs > 0) this.touch();
     this.inner.write(chunk, encoding, cb);
+  }
+
+  override _writev(
+    chunks: { chunk: Buffer | string; encoding: BufferEncoding }[],
+    cb: (err?: Error | null) => void,
+  ): void {
+    if (this.inner.destroyed) {
+      cb(new Error('tunnel closed'));
+      return;
+    }
+    if (this.idleMs > 0) this.touch();
+    const bufs = chunks.map((c) =>
+      typeof c.chunk === 'string' ? Buffer.from(c.chunk, c.encoding) : c.chunk,
+    );
+    this.inner.write(bufs.length === 1 ? bufs[0] : Buffer.concat(bufs), cb);
   }
 
   override _final(cb: (err?: Error | null) => void): void {
@@ -59,20 +76,44 @@ export class StreamSocket<Ctx> extends Duplex {
   setTimeout(ms: number, cb?: () => void): this {
     if (cb) this.once('timeout', cb);
     this.idleMs = ms;
+    // a shorter timeout than the armed timer's: arm it again (a longer one waits the rest on fire)
+    if (this.idleTimer && ms > 0 && performance.now() + ms < this.firesAt) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+    }
     this.touch();
     return this;
   }
 
-  private idleMs = 0;
-  private idleTimer: NodeJS.Timeout | undefined;
+  /** net.Socket's `timeout` (node:http's Agent reads it before setting its own). */
+  get timeout(): number {
+    return this.idleMs;
+  }
 
+  private idleMs = 0;
+  private lastActive = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private firesAt = 0;
+
+  /** Notes activity; arms the one timer when none is armed. */
   private touch(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.lastActive = performance.now();
+    if (this.idleMs > 0 && !this.idleTimer && !this.destroyed) this.arm(this.idleMs);
+  }
+
+  private arm(ms: number): void {
+    this.firesAt = performance.now() + ms;
+    this.idleTimer = setTimeout(() => this.onIdleTimer(), ms);
+    this.idleTimer.unref();
+  }
+
+  /** 'timeout' when idle for idleMs; else waits out the rest from the last activity. */
+  private onIdleTimer(): void {
     this.idleTimer = undefined;
-    if (this.idleMs > 0 && !this.destroyed) {
-      this.idleTimer = setTimeout(() => this.emit('timeout'), this.idleMs);
-      this.idleTimer.unref();
-    }
+    if (this.idleMs <= 0 || this.destroyed) return;
+    const idle = performance.now() - this.lastActive;
+    if (idle >= this.idleMs) this.emit('timeout');
+    else this.arm(Math.max(1, Math.ceil(this.idleMs - idle)));
   }
 
   setNoDelay(): this {

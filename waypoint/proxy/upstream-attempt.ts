@@ -69,13 +69,20 @@ export const HOP_BY_HOP = new Set([
 
 export function endToEndHeaders(h: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
-  const named = String(h.connection ?? '')
-    .toLowerCase()
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const [k, v] of Object.entries(h)) {
-    if (v === undefined || k.startsWith(':') || HOP_BY_HOP.has(k) || named.includes(k)) continue;
+  // headers the Connection header names are hop-by-hop too (rare: most requests name none)
+  const connection = h.connection;
+  const named =
+    connection === undefined
+      ? undefined
+      : String(connection)
+          .toLowerCase()
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+  for (const k in h) {
+    const v = h[k];
+    if (v === undefined || k.charCodeAt(0) === 58 /* ':' */ || HOP_BY_HOP.has(k) || named?.includes(k))
+      continue;
     out[k] = v;
   }
   return out;

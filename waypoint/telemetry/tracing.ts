@@ -9,7 +9,6 @@
 // otherwise `samplingPercent` of requests are sampled (Istio's default is 1%). The HBONE tunnel's
 // traceparent is used as parent only when the request itself carries none, and its sampled flag is
 // not a decision: the source ztunnel marks every trace it starts as sampled.
-import { randomBytes } from 'node:crypto';
 import {
   ROOT_CONTEXT,
   SpanKind,
@@ -35,6 +34,7 @@ import {
   type IncomingContext,
   type TraceContext,
 } from './trace-context.js';
+import { newSpanId, newTraceId } from './trace-ids.js';
 
 export const DEFAULT_SAMPLING_PERCENT = 1;
 
@@ -115,7 +115,8 @@ export class WaypointTracer {
     const sampled = incoming.sampled ?? this.random() * 100 < this.o.samplingPercent;
     const name = `${s.serviceHost}:${s.port}/*`;
     const tracer = sampled && this.exporting ? this.tracerFor(s.serviceHost) : undefined;
-    return new ServerSpan(tracer, name, incoming, sampled, this.serverAttributes(s));
+    // attributes only for a span that is recorded: an unsampled request builds none
+    return new ServerSpan(tracer, name, incoming, sampled, tracer ? this.serverAttributes(s) : {});
   }
 
   private serverAttributes(s: ServerSpanStart): Attributes {
@@ -182,14 +183,6 @@ export class WaypointTracer {
 /** Istio's cluster name for a service port: `outbound|<port>||<hostname>`. */
 function upstreamCluster(s: Pick<ServerSpanStart, 'port' | 'serviceHost'>): string {
   return `outbound|${s.port}||${s.serviceHost}`;
-}
-
-function newSpanId(): string {
-  return randomBytes(8).toString('hex');
-}
-
-function newTraceId(): string {
-  return randomBytes(16).toString('hex');
 }
 
 function spanContextOf(c: Pick<TraceContext, 'traceId' | 'spanId'>, sampled: boolean) {
@@ -292,8 +285,8 @@ export class AttemptSpan {
   ) {}
 
   /** traceparent (+ tracestate, + B3 when the request carried B3) to set on the upstream request. */
-  headers(): Record<string, string> {
-    return { ...this.upstream };
+  headers(): Readonly<Record<string, string>> {
+    return this.upstream;
   }
 
   /** `status` 0 when no response came (reset, connect failure, timeout). */

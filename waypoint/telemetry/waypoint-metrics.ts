@@ -18,7 +18,8 @@ export const DURATION_BUCKETS_MS = [
  */
 export const SIZE_BUCKETS_BYTES = DURATION_BUCKETS_MS;
 
-interface RequestChildren {
+/** The four request metrics' children of one label set. */
+export interface RequestChildren {
   total: { inc(v?: number): void };
   duration: { observe(v: number): void };
   requestBytes: { observe(v: number): void };
@@ -130,7 +131,7 @@ export class WaypointMetrics {
    */
   private readonly children = new Map<string, RequestChildren>();
 
-  private child(l: RequestLabels): RequestChildren {
+  childrenOf(l: RequestLabels): RequestChildren {
     let key = '';
     for (const n of REQUEST_LABEL_NAMES) key += l[n] + '\u0001';
     let c = this.children.get(key);
@@ -149,7 +150,11 @@ export class WaypointMetrics {
 
   /** One finished request (answered, refused or reset): all four Istio request metrics. */
   requestDone(l: RequestLabels, o: RequestObservation): void {
-    const c = this.child(l);
+    WaypointMetrics.observe(this.childrenOf(l), o);
+  }
+
+  /** One finished request on children already looked up (childrenOf). */
+  static observe(c: RequestChildren, o: RequestObservation): void {
     c.total.inc();
     c.duration.observe(o.durationMs);
     c.requestBytes.observe(o.requestBytes);
