@@ -37,6 +37,9 @@ export const WAYPOINT_PORTS = { hbone: 15008, ready: 15021, metrics: 15090 } as 
 /** How long in-flight requests get after SIGTERM before the process exits anyway. */
 export const DRAIN_GRACE_MS = 20_000;
 
+/** While draining, an HTTP/1.1 connection that carried no request for this long is closed. */
+export const DRAIN_IDLE_MS = 2_000;
+
 export interface WaypointOptions {
   /** <namespace>/<gateway> */
   name: string;
@@ -74,6 +77,9 @@ export class Waypoint {
   private readonly h2 = http2.createServer({ settings: { maxConcurrentStreams: 1000 } });
   private readonly h2Sessions = new Set<http2.ServerHttp2Session>();
   private readonly h1Sockets = new Set<StreamSocket<TunnelContext>>();
+  /** HTTP/1.1 connections with a request in flight, and since when the others are idle (drain). */
+  private readonly h1Busy = new WeakSet<object>();
+  private readonly h1IdleSince = new WeakMap<object, number>();
   /** The tunnel context being handed to node:http2 (its 'session' event fires synchronously). */
   private handing: TunnelContext | undefined;
   private readonly sessionContext = new WeakMap<http2.ServerHttp2Session, TunnelContext>();
@@ -149,6 +155,14 @@ export class Waypoint {
   ): void {
     this.inFlight++;
     this.telemetry.inFlight(1);
+    const socket = req.socket;
+    if (socket instanceof StreamSocket) {
+      this.h1Busy.add(socket);
+      res.once('close', () => {
+        this.h1Busy.delete(socket);
+        this.h1IdleSince.set(socket, Date.now());
+      });
+    }
     res.on('error', () => undefined);
     req.on('error', () => undefined);
     this.pipeline
@@ -359,20 +373,35 @@ export class Waypoint {
   }
 
   /**
-   * SIGTERM: stop taking new work (GOAWAY on HTTP/2 sessions, `Connection: close` on HTTP/1.1
-   * answers, readiness 503, no new tunnels), let requests in flight finish within graceMs, then
-   * close everything.
+   * SIGTERM: stop taking new work and let clients go without losing a request. Readiness turns
+   * 503; HTTP/2 sessions (and the HBONE sessions from ztunnels) get GOAWAY, so new tunnels go to
+   * another instance; every HTTP/1.1 answer carries `Connection: close`, so each keep-alive
+   * connection closes right after its next request instead of being cut while a request may be
+   * on its way. An HTTP/1.1 connection idle for DRAIN_IDLE_MS is closed (its client sent nothing
+   * after the drain began). Ends when nothing is open, or after graceMs.
    */
   async drain(graceMs = DRAIN_GRACE_MS): Promise<void> {
     this.draining = true;
-    this.logger.info({ inFlight: this.inFlight }, 'waypoint draining');
+    const started = Date.now();
+    this.logger.info({ inFlight: this.inFlight, connections: this.h1Sockets.size }, 'waypoint draining');
     for (const s of this.h2Sessions) s.close();
     void this.hbone?.close();
-    const deadline = Date.now() + graceMs;
-    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    // idle HTTP/1.1 keep-alive connections: nothing in flight on them any more
-    for (const s of this.h1Sockets) s.destroy();
-    this.logger.info({ inFlight: this.inFlight }, 'waypoint drained');
+    const deadline = started + graceMs;
+    for (;;) {
+      const now = Date.now();
+      for (const s of this.h1Sockets) {
+        if (this.h1Busy.has(s)) continue;
+        const idleSince = Math.max(started, this.h1IdleSince.get(s) ?? started);
+        if (now - idleSince >= DRAIN_IDLE_MS) s.end();
+      }
+      if (this.inFlight === 0 && this.h1Sockets.size === 0 && this.h2Sessions.size === 0) break;
+      if (now >= deadline) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    this.logger.info(
+      { inFlight: this.inFlight, connections: this.h1Sockets.size, ms: Date.now() - started },
+      'waypoint drained',
+    );
   }
 
   async stop(): Promise<void> {

@@ -182,6 +182,12 @@ export class UpstreamPool {
       };
       session.once('close', forget);
       session.once('goaway', forget);
+      // The app closed the connection under the session (END_STREAM on the tunnel): a session
+      // over a JS stream is not told, and its next streams would wait forever. End it now.
+      stream.once('end', () => {
+        forget();
+        session.destroy();
+      });
       return session;
     });
     made.catch(() => {
