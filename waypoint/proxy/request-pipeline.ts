@@ -28,6 +28,7 @@ import {
 import type { UpstreamEndpoint, UpstreamPool } from '../upstream/upstream-pool.js';
 import { GRPC, grpcStatusOfHttp, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
 import { RequestBody } from './request-body.js';
+import { CancelSignal } from '../net/cancel-signal.js';
 import { endToEndHeaders, sendAttempt, type AttemptRequest, type AttemptResult } from './upstream-attempt.js';
 import type { ServiceResilience } from './service-resilience.js';
 
@@ -122,7 +123,7 @@ export class RequestPipeline {
     const trace = this.d.observer.start(l7, ctx);
     const body = new RequestBody(req);
     // The client going away stops the work done for it: the attempt in flight, retries, waits.
-    const gone = new AbortController();
+    const gone = new CancelSignal();
     res.once('close', () => {
       if (!res.writableEnded) gone.abort();
     });
@@ -354,7 +355,7 @@ export class RequestPipeline {
     let inRetry = false;
     try {
       for (;;) {
-        if (gone.signal.aborted) {
+        if (gone.aborted) {
           lastFlags = 'DC';
           result = undefined;
           break;
@@ -410,7 +411,7 @@ export class RequestPipeline {
             protocol,
             body,
             live: attempts === 1,
-            signal: gone.signal,
+            signal: gone,
           },
           tryMs,
           {
@@ -430,7 +431,7 @@ export class RequestPipeline {
           r.kind === 'response' ? { kind: 'response', status: r.status, ...grpcOf(r) } : r.outcome;
         attemptSpan.end(r.kind === 'response' ? r.status : 0, r.kind === 'failure' ? r.detail : undefined);
         rs?.outliers.record(endpointName, outlierOutcome(outcome));
-        if (r.kind === 'failure' && gone.signal.aborted) {
+        if (r.kind === 'failure' && gone.aborted) {
           lastFlags = 'DC';
           upstreamError = r.detail;
           result = undefined;

@@ -11,6 +11,7 @@ import { WaypointError } from '../errors.js';
 import type { Lease } from '../../core/proxy/proxy-lifecycle.js';
 import { UpstreamPool, type UpstreamEndpoint } from '../upstream/upstream-pool.js';
 import type { RequestBody } from './request-body.js';
+import type { Cancellation } from '../net/cancel-signal.js';
 
 export interface AttemptRequest {
   method: string;
@@ -24,7 +25,7 @@ export interface AttemptRequest {
   /** Whether this attempt may take the body live (the first attempt) or needs it whole. */
   live: boolean;
   /** Aborted when the client went away: the attempt stops at once. */
-  signal?: AbortSignal;
+  signal?: Cancellation;
 }
 
 /** Connection-pool limits of the Service (TrafficPolicy connectionPool), for HTTP/1.1 upstreams. */

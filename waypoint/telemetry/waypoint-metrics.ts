@@ -1,7 +1,8 @@
 // The waypoint's Prometheus metrics on a private Registry (no default nodejs_* collectors):
 // Istio's four request metrics with reporter="waypoint" and the label set of request-labels.ts,
 // plus ambit_waypoint_* operational metrics. Only this file names metrics; it decides nothing.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { RequestCounter, RequestHistogram } from './request-metric.js';
 import { REQUEST_LABEL_NAMES, type RequestLabelName, type RequestLabels } from './request-labels.js';
 
 /** Istio's default istio_request_duration_milliseconds buckets (DESIGN §7). */
@@ -34,10 +35,10 @@ export interface RequestObservation {
 
 export class WaypointMetrics {
   readonly registry = new Registry();
-  readonly requests: Counter<RequestLabelName>;
-  readonly duration: Histogram<RequestLabelName>;
-  readonly requestBytes: Histogram<RequestLabelName>;
-  readonly responseBytes: Histogram<RequestLabelName>;
+  readonly requests: RequestCounter<RequestLabelName>;
+  readonly duration: RequestHistogram<RequestLabelName>;
+  readonly requestBytes: RequestHistogram<RequestLabelName>;
+  readonly responseBytes: RequestHistogram<RequestLabelName>;
   readonly inFlight: Gauge;
   readonly upstreamConnections: Gauge;
   readonly retries: Counter<'service'>;
@@ -50,27 +51,27 @@ export class WaypointMetrics {
   constructor() {
     const registers = [this.registry];
     const labelNames = [...REQUEST_LABEL_NAMES];
-    this.requests = new Counter({
+    this.requests = new RequestCounter({
       name: 'istio_requests_total',
       help: 'Requests handled by the waypoint',
       labelNames,
       registers,
     });
-    this.duration = new Histogram({
+    this.duration = new RequestHistogram({
       name: 'istio_request_duration_milliseconds',
       help: 'Request duration in milliseconds, first request byte to last response byte',
       labelNames,
       buckets: [...DURATION_BUCKETS_MS],
       registers,
     });
-    this.requestBytes = new Histogram({
+    this.requestBytes = new RequestHistogram({
       name: 'istio_request_bytes',
       help: 'Request sizes in bytes (headers and body)',
       labelNames,
       buckets: [...SIZE_BUCKETS_BYTES],
       registers,
     });
-    this.responseBytes = new Histogram({
+    this.responseBytes = new RequestHistogram({
       name: 'istio_response_bytes',
       help: 'Response sizes in bytes (headers and body)',
       labelNames,
@@ -138,10 +139,10 @@ export class WaypointMetrics {
     if (!c) {
       if (this.children.size >= 10_000) this.children.clear();
       c = {
-        total: this.requests.labels(l),
-        duration: this.duration.labels(l),
-        requestBytes: this.requestBytes.labels(l),
-        responseBytes: this.responseBytes.labels(l),
+        total: this.requests.childOf(key, l),
+        duration: this.duration.childOf(key, l),
+        requestBytes: this.requestBytes.childOf(key, l),
+        responseBytes: this.responseBytes.childOf(key, l),
       };
       this.children.set(key, c);
     }
