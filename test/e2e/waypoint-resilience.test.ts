@@ -356,8 +356,12 @@ describe.skipIf(!enabled)('waypoint resilience (end to end)', () => {
     const streams = await send(grpc({ mode: 'grpc-stream', count: 10, streamCount: 5, samples: true }));
     expect(streams.byStatus).toEqual({ OK: 10 });
     expect((streams.samples ?? []).every((s) => s.messages === 5)).toBe(true);
-    // every call fails once with UNAVAILABLE (echo retry simulation), then succeeds: all OK
-    const retried = await send(grpc({ uniqueIds: true, headers: { 'x-ambit-echo-succeed-after': '1' } }));
+    // every call fails once with UNAVAILABLE (echo retry simulation), then succeeds: all OK.
+    // Three at a time: the default retry budget allows 3 concurrent retries (Envoy's minimum), a
+    // 4th would be refused and answered UNAVAILABLE (waypoint-grpc-tracing.test.ts covers that)
+    const retried = await send(
+      grpc({ uniqueIds: true, concurrency: 3, headers: { 'x-ambit-echo-succeed-after': '1' } }),
+    );
     expect(retried.byStatus).toEqual({ OK: 50 });
   });
 

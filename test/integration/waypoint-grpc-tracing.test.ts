@@ -29,6 +29,9 @@ let otlp: http.Server;
 let grpcServer: grpc.Server;
 let grpcPort = 0;
 let failNext = 0;
+/** Each message fails once with UNAVAILABLE, then succeeds (by message). */
+let failEvery = false;
+const failedOnce = new Set<string>();
 let m: WaypointMesh;
 
 const raw = {
@@ -63,6 +66,12 @@ beforeAll(async () => {
     },
     {
       Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+        const key = call.request.toString();
+        if (failEvery && !failedOnce.has(key)) {
+          failedOnce.add(key);
+          cb({ code: grpc.status.UNAVAILABLE, details: 'try again' });
+          return;
+        }
         if (failNext > 0) {
           failNext--;
           cb({ code: grpc.status.UNAVAILABLE, details: 'try again' });
@@ -203,6 +212,48 @@ describe('gRPC through the waypoint', () => {
     );
     for (const a of got.attempts) expect(a.traceId).toBe(got.server.traceId);
     expect(new Set(got.attempts.map((a) => a.spanId)).size).toBe(2);
+  });
+});
+
+describe('gRPC retries under concurrency', () => {
+  it('every call failing once with UNAVAILABLE is answered, four at a time (none hangs)', async () => {
+    await m.push({
+      trafficPolicies: [
+        {
+          namespace: 'default',
+          name: 'grpc-retry',
+          services: ['default/grpc-echo'],
+          retry: {
+            attempts: 3,
+            retryOn: ['unavailable'],
+            retriableStatusCodes: [],
+            baseIntervalMs: 1,
+            maxIntervalMs: 10,
+            retryNonIdempotent: false,
+          },
+        },
+      ],
+    });
+    failEvery = true;
+    try {
+      const statuses: (string | undefined)[] = [];
+      const worker = async (w: number): Promise<void> => {
+        for (let i = 0; i < 12; i++) {
+          const r = await Promise.race([
+            grpcCall('Echo', `w${w}-${i}`),
+            new Promise<{ status: string }>((resolve) => setTimeout(() => resolve({ status: 'HANG' }), 5000)),
+          ]);
+          statuses.push(r.status);
+        }
+      };
+      await Promise.all([0, 1, 2, 3].map(worker));
+      expect(statuses).toHaveLength(48);
+      // a retry the budget refuses (a 4th concurrent one: Envoy's minimum of 3) answers the
+      // UNAVAILABLE itself; none may hang
+      expect(statuses.filter((s) => s !== '0' && s !== '14')).toStrictEqual([]);
+    } finally {
+      failEvery = false;
+    }
   });
 });
 

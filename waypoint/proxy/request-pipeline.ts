@@ -537,8 +537,7 @@ export class RequestPipeline {
           res.once('drain', () => r.body.resume());
         }
       };
-      r.body.on('data', onData);
-      r.body.once('end', () => {
+      const ended = (): void => {
         const trailers = r.trailers();
         if (trailers) {
           const t = endToEndHeaders(trailers);
@@ -549,7 +548,15 @@ export class RequestPipeline {
           trailers?.['grpc-status'] !== undefined ? String(trailers['grpc-status']) : headerGrpc;
         finish(r.status, '-', grpc ? (grpcStatus ?? String(GRPC.OK)) : undefined);
         resolve();
-      });
+      };
+      // A body-less answer (an HTTP/2 trailers-only gRPC status) may have ended already: node:http2
+      // reads such a stream to its end on its own, and 'end' does not fire twice.
+      if (r.body.readableEnded) {
+        ended();
+        return;
+      }
+      r.body.on('data', onData);
+      r.body.once('end', ended);
       r.body.once('error', () => {
         res.destroy();
         finish(r.status, 'UC', headerGrpc);
