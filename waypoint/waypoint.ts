@@ -211,32 +211,19 @@ export class Waypoint {
       this.logger.info({ notAfter: c.notAfter.toISOString() }, 'waypoint certificate rotated');
     });
     this.setCredential(await this.rotator.start());
-    const first = new Promise<WaypointSnapshot>((resolve) => {
-      const off = this.snapshots.subscribe((s) => {
-        if (this.o.address || s.self?.instances.length) {
-          off();
-          resolve(s);
-        }
-      });
-    });
-    this.subscription = await this.o.controlPlane.subscribe((state, version) => this.apply(state, version));
     const timeoutMs = this.o.startTimeoutMs ?? 60_000;
-    let timer: NodeJS.Timeout | undefined;
-    const snap = await Promise.race([
-      first,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              wpError(
-                'WP_NOT_IN_STATE',
-                `waypoint ${this.name} did not appear in the mesh state within ${timeoutMs} ms`,
-              ),
-            ),
-          timeoutMs,
-        );
-      }),
-    ]).finally(() => clearTimeout(timer));
+    const first = this.snapshots.first(
+      (s) => this.o.address !== undefined || (s.self?.instances.length ?? 0) > 0,
+      timeoutMs,
+      () =>
+        wpError(
+          'WP_NOT_IN_STATE',
+          `waypoint ${this.name} did not appear in the mesh state within ${timeoutMs} ms`,
+        ),
+    );
+    first.catch(() => undefined); // awaited below; a timeout while subscribing must not go unhandled
+    this.subscription = await this.o.controlPlane.subscribe((state, version) => this.apply(state, version));
+    const snap = await first;
     const address = this.o.address ?? snap.self?.instances[0]?.ip;
     if (!address)
       throw wpError('WP_NOT_IN_STATE', `waypoint ${this.name} has no instance address; pass --address`);

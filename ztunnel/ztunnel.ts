@@ -131,32 +131,16 @@ export class Ztunnel {
     const issued = await this.nodeRotator.start();
     this.nodeCredential = issued;
     // 2. Discovery; wait for a snapshot that names our node (its address and identity).
-    const first = new Promise<ZtunnelSnapshot>((resolve) => {
-      const off = this.snapshots.subscribe((s) => {
-        if (this.o.address || s.nodeByName.has(this.o.node)) {
-          off();
-          resolve(s);
-        }
-      });
-    });
-    this.subscription = await this.o.controlPlane.subscribe((state, version) => this.apply(state, version));
     const timeoutMs = this.o.startTimeoutMs ?? 60_000;
-    let timer: NodeJS.Timeout | undefined;
-    const snap = await Promise.race([
-      first,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              ztError(
-                'ZT_NO_NODE',
-                `node ${this.o.node} did not appear in the mesh state within ${timeoutMs} ms`,
-              ),
-            ),
-          timeoutMs,
-        );
-      }),
-    ]).finally(() => clearTimeout(timer));
+    const first = this.snapshots.first(
+      (s) => this.o.address !== undefined || s.nodeByName.has(this.o.node),
+      timeoutMs,
+      () =>
+        ztError('ZT_NO_NODE', `node ${this.o.node} did not appear in the mesh state within ${timeoutMs} ms`),
+    );
+    first.catch(() => undefined); // awaited below; a timeout while subscribing must not go unhandled
+    this.subscription = await this.o.controlPlane.subscribe((state, version) => this.apply(state, version));
+    const snap = await first;
     const address = this.o.address ?? snap.nodeByName.get(this.o.node)?.address;
     if (address === undefined) {
       throw ztError('ZT_NO_NODE', `node ${this.o.node} is not in the mesh state it was awaited in`);

@@ -24,10 +24,27 @@ export async function issue(
   return issuedCertificateFromChain(key.privateKeyPem, [leaf, ca.rootPem]);
 }
 
-export class InProcessControlPlane implements ControlPlane {
+/** The discovery half of an in-process control plane: subscribers get the last state, then each push. */
+export class StatePublisher {
   private readonly listeners = new Set<(s: MeshState, v: string) => void | Promise<void>>();
   private state: MeshState | undefined;
   private version = 0;
+
+  async subscribe(onState: (s: MeshState, v: string) => void | Promise<void>) {
+    this.listeners.add(onState);
+    if (this.state) await onState(this.state, String(this.version));
+    return { close: async () => void this.listeners.delete(onState) };
+  }
+
+  async push(state: MeshState): Promise<void> {
+    this.state = state;
+    this.version++;
+    for (const l of this.listeners) await l(state, String(this.version));
+  }
+}
+
+export class InProcessControlPlane implements ControlPlane {
+  private readonly states = new StatePublisher();
   readonly issued: IssuedCertificate[] = [];
   private readonly rotators = new Set<CertificateRotator>();
 
@@ -65,16 +82,12 @@ export class InProcessControlPlane implements ControlPlane {
     return r;
   };
 
-  async subscribe(onState: (s: MeshState, v: string) => void | Promise<void>) {
-    this.listeners.add(onState);
-    if (this.state) await onState(this.state, String(this.version));
-    return { close: async () => void this.listeners.delete(onState) };
+  subscribe(onState: (s: MeshState, v: string) => void | Promise<void>) {
+    return this.states.subscribe(onState);
   }
 
-  async push(state: MeshState): Promise<void> {
-    this.state = state;
-    this.version++;
-    for (const l of this.listeners) await l(state, String(this.version));
+  push(state: MeshState): Promise<void> {
+    return this.states.push(state);
   }
 
   close(): void {

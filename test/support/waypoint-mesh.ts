@@ -21,15 +21,13 @@ import { StaticOriginalDestinations } from '../../ztunnel/outbound/original-dest
 import { endpoint, meshState, node, service, waypoint, workload } from '../../ztunnel/state/mesh-fixture.js';
 import { Waypoint } from '../../waypoint/waypoint.js';
 import type { WaypointControlPlane } from '../../waypoint/control-plane.js';
-import { InProcessControlPlane, issue } from './in-process-control-plane.js';
+import { InProcessControlPlane, issue, StatePublisher } from './in-process-control-plane.js';
 import { socks5Connect } from './socks5-client.js';
 
 export const WP_IDENTITY = 'spiffe://cluster.local/ns/default/sa/wp';
 
 class InProcessWaypointControlPlane implements WaypointControlPlane {
-  private readonly listeners = new Set<(s: MeshState, v: string) => void | Promise<void>>();
-  private state: MeshState | undefined;
-  private version = 0;
+  private readonly states = new StatePublisher();
   private rotator: CertificateRotator | undefined;
 
   constructor(private readonly ca: CertificateAuthority) {}
@@ -43,16 +41,12 @@ class InProcessWaypointControlPlane implements WaypointControlPlane {
     return this.rotator;
   }
 
-  async subscribe(onState: (s: MeshState, v: string) => void | Promise<void>) {
-    this.listeners.add(onState);
-    if (this.state) await onState(this.state, String(this.version));
-    return { close: async () => void this.listeners.delete(onState) };
+  subscribe(onState: (s: MeshState, v: string) => void | Promise<void>) {
+    return this.states.subscribe(onState);
   }
 
-  async push(state: MeshState): Promise<void> {
-    this.state = state;
-    this.version++;
-    for (const l of this.listeners) await l(state, String(this.version));
+  push(state: MeshState): Promise<void> {
+    return this.states.push(state);
   }
 
   close(): void {

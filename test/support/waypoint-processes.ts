@@ -4,26 +4,17 @@
 //
 //   const wp = await startWaypointProcess(ctl, { name: 'shop/wp', address: '127.0.70.20' });
 //   wp.child.pid; await wp.stop()
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createToken } from '../../core/identity/token-client.js';
 import { repoRoot } from '../../local-cluster/repo-root.js';
 import type { ControllerHarness } from './controller-harness.js';
-import { jsonLogLines } from './json-log-lines.js';
-import { until } from './until.js';
-import { httpGet } from './ztunnel-process.js';
+import { watchComponent, type ComponentProcess } from './ztunnel-process.js';
 
 type ControllerAddress = Pick<ControllerHarness, 'address' | 'stateDir'>;
 
-export interface WaypointProcess {
-  child: ChildProcess;
-  address: string;
-  logs: Record<string, unknown>[];
-  output(): string;
-  /** SIGTERM (it drains), SIGKILL after `killAfterMs` (default 6 s). */
-  stop(killAfterMs?: number): Promise<void>;
-}
+export type WaypointProcess = ComponentProcess;
 
 /**
  * A token bound to the waypoint `<ns>/<gateway>` (`ambit token create --waypoint`), created with
@@ -78,44 +69,5 @@ export async function startWaypointProcess(
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...o.env },
   });
-  const logs: Record<string, unknown>[] = [];
-  let all = '';
-  const readLines = jsonLogLines((l) => logs.push(l));
-  child.stdout.on('data', (d: Buffer) => {
-    const s = d.toString();
-    all += s;
-    readLines(s);
-  });
-  child.stderr.on('data', (d: Buffer) => (all += d.toString()));
-  try {
-    await until(
-      `ambit waypoint ${o.name} ready on ${o.address}:15021`,
-      async () => {
-        if (child.exitCode !== null) throw new Error(`ambit waypoint exited ${child.exitCode}`);
-        const r = await httpGet(o.address, 15021, '/healthz/ready').catch(() => undefined);
-        return r?.status === 200;
-      },
-      o.readyTimeoutMs ?? 30_000,
-      100,
-    );
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw new Error(`${(err as Error).message}:\n${all.slice(-3000)}`, { cause: err });
-  }
-  return {
-    child,
-    address: o.address,
-    logs,
-    output: () => all,
-    stop: (killAfterMs = 6_000) =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const t = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-        child.once('exit', () => {
-          clearTimeout(t);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
+  return watchComponent(child, `ambit waypoint ${o.name}`, o.address, o.readyTimeoutMs);
 }

@@ -7,15 +7,10 @@ import path from 'node:path';
 import { repoRoot } from '../../local-cluster/repo-root.js';
 import { until } from './until.js';
 
-export interface ZtunnelProcess {
-  child: ChildProcess;
-  address: string;
-  logs: Record<string, unknown>[];
-  output(): string;
+export interface ZtunnelProcess extends ComponentProcess {
   /** Access-log entries so far. */
   access(): Record<string, unknown>[];
   get(pathname: string, port?: number): Promise<{ status: number; body: string }>;
-  stop(): Promise<void>;
 }
 
 export function httpGet(
@@ -73,24 +68,53 @@ export async function startZtunnelProcess(o: {
     ...(o.extraArgs ?? []),
   ];
   const child = spawn(process.execPath, args, { cwd: repoRoot(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const w = await watchComponent(child, `ambit ztunnel ${o.node}`, o.address, o.readyTimeoutMs);
+  return {
+    ...w,
+    access: () => w.logs.filter((l) => l.access !== undefined),
+    get: (p, port = 15020) => httpGet(o.address, port, p),
+  };
+}
+
+/** A spawned component process as a test holds it: its output, parsed log lines and stop(). */
+export interface ComponentProcess {
+  child: ChildProcess;
+  address: string;
+  logs: Record<string, unknown>[];
+  output(): string;
+  /** SIGTERM (it drains), SIGKILL after `killAfterMs` (default 6 s). */
+  stop(killAfterMs?: number): Promise<void>;
+}
+
+/**
+ * Collects a component's output and JSON log lines and waits until its readiness endpoint
+ * (`address:15021/healthz/ready`) answers 200; kills it and throws with its last output if it
+ * exits or is not ready within readyTimeoutMs (default 30 s).
+ */
+export async function watchComponent(
+  child: ChildProcess,
+  what: string,
+  address: string,
+  readyTimeoutMs = 30_000,
+): Promise<ComponentProcess> {
   const logs: Record<string, unknown>[] = [];
   let all = '';
   const readLines = jsonLogLines((l) => logs.push(l));
-  child.stdout.on('data', (d: Buffer) => {
+  child.stdout?.on('data', (d: Buffer) => {
     const s = d.toString();
     all += s;
     readLines(s);
   });
-  child.stderr.on('data', (d: Buffer) => (all += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (all += d.toString()));
   try {
     await until(
-      `ambit ztunnel ${o.node} ready on ${o.address}:15021`,
+      `${what} ready on ${address}:15021`,
       async () => {
-        if (child.exitCode !== null) throw new Error(`ambit ztunnel exited ${child.exitCode}`);
-        const r = await httpGet(o.address, 15021, '/healthz/ready').catch(() => undefined);
+        if (child.exitCode !== null) throw new Error(`${what} exited ${child.exitCode}`);
+        const r = await httpGet(address, 15021, '/healthz/ready').catch(() => undefined);
         return r?.status === 200;
       },
-      o.readyTimeoutMs ?? 30_000,
+      readyTimeoutMs,
       100,
     );
   } catch (err) {
@@ -99,15 +123,13 @@ export async function startZtunnelProcess(o: {
   }
   return {
     child,
-    address: o.address,
+    address,
     logs,
     output: () => all,
-    access: () => logs.filter((l) => l.access !== undefined),
-    get: (p, port = 15020) => httpGet(o.address, port, p),
-    stop: () =>
+    stop: (killAfterMs = 6_000) =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const t = setTimeout(() => child.kill('SIGKILL'), 6_000);
+        const t = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
         child.once('exit', () => {
           clearTimeout(t);
           resolve();

@@ -18,4 +18,23 @@ export class SnapshotWatch<T> {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
+
+  /**
+   * The first snapshot set from now on that satisfies `ready`; rejects with `onTimeout()` when
+   * none did within timeoutMs (a component's start-up wait for its own record).
+   */
+  first(ready: (value: T) => boolean, timeoutMs: number, onTimeout: () => Error): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(onTimeout());
+      }, timeoutMs);
+      const off = this.subscribe((s) => {
+        if (!ready(s)) return;
+        clearTimeout(timer);
+        off();
+        resolve(s);
+      });
+    });
+  }
 }
