@@ -128,7 +128,7 @@ export class WaypointTracer {
   startServer(s: ServerSpanStart): ServerSpan {
     const incoming = incomingContext(s.headers);
     if (!incoming.parent) {
-      const tunnel = parseTraceparent(s.tunnelTraceparent);
+      const tunnel = this.tunnelParent(s.tunnelTraceparent);
       if (tunnel) incoming.parent = tunnel;
     }
     const sampled = incoming.sampled ?? this.random() * 100 < this.o.samplingPercent;
@@ -137,6 +137,20 @@ export class WaypointTracer {
     // attributes only for a span that is recorded: an unsampled request builds none
     return new ServerSpan(tracer, name, incoming, sampled, tracer ? this.serverAttributes(s) : {});
   }
+
+  /**
+   * The tunnel's traceparent parsed, remembered for the next request: every request of a tunnel
+   * carries the same string (the parse and its regex were ~4 µs a request). Frozen: shared.
+   */
+  private tunnelParent(v: string | undefined): TraceContext | undefined {
+    if (v !== this.lastTunnel.raw) this.lastTunnel = { raw: v, parsed: freeze(parseTraceparent(v)) };
+    return this.lastTunnel.parsed;
+  }
+
+  private lastTunnel: { raw: string | undefined; parsed: TraceContext | undefined } = {
+    raw: undefined,
+    parsed: undefined,
+  };
 
   private serverAttributes(s: ServerSpanStart): Attributes {
     const p = this.o.proxy;
@@ -198,6 +212,10 @@ export class WaypointTracer {
     this.providers.clear();
     await Promise.all(all.map((e) => e.provider.shutdown()));
   }
+}
+
+function freeze<T extends object>(o: T | undefined): T | undefined {
+  return o === undefined ? undefined : Object.freeze(o);
 }
 
 /** Istio's cluster name for a service port: `outbound|<port>||<hostname>`. */
