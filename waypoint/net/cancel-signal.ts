@@ -26,7 +26,7 @@ export class CancelSignal implements Cancellation {
     if (ls) for (const l of ls) l();
   }
 
-  addEventListener(_type: 'abort', listener: CancelListener): void {
+  addEventListener(_type: 'abort', listener: CancelListener, _options?: { once?: boolean }): void {
     if (this.aborted) return; // as AbortSignal: no event after the fact
     (this.listeners ??= []).push(listener);
   }
