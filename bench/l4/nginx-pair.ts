@@ -94,22 +94,24 @@ events { worker_connections 16384; multi_accept on; }
     entry,
     pids: () => [a.pid!, b.pid!],
     stop: async () => {
-      for (const p of [a, b]) {
-        if (p.exitCode === null) {
-          p.kill('SIGQUIT');
-          await new Promise<void>((r) => {
-            const t = setTimeout(() => {
-              p.kill('SIGKILL');
-              r();
-            }, 3_000);
-            p.once('exit', () => {
-              clearTimeout(t);
-              r();
-            });
-          });
-        }
-      }
+      for (const p of [a, b]) await stopNginx(p);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** SIGQUIT (graceful) an nginx master, SIGKILL after 3 s; resolves once it exited. */
+export async function stopNginx(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  await new Promise<void>((r) => {
+    const t = setTimeout(() => {
+      p.kill('SIGKILL');
+      r();
+    }, 3_000);
+    p.once('exit', () => {
+      clearTimeout(t);
+      r();
+    });
+    p.kill('SIGQUIT');
+  });
 }

@@ -6,6 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { stopNginx } from '../l4/nginx-pair.js';
 
 export interface NginxProxy {
   entry: { ip: string; port: number };
@@ -102,19 +103,7 @@ export async function startNginxProxy(o: {
     entry: o.listen,
     pid,
     stop: async () => {
-      if (p.exitCode === null && p.signalCode === null) {
-        await new Promise<void>((r) => {
-          const t = setTimeout(() => {
-            p.kill('SIGKILL');
-            r();
-          }, 3_000);
-          p.once('exit', () => {
-            clearTimeout(t);
-            r();
-          });
-          p.kill('SIGQUIT');
-        });
-      }
+      await stopNginx(p);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -29,6 +29,20 @@ let otlp: http.Server;
 let grpcServer: grpc.Server;
 let grpcPort = 0;
 let failNext = 0;
+/** A TrafficPolicy retrying UNAVAILABLE up to 3 times on the gRPC Service. */
+const GRPC_RETRY: MeshTrafficPolicy = {
+  namespace: 'default',
+  name: 'grpc-retry',
+  services: ['default/grpc-echo'],
+  retry: {
+    attempts: 3,
+    retryOn: ['unavailable'],
+    retriableStatusCodes: [],
+    baseIntervalMs: 1,
+    maxIntervalMs: 10,
+    retryNonIdempotent: false,
+  },
+};
 /** Each message fails once with UNAVAILABLE, then succeeds (by message). */
 let failEvery = false;
 const failedOnce = new Set<string>();
@@ -177,20 +191,7 @@ describe('gRPC through the waypoint', () => {
   });
 
   it('retries UNAVAILABLE under a TrafficPolicy retry, with a span per attempt', async () => {
-    const policy: MeshTrafficPolicy = {
-      namespace: 'default',
-      name: 'grpc-retry',
-      services: ['default/grpc-echo'],
-      retry: {
-        attempts: 3,
-        retryOn: ['unavailable'],
-        retriableStatusCodes: [],
-        baseIntervalMs: 1,
-        maxIntervalMs: 10,
-        retryNonIdempotent: false,
-      },
-    };
-    await m.push({ trafficPolicies: [policy] });
+    await m.push({ trafficPolicies: [GRPC_RETRY] });
     failNext = 1;
     spans.length = 0;
     const r = await grpcCall('Echo', 'again');
@@ -217,23 +218,7 @@ describe('gRPC through the waypoint', () => {
 
 describe('gRPC retries under concurrency', () => {
   it('every call failing once with UNAVAILABLE is answered, four at a time (none hangs)', async () => {
-    await m.push({
-      trafficPolicies: [
-        {
-          namespace: 'default',
-          name: 'grpc-retry',
-          services: ['default/grpc-echo'],
-          retry: {
-            attempts: 3,
-            retryOn: ['unavailable'],
-            retriableStatusCodes: [],
-            baseIntervalMs: 1,
-            maxIntervalMs: 10,
-            retryNonIdempotent: false,
-          },
-        },
-      ],
-    });
+    await m.push({ trafficPolicies: [GRPC_RETRY] });
     failEvery = true;
     try {
       const statuses: (string | undefined)[] = [];
