@@ -346,6 +346,40 @@ describe('reaching the waypoint', () => {
   });
 });
 
+describe('a waypoint for workloads', () => {
+  it('serves traffic addressed to a pod IP when the pod uses it', async () => {
+    const state = m.base();
+    const v1 = m.backends.get('echo-v1')!;
+    await m.push({
+      state: {
+        waypoints: state.waypoints.map((w) => ({ ...w, for: 'all' as const })),
+        workloads: state.workloads.map((w) =>
+          w.uid === v1.workload.uid ? { ...w, waypoint: { namespace: 'default', name: 'wp' } } : w,
+        ),
+      },
+    });
+    const socket = await m.connect(v1.workload.ips[0]!, v1.port);
+    const answer = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      socket.on('data', (c: Buffer) => {
+        text += c.toString();
+        if (text.includes('\r\n\r\n') && text.includes('"pod"')) resolve(text);
+      });
+      socket.on('error', reject);
+      socket.resume();
+      socket.write('GET /by-pod-ip HTTP/1.1\r\nhost: echo-v1\r\n\r\n');
+    });
+    socket.destroy();
+    expect(answer.startsWith('HTTP/1.1 200')).toBe(true);
+    expect(answer).toContain('"pod":"echo-v1"');
+    expect(v1.seen.at(-1)?.url).toBe('/by-pod-ip');
+    const text = await m.waypoint.telemetry.metrics.registry.getSingleMetricAsString('istio_requests_total');
+    expect(text).toMatch(
+      /destination_workload="echo-v1"[^\n]*response_code="200"|response_code="200"[^\n]*destination_workload="echo-v1"/,
+    );
+  });
+});
+
 describe('waypoint L7 authorization and telemetry', () => {
   it('denies by path with 403 and a body that reveals nothing, allows the rest', async () => {
     await m.push({
