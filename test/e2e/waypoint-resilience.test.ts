@@ -9,8 +9,10 @@ import { LocalCluster } from '../../local-cluster/cluster.js';
 import { leftovers } from '../../local-cluster/cleanup.js';
 import { inNetns } from '../../local-cluster/host.js';
 import type { L7ClientResult, L7ClientSpec } from '../../local-cluster/l7-client.js';
-import type { ManagedProcess } from '../../local-cluster/processes.js';
+import { spawnIn, type ManagedProcess } from '../../local-cluster/processes.js';
+import { distScript } from '../../local-cluster/host.js';
 import {
+  CONTROL_ADDRESS,
   GRPC_PORT,
   HTTP_PORT,
   type PodSpec,
@@ -110,6 +112,8 @@ describe.skipIf(!enabled)('waypoint resilience (end to end)', () => {
   let cluster: LocalCluster;
   let prefix = '';
   let waypoint: ManagedProcess | undefined;
+  let otlp: ManagedProcess | undefined;
+  const OTLP_PORT = 4318;
 
   const vip = (name: string): string =>
     cluster.topology.services.find((s) => s.spec.name === name)?.vip ?? '';
@@ -168,7 +172,20 @@ describe.skipIf(!enabled)('waypoint resilience (end to end)', () => {
     await cluster.startController();
     for (const n of cluster.topology.nodes) await cluster.startAgent(n.index);
     for (const n of cluster.topology.nodes) await cluster.startZtunnel(n.index);
-    waypoint = await cluster.startWaypoint(NS, 'waypoint', { pod: 'waypoint-1' });
+    // an OTLP/HTTP receiver in the control netns, where the waypoint pods reach it
+    otlp = cluster.track(
+      spawnIn({ netns: cluster.topology.controlNetns }, 'otlp receiver', [
+        process.execPath,
+        distScript('local-cluster/otlp-receiver'),
+        CONTROL_ADDRESS,
+        String(OTLP_PORT),
+      ]),
+    );
+    await otlp.waitForLine(/otlp receiver on/, 10_000);
+    waypoint = await cluster.startWaypoint(NS, 'waypoint', {
+      pod: 'waypoint-1',
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://${CONTROL_ADDRESS}:${OTLP_PORT}` },
+    });
   });
 
   afterAll(async () => {
@@ -403,6 +420,60 @@ describe.skipIf(!enabled)('waypoint resilience (end to end)', () => {
       );
       expect(r.byStatus, `${c.from} ${c.method} ${c.path}`).toEqual({ [c.want]: 3 });
     }
+  });
+
+  it('traces: a sampled request gives a server span under the client span and a client span per attempt', async () => {
+    // spans go to the OTLP receiver in the control netns (beforeAll); the request's own sampled
+    // traceparent decides, whatever --trace-sampling says
+    await apply(
+      [route('api', [{ backendRefs: [{ name: 'api-v1', port: 80 }], retry: { attempts: 2, codes: [503] } }])],
+      http('api', { count: 1 }),
+      (r) => ok(r) === 1,
+    );
+    const traceId = 'a'.repeat(24) + Date.now().toString(16).padStart(8, '0').slice(-8);
+    const clientSpan = 'b'.repeat(16);
+    const r = await send(
+      http('api', {
+        headers: {
+          traceparent: `00-${traceId}-${clientSpan}-01`,
+          // fails once with 503, then answers: two attempts
+          'x-ambit-echo-id': `trace-${traceId}`,
+          'x-ambit-echo-succeed-after': '1',
+          'x-ambit-echo-status': '503',
+        },
+      }),
+    );
+    expect(r.byStatus).toEqual({ '200': 1 });
+    interface Span {
+      span: string;
+      kind: number;
+      traceId: string;
+      spanId: string;
+      parentSpanId: string;
+      service: string;
+    }
+    const found = await until(
+      'the server span and both attempt spans at the OTLP receiver',
+      () => {
+        const spans = (otlp?.lines ?? [])
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as Span)
+          .filter((x) => x.traceId === traceId);
+        const server = spans.find((x) => x.kind === 2);
+        const attempts = spans.filter((x) => x.kind === 3 && x.parentSpanId === server?.spanId);
+        // each api-v1 pod fails its first try of this id: 2 or 3 attempts, whichever pods they hit
+        return server && attempts.length >= 2 ? { server, attempts } : undefined;
+      },
+      20_000,
+      200,
+    );
+    expect(found.server.parentSpanId).toBe(clientSpan);
+    expect(found.server.span).toBe(`api.${NS}.svc.cluster.local:80/*`);
+    expect(found.server.service).toBe(`api.${NS}.svc.cluster.local`);
+    for (const a of found.attempts) expect(a.span).toBe(found.server.span);
+    expect(new Set(found.attempts.map((a) => a.spanId)).size).toBe(found.attempts.length);
+    const access = (waypoint?.lines ?? []).find((l) => l.includes(`"traceId":"${traceId}"`));
+    expect(access).toContain(`"attempts":${found.attempts.length}`);
   });
 
   it('rolling the waypoint under 200 req/s loses no request', async () => {
