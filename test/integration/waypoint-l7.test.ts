@@ -241,6 +241,41 @@ describe('waypoint resilience', () => {
     }
   });
 
+  it('retries by default a request a reused keep-alive connection ended before any answer', async () => {
+    // each backend connection answers its first request and closes (FIN, no answer) on the second:
+    // the keep-alive race as the waypoint sees it. No route or policy retry is configured; the
+    // default policy retries it, a POST included, on a fresh connection
+    const served = new WeakMap<object, number>();
+    const closeSecond = (req: http.IncomingMessage): boolean => {
+      const n = (served.get(req.socket) ?? 0) + 1;
+      served.set(req.socket, n);
+      if (n < 2) return false;
+      req.socket.end();
+      return true;
+    };
+    m.backends.get('echo-v1')!.behave = closeSecond;
+    // one endpoint, so the retry cannot meet another pooled connection in the same state
+    await m.push({
+      state: {
+        services: m
+          .services()
+          .map((svc) => (svc.name === 'echo' ? { ...svc, endpoints: svc.endpoints.slice(0, 1) } : svc)),
+      },
+    });
+    const retries = async (): Promise<number> => {
+      const t = await m.waypoint.telemetry.metrics.registry.getSingleMetricAsString(
+        'ambit_waypoint_retries_total',
+      );
+      return Number(/retries_total\{service="echo\.[^}]*\} (\d+)/.exec(t)?.[1] ?? 0);
+    };
+    const before = await retries();
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++)
+      statuses.push((await m.request('echo', { method: 'POST', body: `race ${i}` })).status);
+    expect(statuses).toStrictEqual(Array<number>(8).fill(200));
+    expect(await retries()).toBeGreaterThan(before);
+  });
+
   it('does not reuse a pooled upstream connection the app closed while idle', async () => {
     // the backends close idle keep-alive connections after 300 ms (no Connection: close): a
     // request after a longer pause must open a new upstream connection, not hang on the old one

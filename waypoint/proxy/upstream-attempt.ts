@@ -195,7 +195,11 @@ function sendH1(
       }
       // The keep-alive race: a reused connection the app had closed (EOF) before this request
       // reached it. Anything else after the socket was assigned may have reached the app.
-      const notSent = reused && peerEnded;
+      // node:http reports the end ('socket hang up') from its own 'end' listener, which runs
+      // before ours: read the socket's state, not only our flag
+      // node:http reports the end ('socket hang up') from its own 'end' listener, which runs
+      // before ours: read the socket's state, not only our flag
+      const notSent = reused && (peerEnded || assigned?.readableEnded === true);
       done({ kind: 'failure', outcome: { kind: 'reset', requestSent: !notSent }, detail: err.message });
     });
     if (!req.body.writeTo(out, { live: req.live })) {
