@@ -241,10 +241,11 @@ describe('waypoint resilience', () => {
     }
   });
 
-  it('retries by default a request a reused keep-alive connection ended before any answer', async () => {
+  it('retries by default an idempotent request a reused keep-alive connection ended before any answer', async () => {
     // each backend connection answers its first request and closes (FIN, no answer) on the second:
     // the keep-alive race as the waypoint sees it. No route or policy retry is configured; the
-    // default policy retries it, a POST included, on a fresh connection
+    // default policy retries it on a fresh connection. (A POST is retried only when the end had
+    // arrived before the request took the connection: here the app read it, so it is not.)
     const served = new WeakMap<object, number>();
     const closeSecond = (req: http.IncomingMessage): boolean => {
       const n = (served.get(req.socket) ?? 0) + 1;
@@ -270,8 +271,7 @@ describe('waypoint resilience', () => {
     };
     const before = await retries();
     const statuses: number[] = [];
-    for (let i = 0; i < 8; i++)
-      statuses.push((await m.request('echo', { method: 'POST', body: `race ${i}` })).status);
+    for (let i = 0; i < 8; i++) statuses.push((await m.request('echo', { path: `/race${i}` })).status);
     expect(statuses).toStrictEqual(Array<number>(8).fill(200));
     expect(await retries()).toBeGreaterThan(before);
   });

@@ -13,6 +13,8 @@ export class StreamSocket<Ctx> extends Duplex {
   readonly localAddress = '127.0.0.1';
   readonly localPort = 0;
   readonly encrypted = false;
+  /** The far end closed (END_STREAM arrived), whether or not anyone has read up to it yet. */
+  peerEnded = false;
 
   constructor(
     private readonly inner: Duplex,
@@ -26,7 +28,10 @@ export class StreamSocket<Ctx> extends Duplex {
       if (this.idleMs > 0) this.touch();
       if (!this.push(c)) inner.pause();
     });
-    inner.on('end', () => this.push(null));
+    inner.on('end', () => {
+      this.peerEnded = true;
+      this.push(null);
+    });
     inner.on('error', (e: Error) => this.destroy(e));
     inner.on('close', () => {
       if (!this.destroyed) this.destroy();

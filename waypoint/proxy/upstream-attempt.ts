@@ -6,10 +6,11 @@
 import http from 'node:http';
 import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import type { Duplex, Readable } from 'node:stream';
-import type { AttemptOutcome } from '../resilience/retry-policy.js';
+import { isIdempotent, type AttemptOutcome } from '../resilience/retry-policy.js';
 import { WaypointError } from '../errors.js';
 import type { Lease } from '../../core/proxy/proxy-lifecycle.js';
 import { UpstreamPool, type UpstreamEndpoint } from '../upstream/upstream-pool.js';
+import { StreamSocket } from '../net/stream-socket.js';
 import type { RequestBody } from './request-body.js';
 import type { Cancellation } from '../net/cancel-signal.js';
 
@@ -130,6 +131,7 @@ function sendH1(
     let wrote = false;
     let reused = false;
     let peerEnded = false;
+    let endedBeforeUse = false;
     const onPeerEnd = (): void => {
       peerEnded = true;
     };
@@ -155,6 +157,7 @@ function sendH1(
       const requests = pool.noteRequest(s);
       if (maxRequestsPerConnection && requests >= maxRequestsPerConnection) out.shouldKeepAlive = false;
       assigned = s;
+      endedBeforeUse = s instanceof StreamSocket && s.peerEnded;
       s.once('end', onPeerEnd);
       wrote = true;
     });
@@ -197,9 +200,12 @@ function sendH1(
       // reached it. Anything else after the socket was assigned may have reached the app.
       // node:http reports the end ('socket hang up') from its own 'end' listener, which runs
       // before ours: read the socket's state, not only our flag
-      // node:http reports the end ('socket hang up') from its own 'end' listener, which runs
-      // before ours: read the socket's state, not only our flag
-      const notSent = reused && (peerEnded || assigned?.readableEnded === true);
+      // The keep-alive race: a reused connection the app had closed. Certain when its end had
+      // arrived before this request took the socket; when it arrives after, the app may have read
+      // the request, so only an idempotent method counts it as not sent. (node:http reports the
+      // end, 'socket hang up', from its own 'end' listener, before ours: read the socket state.)
+      const ended = peerEnded || assigned?.readableEnded === true;
+      const notSent = reused && (endedBeforeUse || (ended && isIdempotent(req.method)));
       done({ kind: 'failure', outcome: { kind: 'reset', requestSent: !notSent }, detail: err.message });
     });
     if (!req.body.writeTo(out, { live: req.live })) {
