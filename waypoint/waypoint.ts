@@ -16,7 +16,7 @@ import { HboneServer, type HbonePeer } from '../ztunnel/hbone/hbone-server.js';
 import { parseAuthority } from '../ztunnel/hbone/hbone-headers.js';
 import { secureContextOf, type Credential } from '../ztunnel/identity/credential.js';
 import type { RotatingCertificate } from '../ztunnel/identity/workload-certificates.js';
-import { createReadinessServer } from '../ztunnel/admin/admin-server.js';
+import { createMetricsServer, createReadinessServer } from '../ztunnel/admin/admin-server.js';
 import { SnapshotWatch } from '../ztunnel/state/snapshot-watch.js';
 import type { WaypointControlPlane } from './control-plane.js';
 import { wpError } from './errors.js';
@@ -241,23 +241,10 @@ export class Waypoint {
     );
     const readiness = createReadinessServer(() => this.ready());
     await this.listenOn('ready', readiness, address, this.port('ready'));
-    const metrics = http.createServer((req, res) => {
-      if ((req.url ?? '').split('?')[0] !== '/metrics') {
-        res.writeHead(404);
-        res.end('not found\n');
-        return;
-      }
-      this.telemetry.metricsText().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': this.telemetry.contentType });
-          res.end(text);
-        },
-        () => {
-          res.writeHead(500);
-          res.end();
-        },
-      );
-    });
+    const metrics = createMetricsServer(async () => ({
+      contentType: this.telemetry.contentType,
+      body: await this.telemetry.metricsText(),
+    }));
     await this.listenOn('metrics', metrics, address, this.port('metrics'));
     this.logger.info({ address, bound: this.bound, identity: credential.identity }, 'waypoint ready');
   }

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAdminServer, isLoopbackRequest } from './admin-server.js';
+import {
+  ADMIN_MAX_CONNECTIONS,
+  ADMIN_REQUEST_TIMEOUT_MS,
+  createAdminServer,
+  createMetricsServer,
+  isLoopbackRequest,
+} from './admin-server.js';
 
 describe('isLoopbackRequest', () => {
   const cases: { local: string | undefined; remote: string | undefined; want: boolean }[] = [
@@ -79,5 +85,38 @@ describe('admin server debug paths', () => {
     expect(await requestAs(server, '/healthz/ready', node, node)).toBe(200);
     // the same handler answers the debug paths to loopback
     expect(await requestAs(server, '/config_dump', '127.0.0.1', '127.0.0.1')).toBe(200);
+  });
+});
+
+describe('metrics-only server (the waypoint 15090)', () => {
+  it('serves /metrics, 404 elsewhere, 500 naming a failed scrape, and is bounded like the admin server', async () => {
+    let fail = false;
+    const server = createMetricsServer(() =>
+      fail
+        ? Promise.reject(new Error('registry broke'))
+        : Promise.resolve({ contentType: 'text/plain', body: 'm 1\n' }),
+    );
+    expect(server.maxConnections).toBe(ADMIN_MAX_CONNECTIONS);
+    expect(server.requestTimeout).toBe(ADMIN_REQUEST_TIMEOUT_MS);
+    await new Promise<void>((r) => server.listen({ host: '127.0.0.1', port: 0 }, r));
+    const port = (server.address() as AddressInfo).port;
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port, path }, (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => (body += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          })
+          .on('error', reject);
+      });
+    try {
+      expect(await get('/metrics')).toStrictEqual({ status: 200, body: 'm 1\n' });
+      expect((await get('/config_dump')).status).toBe(404);
+      fail = true;
+      expect(await get('/metrics')).toStrictEqual({ status: 500, body: 'registry broke' });
+    } finally {
+      server.close();
+    }
   });
 });

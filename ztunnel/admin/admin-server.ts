@@ -62,16 +62,7 @@ export function createAdminServer(src: AdminSources): http.Server {
       }
       switch (url) {
         case '/metrics':
-          src.metrics().then(
-            (m) => {
-              res.writeHead(200, { 'content-type': m.contentType });
-              res.end(m.body);
-            },
-            (err: Error) => {
-              res.writeHead(500);
-              res.end(err.message);
-            },
-          );
+          serveMetrics(res, src.metrics);
           return;
         case '/config_dump':
           return json(res, src.configDump());
@@ -85,6 +76,42 @@ export function createAdminServer(src: AdminSources): http.Server {
           res.writeHead(404);
           res.end('not found\n');
       }
+    }),
+  );
+}
+
+/** Answers a scrape with the exposition text, or 500 naming why it could not be made. */
+function serveMetrics(
+  res: http.ServerResponse,
+  metrics: () => Promise<{ contentType: string; body: string }>,
+): void {
+  metrics().then(
+    (m) => {
+      res.writeHead(200, { 'content-type': m.contentType });
+      res.end(m.body);
+    },
+    (err: Error) => {
+      res.writeHead(500);
+      res.end(err.message);
+    },
+  );
+}
+
+/**
+ * A listener that serves only `/metrics` (the waypoint's 15090), with the same connection and
+ * request-time bounds as the admin and readiness listeners.
+ */
+export function createMetricsServer(
+  metrics: () => Promise<{ contentType: string; body: string }>,
+): http.Server {
+  return bounded(
+    http.createServer((req, res) => {
+      if ((req.url ?? '').split('?')[0] !== '/metrics') {
+        res.writeHead(404);
+        res.end('not found\n');
+        return;
+      }
+      serveMetrics(res, metrics);
     }),
   );
 }
