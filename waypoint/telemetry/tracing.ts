@@ -31,7 +31,7 @@ import {
   type IncomingContext,
   type TraceContext,
 } from './trace-context.js';
-import { newSpanId, newTraceId } from './trace-ids.js';
+import { newSpanId, newTraceId } from '../../core/telemetry/trace-ids.js';
 
 export const DEFAULT_SAMPLING_PERCENT = 1;
 

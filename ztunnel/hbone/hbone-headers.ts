@@ -2,7 +2,7 @@
 // (`ip:port`, `[ip]:port` for IPv6), `forwarded: for="<ip>:<port>"[;host=<hostname>]`,
 // `traceparent` (W3C, 55 chars, else a new one) and `baggage` with the source's Kubernetes and
 // service names. Pure string functions.
-import { randomFillSync } from 'node:crypto';
+import { newSpanId, newTraceId } from '../../core/telemetry/trace-ids.js';
 import { isIP } from 'node:net';
 import type { Workload } from '../../core/model/mesh.js';
 
@@ -56,18 +56,8 @@ const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 export function traceparent(incoming?: string): string {
   if (incoming && incoming.length === 55 && TRACEPARENT.test(incoming) && !incoming.startsWith('ff'))
     return incoming;
-  if (poolOffset + 24 > pool.length) {
-    randomFillSync(pool);
-    poolOffset = 0;
-  }
-  const o = poolOffset;
-  poolOffset += 24;
-  return `00-${pool.toString('hex', o, o + 16)}-${pool.toString('hex', o + 16, o + 24)}-01`;
+  return `00-${newTraceId()}-${newSpanId()}-01`;
 }
-
-/** Random bytes for trace ids, filled 256 ids at a time (one getrandom call instead of one per connection). */
-const pool = Buffer.alloc(24 * 256);
-let poolOffset = pool.length;
 
 /**
  * W3C baggage naming the source: k8s.namespace.name, k8s.<kind>.name, service.name,

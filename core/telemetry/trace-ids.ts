@@ -1,7 +1,8 @@
-// Trace and span ids for requests that record no span (unsampled, or no OTLP endpoint) but still
-// propagate a context: hex ids cut from a pooled random buffer refilled 4 KiB at a time, so a
-// request costs no crypto call of its own (randomBytes per id was ~3% of the waypoint's CPU).
-// Ids only: no sampling decision, no spans.
+// W3C trace and span ids, for the ztunnel's per-connection traceparent and the waypoint's requests
+// that record no span (unsampled, or no OTLP endpoint) but still propagate a context: hex ids cut
+// from a pooled random buffer refilled 4 KiB at a time, so a connection or request costs no crypto
+// call of its own (randomBytes per id was ~3% of the waypoint's CPU). Ids only: no sampling
+// decision, no spans.
 import { randomFillSync } from 'node:crypto';
 
 const POOL_BYTES = 4096;
