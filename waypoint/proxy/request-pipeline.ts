@@ -6,7 +6,7 @@
 // pure module (routing/, resilience/, policy/); this file only sequences them and moves bytes.
 // Telemetry goes out once per request through RequestObserver (metrics, access log, spans).
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { Endpoint, MeshBackendRef, MeshService, ServicePort, Workload } from '../../core/model/mesh.js';
+import type { MeshBackendRef, MeshService, ServicePort, Workload } from '../../core/model/mesh.js';
 import type { RouteFilter } from '../../core/model/resources/gateway-api-common.js';
 import type { HttpRouteMatch } from '../../core/model/resources/http-route.js';
 import { parseForwarded } from '../../ztunnel/hbone/hbone-headers.js';
@@ -19,12 +19,7 @@ import { authorizeRequest } from '../policy/authorize-request.js';
 import { decideFault } from '../resilience/fault-injection.js';
 import { RetryState, retrySpecOf, type AttemptOutcome } from '../resilience/retry-policy.js';
 import { joinFlags, type ResponseFlag } from '../resilience/response-flags.js';
-import {
-  endpointPort,
-  usableEndpoints,
-  type TunnelTarget,
-  type WaypointSnapshot,
-} from '../state/waypoint-snapshot.js';
+import type { TunnelTarget, WaypointSnapshot } from '../state/waypoint-snapshot.js';
 import type { UpstreamEndpoint, UpstreamPool } from '../upstream/upstream-pool.js';
 import { GRPC, grpcStatusOfHttp, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
 import { RequestBody } from './request-body.js';
@@ -369,19 +364,20 @@ export class RequestPipeline {
         // the endpoint: the pod itself, or the balancer's pick among the healthy ready endpoints
         let ep: UpstreamEndpoint | undefined;
         if (backendService && rs && typeof backendPort === 'object') {
-          const port = backendPort;
-          const usable = usableEndpoints(backendService).flatMap((e) => {
-            const p = endpointPort(e, port);
-            return p === undefined ? [] : [{ e, key: `${e.ip}:${p}`, port: p }];
-          });
-          const healthy = new Set(rs.outliers.healthy(usable.map((u) => u.key)));
-          const candidates = usable.filter((u) => healthy.has(u.key));
+          // built once per snapshot; filtered only when outlier detection took some out
+          const usable = snap.endpointsOf(backendService, backendPort);
+          const healthy = rs.outliers.healthy(usable.keys);
+          let candidates = usable.entries;
+          if (healthy.length !== usable.keys.length) {
+            const ok = new Set(healthy);
+            candidates = candidates.filter((u) => ok.has(u.key));
+          }
           const pick = rs.lb.pick(candidates, hashKey !== undefined ? { hashKey } : {});
-          const chosen = candidates.find((c) => c.key === pick?.key);
-          const node = chosen ? snap.nodeByName.get(chosen.e.node) : undefined;
+          const chosen = pick && candidates.find((c) => c.key === pick.key);
+          const node = chosen ? snap.nodeByName.get(chosen.endpoint.node) : undefined;
           if (chosen && node) {
-            ep = { ip: chosen.e.ip, port: chosen.port, node };
-            workload = snap.workloadByUid.get(chosen.e.workloadUid);
+            ep = { ip: chosen.endpoint.ip, port: chosen.port, node };
+            workload = snap.workloadByUid.get(chosen.endpoint.workloadUid);
           }
         } else if (ctx.target.kind === 'workload') {
           const node = snap.nodeByName.get(ctx.target.workload.node);
@@ -584,15 +580,13 @@ export class RequestPipeline {
     void (async () => {
       await body.whenEnded();
       if (!body.replayable()) return;
-      const eps = usableEndpoints(svc);
-      const e: Endpoint | undefined = eps[Math.floor(this.d.random() * eps.length)];
-      if (!e) return;
-      const p = endpointPort(e, port);
-      const node = snap.nodeByName.get(e.node);
-      if (p === undefined || !node) return;
+      const { entries } = snap.endpointsOf(svc, port);
+      const e = entries[Math.floor(this.d.random() * entries.length)];
+      const node = e && snap.nodeByName.get(e.endpoint.node);
+      if (!e || !node) return;
       const res = await sendAttempt(
         this.d.upstream,
-        { ip: e.ip, port: p, node },
+        { ip: e.endpoint.ip, port: e.port, node },
         { ...r, authority: `${r.authority}-shadow`, body, live: false },
         MIRROR_TIMEOUT_MS,
       );

@@ -36,6 +36,20 @@ export interface WaypointSnapshot {
   authorizationPolicies: readonly MeshAuthorizationPolicy[];
   /** The route table of a Service port, built on first use. */
   routeTable(service: MeshService, port: number): RouteTable;
+  /** A Service port's endpoints that take new requests, with their pod ports; built on first use. */
+  endpointsOf(service: MeshService, port: ServicePort): UsableEndpoints;
+}
+
+/** One endpoint a request may go to: `key` is `ip:port`, what balancers and outlier detection count by. */
+export interface UsableEndpoint {
+  endpoint: Endpoint;
+  key: string;
+  port: number;
+}
+
+export interface UsableEndpoints {
+  entries: readonly UsableEndpoint[];
+  keys: readonly string[];
 }
 
 export const serviceKey = (s: { namespace: string; name: string }): string => `${s.namespace}/${s.name}`;
@@ -59,6 +73,7 @@ export function buildWaypointSnapshot(state: MeshState, version: string, name: s
   for (const p of [...state.trafficPolicies].sort((a, b) => serviceKey(a).localeCompare(serviceKey(b))))
     for (const s of p.services) if (!trafficPolicyByService.has(s)) trafficPolicyByService.set(s, p);
   const tables = new Map<string, RouteTable>();
+  const usable = new Map<string, UsableEndpoints>();
   return {
     version,
     trustDomain: state.trustDomain,
@@ -79,6 +94,19 @@ export function buildWaypointSnapshot(state: MeshState, version: string, name: s
       }
       return t;
     },
+    endpointsOf(service, port) {
+      const k = `${serviceKey(service)}:${port.port}`;
+      let u = usable.get(k);
+      if (!u) {
+        const entries = usableEndpoints(service).flatMap((e) => {
+          const p = endpointPort(e, port);
+          return p === undefined ? [] : [{ endpoint: e, key: `${e.ip}:${p}`, port: p }];
+        });
+        u = { entries, keys: entries.map((x) => x.key) };
+        usable.set(k, u);
+      }
+      return u;
+    },
   };
 }
 
@@ -92,13 +120,13 @@ export function resolveTarget(snap: WaypointSnapshot, ip: string, port: number):
 }
 
 /** The pod port of an endpoint for a Service port (numeric targetPort, or the endpoint's named port). */
-export function endpointPort(e: Endpoint, port: ServicePort): number | undefined {
+function endpointPort(e: Endpoint, port: ServicePort): number | undefined {
   const mapped = e.ports[String(port.port)];
   if (mapped !== undefined) return mapped;
   return typeof port.targetPort === 'number' ? port.targetPort : undefined;
 }
 
 /** Endpoints that may take new requests: ready and not terminating. */
-export function usableEndpoints(s: MeshService): Endpoint[] {
+function usableEndpoints(s: MeshService): Endpoint[] {
   return s.endpoints.filter((e) => e.ready && !e.terminating);
 }
