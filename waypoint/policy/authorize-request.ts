@@ -17,9 +17,14 @@ import {
   type AuthzRule,
   type MeshAuthorizationPolicy,
 } from '../../core/model/mesh.js';
-import { parseSpiffeId } from '../../core/identity/spiffe.js';
-import { stringMatch } from '../../ztunnel/policy/authorize.js';
-import { ipInBlock } from '../../ztunnel/policy/cidr.js';
+import { ipInBlock } from '../../core/policy/cidr.js';
+import {
+  principalForm,
+  sourceFacts,
+  sourceMatches as sourceClauseMatches,
+  stringMatch,
+  type SourceFacts,
+} from '../../core/policy/authz-match.js';
 
 export interface L7AuthzRequest {
   /** The client's SPIFFE ID from the HBONE peer certificate (spiffe://td/ns/x/sa/y); undefined when unknown. */
@@ -62,11 +67,6 @@ export function appliesToRequest(p: MeshAuthorizationPolicy, t: L7AuthzTarget): 
       return t.service !== undefined && p.namespace === t.service.namespace && ref.name === t.service.name;
     return false;
   });
-}
-
-/** Istio writes principals without the scheme (`cluster.local/ns/a/sa/b`); accept both. */
-function principalForm(p: string): string {
-  return p.startsWith('spiffe://') ? p.slice('spiffe://'.length) : p;
 }
 
 /**
@@ -124,38 +124,12 @@ function headerValue(headers: L7AuthzRequest['headers'], name: string): string |
   return Array.isArray(v) ? v.join(',') : v;
 }
 
-/** What a request says about its source, computed once per request. */
-interface SourceFacts {
-  principal?: string;
-  namespace?: string;
-}
-
-function sourceFacts(r: L7AuthzRequest): SourceFacts {
-  if (!r.principal) return {};
-  const id = parseSpiffeId(r.principal);
-  return {
-    principal: principalForm(r.principal),
-    ...(id?.kind === 'workload' ? { namespace: id.namespace } : {}),
-  };
-}
-
-const some = (patterns: readonly string[], test: (p: string) => boolean) => patterns.some(test);
+const some = (patterns: readonly string[], test: (p: string) => boolean): boolean => patterns.some(test);
 
 function sourceMatches(s: AuthzSource, r: L7AuthzRequest, f: SourceFacts): boolean {
-  const principal = (p: string) => stringMatch(principalForm(p), f.principal);
-  const ns = (p: string) => stringMatch(p, f.namespace);
-  const ip = (b: string) => ipInBlock(r.sourceIp, b);
-  if (s.principals?.length && !some(s.principals, principal)) return false;
-  if (s.notPrincipals?.length && some(s.notPrincipals, principal)) return false;
   // No JWT is verified: there is never a request principal.
   if (s.requestPrincipals?.length) return false;
-  if (s.namespaces?.length && !some(s.namespaces, ns)) return false;
-  if (s.notNamespaces?.length && some(s.notNamespaces, ns)) return false;
-  if (s.ipBlocks?.length && !some(s.ipBlocks, ip)) return false;
-  if (s.notIpBlocks?.length && some(s.notIpBlocks, ip)) return false;
-  if (s.remoteIpBlocks?.length && !some(s.remoteIpBlocks, ip)) return false;
-  if (s.notRemoteIpBlocks?.length && some(s.notRemoteIpBlocks, ip)) return false;
-  return true;
+  return sourceClauseMatches(s, f, r.sourceIp);
 }
 
 function operationMatches(o: AuthzOperation, r: L7AuthzRequest, path: string): boolean {
@@ -204,7 +178,7 @@ function conditionMatches(c: AuthzCondition, r: L7AuthzRequest, f: SourceFacts):
 
 /** A rule matches when every present clause matches (from: any source; to: any operation; when: all). */
 export function requestRuleMatches(rule: AuthzRule, r: L7AuthzRequest): boolean {
-  return ruleMatchesWith(rule, r, sourceFacts(r), authzPath(r.path));
+  return ruleMatchesWith(rule, r, sourceFacts(r.principal), authzPath(r.path));
 }
 
 function ruleMatchesWith(rule: AuthzRule, r: L7AuthzRequest, f: SourceFacts, path: string): boolean {
@@ -227,7 +201,7 @@ export function authorizeRequest(
     .filter((p) => appliesToRequest(p, target))
     .sort((a, b) => key(a).localeCompare(key(b)));
   if (applicable.length === 0) return { kind: 'allow' };
-  const facts = sourceFacts(r);
+  const facts = sourceFacts(r.principal);
   const path = authzPath(r.path);
   const matches = (p: MeshAuthorizationPolicy) =>
     p.rules.some((rule) => ruleMatchesWith(rule, r, facts, path));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { authorize, type AuthorizationRequest } from './authorize.js';
 import { policy } from '../state/mesh-fixture.js';
 import type { MeshAuthorizationPolicy } from '../../core/model/mesh.js';
-import { ipInBlock } from './cidr.js';
+import { ipInBlock } from '../../core/policy/cidr.js';
 
 const req: AuthorizationRequest = {
   destination: { namespace: 'shop', labels: { app: 'cart' } },

@@ -16,7 +16,13 @@ import {
   type Workload,
 } from '../../core/model/mesh.js';
 import { parseSpiffeId } from '../../core/identity/spiffe.js';
-import { ipInBlock } from './cidr.js';
+import { ipInBlock } from '../../core/policy/cidr.js';
+import {
+  principalForm,
+  sourceFacts,
+  sourceMatches as sourceClauseMatches,
+  stringMatch,
+} from '../../core/policy/authz-match.js';
 
 export interface AuthorizationRequest {
   destination: Pick<Workload, 'namespace' | 'labels'>;
@@ -60,27 +66,6 @@ export function appliesTo(p: MeshAuthorizationPolicy, w: Pick<Workload, 'namespa
 }
 
 /** Istio string match: exact, `*`, `prefix*`, `*suffix`. */
-export function stringMatch(pattern: string, value: string | undefined): boolean {
-  if (value === undefined) return false;
-  if (pattern === '*') return true;
-  if (pattern.endsWith('*')) return value.startsWith(pattern.slice(0, -1));
-  if (pattern.startsWith('*')) return value.endsWith(pattern.slice(1));
-  return pattern === value;
-}
-
-/** Istio writes principals without the scheme (`cluster.local/ns/a/sa/b`); accept both. */
-function principalForm(p: string | undefined): string | undefined {
-  return p?.startsWith('spiffe://') ? p.slice('spiffe://'.length) : p;
-}
-
-function anyMatch(
-  patterns: string[] | undefined,
-  value: string | undefined,
-  norm = (s: string) => s,
-): boolean {
-  return (patterns ?? []).some((p) => stringMatch(norm(p), value));
-}
-
 function hasL7(rule: AuthzRule): boolean {
   const src = (rule.from ?? []).some(
     (f) => (f.source.requestPrincipals?.length ?? 0) > 0 || (f.source.notRequestPrincipals?.length ?? 0) > 0,
@@ -134,20 +119,7 @@ function split(p: MeshAuthorizationPolicy): SplitRules {
 }
 
 function sourceMatches(s: AuthzSource, r: AuthorizationRequest): boolean {
-  const principal = principalForm(r.sourcePrincipal);
-  const id = r.sourcePrincipal ? parseSpiffeId(r.sourcePrincipal) : undefined;
-  const ns = id?.kind === 'workload' ? id.namespace : undefined;
-  const norm = (p: string) => principalForm(p) ?? p;
-  if (s.principals?.length && !anyMatch(s.principals, principal, norm)) return false;
-  if (s.notPrincipals?.length && anyMatch(s.notPrincipals, principal, norm)) return false;
-  if (s.namespaces?.length && !anyMatch(s.namespaces, ns)) return false;
-  if (s.notNamespaces?.length && anyMatch(s.notNamespaces, ns)) return false;
-  const ipIn = (blocks: string[]) => blocks.some((b) => ipInBlock(r.sourceIp, b));
-  if (s.ipBlocks?.length && !ipIn(s.ipBlocks)) return false;
-  if (s.notIpBlocks?.length && ipIn(s.notIpBlocks)) return false;
-  if (s.remoteIpBlocks?.length && !ipIn(s.remoteIpBlocks)) return false;
-  if (s.notRemoteIpBlocks?.length && ipIn(s.notRemoteIpBlocks)) return false;
-  return true;
+  return sourceClauseMatches(s, sourceFacts(r.sourcePrincipal), r.sourceIp);
 }
 
 function operationMatches(o: AuthzOperation, r: AuthorizationRequest): boolean {
@@ -169,7 +141,7 @@ function conditionMatches(c: AuthzCondition, r: AuthorizationRequest): boolean {
       case 'source.namespace':
         return stringMatch(v, id?.kind === 'workload' ? id.namespace : undefined);
       case 'source.principal':
-        return stringMatch(principalForm(v) ?? v, principalForm(r.sourcePrincipal));
+        return stringMatch(principalForm(v), r.sourcePrincipal && principalForm(r.sourcePrincipal));
       case 'destination.port':
         return v === String(r.destinationPort);
       default:
