@@ -18,6 +18,8 @@ import {
   type MeshAuthorizationPolicy,
 } from '../../core/model/mesh.js';
 import { ipInBlock } from '../../core/policy/cidr.js';
+// Envoy presents repeated headers to RBAC joined with ',', as routing reads them (names lower-case, as node:http gives them)
+import { headerValue } from '../routing/l7-request.js';
 import {
   principalForm,
   sourceFacts,
@@ -112,16 +114,6 @@ function hostMatch(pattern: string, host: string): boolean {
   if (stringMatch(p, h)) return true;
   const bare = /^(\[[^\]]*\]|[^:]*):\d+$/.exec(h)?.[1];
   return bare !== undefined && stringMatch(p, bare);
-}
-
-/** A header's value as Envoy presents it to RBAC: repeated values joined with `,`. */
-function headerValue(headers: L7AuthzRequest['headers'], name: string): string | undefined {
-  const lower = name.toLowerCase();
-  let v = headers[lower];
-  if (v === undefined) {
-    for (const [k, val] of Object.entries(headers)) if (k.toLowerCase() === lower) v = val;
-  }
-  return Array.isArray(v) ? v.join(',') : v;
 }
 
 const some = (patterns: readonly string[], test: (p: string) => boolean): boolean => patterns.some(test);
