@@ -9,6 +9,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { parseSpiffeId, spiffeIdOfCert, type SpiffeId } from '../core/identity/spiffe.js';
 import { ADMIN_BINDING, parseBinding, type CertificateBinding } from './certificate-binding.js';
 import type { TokenCheck, TokenRecord } from './token-store.js';
+import type { ServiceAccountTokenReviewer } from './kube/token-review.js';
 
 export type Caller =
   | { kind: 'join-token' }
@@ -27,6 +28,8 @@ export interface CallerCheck {
   tokens: TokenAuthority;
   root: X509Certificate;
   trustDomain: string;
+  /** In a cluster: projected service-account tokens (audience ambit) checked by TokenReview. */
+  serviceAccountTokens?: ServiceAccountTokenReviewer | undefined;
 }
 
 interface CallWithAuth {

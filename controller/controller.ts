@@ -2,7 +2,10 @@
 // gRPC server (TLS; client certificates requested, checked per call). Wires the parts together;
 // each decision lives in its own file.
 import { X509Certificate } from 'node:crypto';
+import http from 'node:http';
+import os from 'node:os';
 import * as grpc from '@grpc/grpc-js';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
 import { meshProtos } from '../core/discovery/proto.js';
 import { MAX_MESSAGE_BYTES } from '../core/identity/controller-endpoint.js';
@@ -22,6 +25,14 @@ import { callAdmission, oversizedRefusal, RefusalLog } from './call-admission.js
 import { limitDeserializer, receiveLimitOf, SERVER_MAX_RECEIVE_BYTES } from './grpc-receive-limit.js';
 import { tokenServiceHandlers } from './token-service.js';
 import { TokenStore } from './token-store.js';
+import { prepareClusterCredentials } from './kube/cluster-credentials.js';
+import { connectKube, inCluster, type KubeApi } from './kube/kube-api.js';
+import { KubeConfigStore } from './kube/kube-config-store.js';
+import { LeaseLeaderElection } from './kube/leader-election.js';
+import { NodeStartupTaints } from './kube/node-taints.js';
+import { KubeStatusWriter } from './kube/status-writer.js';
+import { ServiceAccountTokenReviewer } from './kube/token-review.js';
+import { WaypointDeployments } from './kube/waypoint-deployments.js';
 
 export interface ControllerOptions {
   configDir?: string | undefined;
@@ -31,7 +42,58 @@ export interface ControllerOptions {
   caCertFile?: string | undefined;
   caKeyFile?: string | undefined;
   trustDomain: string;
+  /** HOST:PORT for Prometheus /metrics (watch health per kind, process figures); off when absent. */
+  metricsListen?: string | undefined;
+  /** The environment, for in-cluster detection and the pod's own name and namespace. */
+  env?: NodeJS.ProcessEnv | undefined;
   logger: Logger;
+}
+
+/** The controller's namespace in a cluster (the downward API's POD_NAMESPACE). */
+export const DEFAULT_NAMESPACE = 'ambit-system';
+
+/**
+ * Which config store: `--config DIR` (embedded), `--kubeconfig PATH`, or, with neither inside a
+ * pod, the in-cluster service account (DESIGN.md §8; issue 10).
+ */
+export function configSourceOf(
+  o: Pick<ControllerOptions, 'configDir' | 'kubeconfig'>,
+  podDetected: boolean,
+): { kind: 'dir'; dir: string } | { kind: 'kube'; kubeconfig: string | undefined } {
+  if (o.configDir && o.kubeconfig) {
+    throw ctlError('CTL_NO_CONFIG_SOURCE', 'give either --config DIR or --kubeconfig PATH, not both');
+  }
+  if (o.configDir) return { kind: 'dir', dir: o.configDir };
+  if (o.kubeconfig) return { kind: 'kube', kubeconfig: o.kubeconfig };
+  if (podDetected) return { kind: 'kube', kubeconfig: undefined };
+  throw ctlError(
+    'CTL_NO_CONFIG_SOURCE',
+    'no config source: give --config DIR (embedded store) or --kubeconfig PATH (outside a pod)',
+  );
+}
+
+async function listenMetrics(listen: string, registry: Registry): Promise<http.Server> {
+  const host = hostOf(listen);
+  const port = Number(listen.slice(listen.lastIndexOf(':') + 1));
+  const server = http.createServer((req, res) => {
+    if ((req.url ?? '').split('?')[0] !== '/metrics' || req.method !== 'GET') {
+      res.writeHead(404).end('not found\n');
+      return;
+    }
+    registry.metrics().then(
+      (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
+      (err: unknown) => res.writeHead(500).end(`${(err as Error).message}\n`),
+    );
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) =>
+      reject(ctlError('CTL_METRICS_LISTEN', `cannot listen on ${listen}: ${err.message}`, err)),
+    );
+    server.listen(port, host.replace(/^\[|\]$/g, ''), resolve);
+  });
+  return server;
 }
 
 export interface RunningController {
@@ -67,25 +129,50 @@ function hostOf(listen: string): string {
 }
 
 export async function startController(o: ControllerOptions): Promise<RunningController> {
-  if (o.kubeconfig) {
-    throw ctlError('CTL_KUBECONFIG_NOT_BUILT', 'the Kubernetes config store (--kubeconfig) is not built yet');
-  }
-  if (!o.configDir) {
-    throw ctlError('CTL_NO_CONFIG_SOURCE', 'no config source: give --config DIR');
-  }
+  const env = o.env ?? process.env;
+  const source = configSourceOf(o, inCluster(env));
   const host = hostOf(o.listen);
   const logger = o.logger;
-  const creds = await prepareStateDir(o);
+  const namespace = env.POD_NAMESPACE || DEFAULT_NAMESPACE;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'ambit_controller_' });
+  const kube: KubeApi | undefined = source.kind === 'kube' ? connectKube(source.kubeconfig) : undefined;
+  const creds = kube
+    ? await prepareClusterCredentials({
+        ...o,
+        api: kube,
+        namespace,
+        logger: logger.child({ component: 'credentials' }),
+      })
+    : await prepareStateDir(o);
   const root = new X509Certificate(creds.ca.rootPem);
   const tokens = await TokenStore.open(o.stateDir);
-  const check: CallerCheck = { root, joinToken: creds.joinToken, tokens, trustDomain: o.trustDomain };
+  const serviceAccountTokens = kube
+    ? new ServiceAccountTokenReviewer({
+        api: kube,
+        namespace,
+        logger: logger.child({ component: 'token-review' }),
+      })
+    : undefined;
+  const check: CallerCheck = {
+    root,
+    joinToken: creds.joinToken,
+    tokens,
+    trustDomain: o.trustDomain,
+    serviceAccountTokens,
+  };
   const refusals = new RefusalLog(logger.child({ component: 'admission' }));
 
-  const store: ConfigStore = new DirectoryConfigStore(
-    o.configDir,
-    logger.child({ component: 'config-store' }),
-  );
+  const store: ConfigStore =
+    source.kind === 'dir'
+      ? new DirectoryConfigStore(source.dir, logger.child({ component: 'config-store' }))
+      : new KubeConfigStore({
+          api: kube ?? connectKube(source.kubeconfig),
+          logger: logger.child({ component: 'config-store' }),
+          registry,
+        });
   await store.start();
+  const metricsServer = o.metricsListen ? await listenMetrics(o.metricsListen, registry) : undefined;
   let generation = store.get().generation;
   let current = publicationOf(computeMeshState(store.get().resources, o.trustDomain));
   logger.info({ version: current.version, workloads: current.state.workloads.length }, 'mesh state computed');
@@ -142,6 +229,56 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
     discovery.publish();
     logWaypointTransitions();
   });
+
+  // in a cluster: every replica serves discovery and the CA; the Lease's holder writes status,
+  // keeps waypoint Deployments and lifts node startup taints
+  const kubeTasks: { nudge(): void; stop(): Promise<void> }[] = [];
+  let leader: LeaseLeaderElection | undefined;
+  if (kube) {
+    leader = new LeaseLeaderElection({
+      api: kube,
+      namespace,
+      name: 'ambit-controller',
+      identity: env.POD_NAME || os.hostname(),
+      logger: logger.child({ component: 'leader' }),
+    });
+    const config = () => store.get().resources;
+    const statusWriter = new KubeStatusWriter({
+      api: kube,
+      leader,
+      config,
+      state: () => current.state,
+      subscribers: () => discovery.connectedSubscribers(),
+      logger: logger.child({ component: 'status-writer' }),
+    });
+    const waypointDeployments = new WaypointDeployments({
+      api: kube,
+      leader,
+      config,
+      image: env.AMBIT_IMAGE || 'ghcr.io/ambit-mesh/ambit:0.1.0',
+      controllerAddress: env.AMBIT_CONTROLLER_ADDRESS || `ambit-controller.${namespace}.svc:15010`,
+      logger: logger.child({ component: 'waypoint-deployments' }),
+    });
+    const nodeTaints = new NodeStartupTaints({
+      api: kube,
+      leader,
+      config,
+      subscribers: () => discovery.connectedSubscribers(),
+      logger: logger.child({ component: 'node-taints' }),
+    });
+    kubeTasks.push(statusWriter, waypointDeployments, nodeTaints);
+    statusWriter.start();
+    waypointDeployments.start();
+    nodeTaints.start();
+    leader.start();
+    store.subscribe(() => {
+      for (const t of kubeTasks) t.nudge();
+    });
+    discovery.subscriptionsChanged.add(() => {
+      statusWriter.nudge();
+      nodeTaints.nudge();
+    });
+  }
 
   const protos = meshProtos();
   const server = new grpc.Server({
@@ -219,6 +356,7 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
     ),
   ).catch(async (err) => {
     await store.close();
+    metricsServer?.close();
     throw err;
   });
   const address = `${host}:${port}`;
@@ -232,7 +370,14 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
     discovery,
     current: () => current,
     close: async () => {
+      await Promise.all(kubeTasks.map((t) => t.stop()));
+      await leader?.stop();
+      serviceAccountTokens?.close();
       await store.close();
+      if (metricsServer) {
+        metricsServer.closeAllConnections();
+        await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      }
       discovery.closeAll();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {

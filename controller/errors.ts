@@ -4,7 +4,15 @@ import { AmbitError, defineErrors } from '../core/errors.js';
 
 const HINTS = {
   CTL_CONFIG_DIR: undefined,
-  CTL_KUBECONFIG_NOT_BUILT: 'use --config DIR (the embedded directory store)',
+  CTL_KUBE_STORE: 'check the kubeconfig, the API server and the controller RBAC (deploy/daemonset/rbac.yaml)',
+  CTL_KUBE_CREDENTIALS:
+    'the controller needs get/create/update on the Secret ambit-ca and the ConfigMap ambit-root-cert in its namespace',
+  CTL_TOKEN_REVIEW:
+    'the node or waypoint pod must mount a projected service-account token with audience ambit',
+  CTL_LEADER: undefined,
+  CTL_KUBE_STATUS: undefined,
+  CTL_WAYPOINT_DEPLOY: undefined,
+  CTL_METRICS_LISTEN: undefined,
   CTL_NO_CONFIG_SOURCE: undefined,
   CTL_LISTEN: undefined,
   CTL_STATE_DIR: undefined,

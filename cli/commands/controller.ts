@@ -14,6 +14,7 @@ interface ControllerFlags {
   caCert?: string;
   caKey?: string;
   trustDomain: string;
+  metricsListen?: string;
 }
 
 export function registerController(program: Command): void {
@@ -21,12 +22,16 @@ export function registerController(program: Command): void {
     .command('controller')
     .description('run the controller: config store, CA and discovery over gRPC')
     .option('--config <dir>', 'embedded config store: a directory of YAML manifests')
-    .option('--kubeconfig <path>', 'use a Kubernetes API server as the config store')
+    .option(
+      '--kubeconfig <path>',
+      'use a Kubernetes API server as the config store (inside a pod, with neither flag: the in-cluster service account)',
+    )
     .option('--listen <host:port>', 'gRPC listen address (discovery + CA, mTLS)', '127.0.0.1:15010')
     .option('--state-dir <dir>', 'where the trust root and join token are written', '.ambit/')
     .option('--ca-cert <file>', 'operator-supplied root certificate (PEM)')
     .option('--ca-key <file>', 'operator-supplied root key (PEM)')
     .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
+    .option('--metrics-listen <host:port>', 'serve Prometheus /metrics (per-kind watch health) here')
     .action(
       runAction(async (flags: ControllerFlags) => {
         // failures reach the operator as one line (run-action.ts) and pino logs; grpc-js's own stderr lines would add noise
@@ -40,6 +45,7 @@ export function registerController(program: Command): void {
           caCertFile: flags.caCert,
           caKeyFile: flags.caKey,
           trustDomain: flags.trustDomain,
+          metricsListen: flags.metricsListen,
           logger,
         });
         await new Promise<void>((resolve) => {

@@ -18,10 +18,14 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 describe('ambit controller flags', () => {
   it.each([
     [
-      ['--kubeconfig', '/root/.kube/config'],
-      'CTL_KUBECONFIG_NOT_BUILT: the Kubernetes config store (--kubeconfig) is not built yet',
+      ['--kubeconfig', '/nonexistent/kubeconfig'],
+      'CTL_KUBE_API: cannot load kubeconfig /nonexistent/kubeconfig: ENOENT',
     ],
     [[], 'CTL_NO_CONFIG_SOURCE: no config source: give --config DIR'],
+    [
+      ['--config', '/tmp', '--kubeconfig', '/nonexistent/kubeconfig'],
+      'CTL_NO_CONFIG_SOURCE: give either --config DIR or --kubeconfig PATH, not both',
+    ],
     [['--config', '/nonexistent/dir'], 'CTL_CONFIG_DIR: config directory /nonexistent/dir is not readable'],
     [
       ['--config', tmp, '--ca-cert', '/nonexistent.pem'],
