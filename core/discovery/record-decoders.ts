@@ -52,6 +52,7 @@ const workload: z.ZodType<Workload> = z.object({
   waypoint: opt(waypointRef),
   waypointFor: opt(waypointRef),
   cgroupPath: opt(str),
+  qosClass: opt(z.enum(['Guaranteed', 'Burstable', 'BestEffort'])),
   workloadName: str,
   canonicalService: str,
   canonicalRevision: str,

@@ -186,6 +186,8 @@ export function computeMeshState(config: ConfigResources, trustDomain: string): 
     }
     const cgroup = pod.metadata.annotations?.[CGROUP_PATH_ANNOTATION];
     if (cgroup !== undefined) w.cgroupPath = cgroup;
+    const qosClass = pod.status?.qosClass;
+    if (qosClass !== undefined) w.qosClass = qosClass;
     const app = labels['app.kubernetes.io/name'] ?? labels.app;
     if (app !== undefined) w.app = app;
     const version = labels['app.kubernetes.io/version'] ?? labels.version;

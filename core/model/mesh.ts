@@ -14,6 +14,9 @@ export interface WaypointRef {
 
 export type DataplaneMode = 'ambient' | 'none';
 
+/** A pod's status.qosClass: with the pod UID it names the kubelet's pod cgroup (agent/pod-cgroup-layout.ts). */
+export type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
+
 /** One pod as the mesh sees it. Key: `uid`. */
 export interface Workload {
   uid: string;
@@ -38,6 +41,8 @@ export interface Workload {
   waypointFor?: WaypointRef;
   /** cgroup v2 directory of the pod (embedded store: annotation ambit.dev/cgroup-path). */
   cgroupPath?: string | undefined;
+  /** status.qosClass, when the pod has one (Kubernetes sets it; the embedded store may omit it). */
+  qosClass?: QosClass | undefined;
   /** Telemetry labels (Istio's rules: service.istio.io/canonical-name, app.kubernetes.io/name, app, else workload name). */
   workloadName: string;
   canonicalService: string;

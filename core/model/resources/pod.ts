@@ -1,5 +1,6 @@
 // Pod (v1): placement (spec.nodeName), identity (serviceAccountName), addresses (status.podIP(s)),
-// readiness (Ready condition) and container port names. Other Pod fields pass untouched.
+// readiness (Ready condition), QoS class (status.qosClass: names the pod cgroup) and container
+// port names. Other Pod fields pass untouched.
 import { z } from 'zod';
 import { objectMeta } from './object-meta.js';
 import { dnsLabel, dnsSubdomain, ipAddress, portNumber } from './values.js';
@@ -40,6 +41,7 @@ export const podSchema = z.looseObject({
       podIP: ipAddress.optional(),
       podIPs: z.array(z.looseObject({ ip: ipAddress })).optional(),
       conditions: z.array(podCondition).optional(),
+      qosClass: z.enum(['Guaranteed', 'Burstable', 'BestEffort']).optional(),
     })
     .optional(),
 });
