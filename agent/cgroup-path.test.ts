@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { kubeletPodCgroupCandidates, resolveCgroupPath } from './cgroup-path.js';
+import { resolveCgroupPath } from './cgroup-path.js';
 import { findCgroup2Root } from './cgroup-root.js';
 
 describe('resolveCgroupPath', () => {
@@ -44,23 +44,5 @@ describe('findCgroup2Root', () => {
   });
   it('says so when there is none', () => {
     expect(() => findCgroup2Root('25 24 0:22 / /sys/fs/cgroup ro - tmpfs tmpfs ro')).toThrow(/not mounted/);
-  });
-});
-
-describe('kubeletPodCgroupCandidates', () => {
-  it('lists the systemd and cgroupfs layouts for every QoS class', () => {
-    const c = kubeletPodCgroupCandidates('1b2c-3d');
-    expect(c).toHaveLength(0); // too short to be a UID
-    const uid = '0f3a9c1e-7b2d-4e5f-9a8b-1c2d3e4f5a6b';
-    const got = kubeletPodCgroupCandidates(uid);
-    expect(got).toContain(
-      'kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0f3a9c1e_7b2d_4e5f_9a8b_1c2d3e4f5a6b.slice',
-    );
-    expect(got).toContain(`kubepods/besteffort/pod${uid}`);
-    expect(got).toContain(`kubepods/pod${uid}`);
-    expect(got).toHaveLength(6);
-  });
-  it('refuses anything that is not a UID (no path tricks)', () => {
-    expect(kubeletPodCgroupCandidates('../../etc')).toEqual([]);
   });
 });

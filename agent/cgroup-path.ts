@@ -1,6 +1,6 @@
-// Turns a pod's cgroup path (annotation ambit.dev/cgroup-path, or what a Kubernetes agent
-// derives from the pod UID and QoS class) into the absolute cgroup v2 directory to attach to.
-// Pure. See docs/kernel.md for the systemd vs cgroupfs driver layouts.
+// Turns a pod's cgroup path (annotation ambit.dev/cgroup-path, or what pod-cgroup-finder.ts found
+// from the pod UID and QoS class) into the absolute cgroup v2 directory to attach to, refusing
+// paths that climb out of the cgroup root. Pure.
 import path from 'node:path';
 import { agentError } from './errors.js';
 
@@ -17,24 +17,4 @@ export function resolveCgroupPath(cgroupPath: string, cgroupRoot: string): strin
     return normalized;
   }
   return path.posix.join(cgroupRoot, normalized);
-}
-
-/**
- * Where the kubelet puts a pod's cgroup on cgroup v2, relative to the cgroup root, for both
- * cgroup drivers and the three QoS classes (docs/kernel.md). Used when a pod carries no
- * ambit.dev/cgroup-path annotation: the agent takes the first candidate that exists.
- */
-export function kubeletPodCgroupCandidates(podUid: string): string[] {
-  if (!/^[0-9a-fA-F-]{8,64}$/.test(podUid)) return [];
-  const u = podUid.replace(/-/g, '_');
-  return [
-    // systemd driver
-    `kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${u}.slice`,
-    `kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${u}.slice`,
-    `kubepods.slice/kubepods-pod${u}.slice`,
-    // cgroupfs driver
-    `kubepods/burstable/pod${podUid}`,
-    `kubepods/besteffort/pod${podUid}`,
-    `kubepods/pod${podUid}`,
-  ];
 }

@@ -15,6 +15,7 @@ const HINTS = {
   AG_ATTACH: undefined,
   AG_DETACH: undefined,
   AG_RECONCILE: undefined,
+  AG_RESTORE_CACHE: 'check that --state-dir is writable by the agent; a bad cache is ignored and rewritten',
 } as const;
 
 export type AgentErrorCode = keyof typeof HINTS;

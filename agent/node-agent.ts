@@ -1,10 +1,11 @@
-// The agent's plumbing: loads and pins this node's programs once, adds the mesh address, then
-// for each mesh state it is given computes a plan with reconcile() and carries it out.
-// Reconciles run one at a time; a state that arrives during a run is applied right after
+// The agent's plumbing: loads and pins this node's programs once, adds the mesh address,
+// re-applies what the restore cache says it last enrolled (a rebooted node gets capture back
+// before the controller answers), then for each mesh state it is given computes a plan with
+// reconcile() and carries it out, writing the new desired state to the cache first.
+// Reconciles run one at a time; a target that arrives during a run is applied right after
 // (only the newest). Stopping the agent leaves everything in place: established and new
-// connections keep working without it. uninstall() removes what start() made.
+// connections keep working without it. uninstall() removes what start() made, and the cache.
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import type { MeshState } from '../core/model/mesh.js';
 import { DEFAULT_MESH_ADDRESS } from '../core/bpf-maps/mesh-address.js';
@@ -12,13 +13,20 @@ import { pinRoot } from '../core/bpf-maps/pin-paths.js';
 import { PROGRAMS } from './attach-kinds.js';
 import { ensureLoaded, removePins, type ProgramIds } from './bpffs.js';
 import { bpftool } from './bpftool.js';
-import { kubeletPodCgroupCandidates } from './cgroup-path.js';
 import { findCgroup2Root } from './cgroup-root.js';
 import { readAttachments, readKernelState } from './kernel-state.js';
 import { NodeMaps } from './node-maps.js';
 import { addMeshAddress, nodeAddresses, removeMeshAddress } from './node-setup.js';
 import { executePlan } from './plan-executor.js';
-import { isPlanEmpty, reconcile, type ReconcilePlan } from './reconcile.js';
+import { detectKubeletLayouts, findPodCgroup } from './pod-cgroup-finder.js';
+import {
+  desiredKernelState,
+  isPlanEmpty,
+  planFor,
+  type DesiredKernelState,
+  type ReconcilePlan,
+} from './reconcile.js';
+import type { RestoreCache } from './restore-cache.js';
 import { agentError } from './errors.js';
 
 export interface NodeAgentOptions {
@@ -29,10 +37,15 @@ export interface NodeAgentOptions {
   /** Re-reconcile the last state this often, healing drift (a pod cgroup recreated by the
    * runtime, a program detached by hand). 0 disables. Default 10 s. */
   resyncMs?: number | undefined;
+  /** What the agent last enrolled, re-applied on start before any mesh state arrives. */
+  restoreCache?: RestoreCache | undefined;
   logger: Logger;
 }
 
 export const DEFAULT_RESYNC_MS = 10_000;
+
+/** What a reconcile aims at: a mesh state, or the restore cache's desired state until one comes. */
+type Target = { kind: 'mesh'; state: MeshState } | { kind: 'restore'; desired: DesiredKernelState };
 
 export class NodeAgent {
   readonly node: string;
@@ -40,10 +53,10 @@ export class NodeAgent {
   private readonly cgroupRoot: string;
   private ids?: ProgramIds | undefined;
   private maps?: NodeMaps | undefined;
-  private running?: Promise<void> | undefined;
-  private pending?: MeshState | undefined;
+  private running?: Promise<boolean> | undefined;
+  private pending?: Target | undefined;
   private lastError?: Error | undefined;
-  private lastState?: MeshState | undefined;
+  private lastTarget?: Target | undefined;
   private retryTimer?: NodeJS.Timeout | undefined;
   private resyncTimer?: NodeJS.Timeout | undefined;
 
@@ -61,7 +74,7 @@ export class NodeAgent {
     const resyncMs = this.opts.resyncMs ?? DEFAULT_RESYNC_MS;
     if (resyncMs > 0) {
       this.resyncTimer = setInterval(() => {
-        if (this.lastState && !this.running) void this.applyOnce(this.lastState);
+        if (this.lastTarget && !this.running) void this.applyOnce(this.lastTarget);
       }, resyncMs);
       this.resyncTimer.unref();
     }
@@ -69,6 +82,44 @@ export class NodeAgent {
       { pins: pinRoot(this.node), reusedPins: reused, meshAddress: this.meshAddress, addedAddress: added },
       'agent ready',
     );
+    await this.restore(); // before any mesh state: the controller may be down, or on this node
+  }
+
+  /**
+   * Re-applies what the restore cache holds, if anything: after a reboot the pins and
+   * attachments are gone and this brings capture back without the controller. A cache that is
+   * missing or refused changes nothing. Pod cgroups the kubelet has not recreated yet are
+   * retried every second until they appear or the first mesh state replaces this target.
+   */
+  async restore(): Promise<void> {
+    const cache = this.opts.restoreCache;
+    if (!cache) return;
+    const loaded = cache.load(this.cgroupRoot);
+    switch (loaded.kind) {
+      case 'none':
+        this.opts.logger.info({ cache: cache.file }, 'no restore cache: waiting for the controller');
+        return;
+      case 'refused':
+        this.opts.logger.warn({ err: loaded.error }, 'restore cache refused: waiting for the controller');
+        return;
+      case 'loaded': {
+        const changed = await this.applyTarget({ kind: 'restore', desired: loaded.desired });
+        this.opts.logger.info(
+          {
+            cache: cache.file,
+            pods: [...loaded.desired.attachments.values()].sort(),
+            changedKernel: changed,
+            complete: this.lastError === undefined,
+          },
+          'restore cache applied',
+        );
+        return;
+      }
+      default: {
+        const never: never = loaded;
+        throw new Error(`unknown restore cache result ${JSON.stringify(never)}`);
+      }
+    }
   }
 
   /**
@@ -77,49 +128,75 @@ export class NodeAgent {
    * the same state is reconciled again a second later, until it converges or a newer one comes.
    */
   async apply(state: MeshState): Promise<void> {
-    await this.applyOnce(state);
+    await this.applyTarget({ kind: 'mesh', state });
+  }
+
+  /** Applies a target; true when it changed the kernel. Retries a failed one every second. */
+  private async applyTarget(target: Target): Promise<boolean> {
+    const changed = await this.applyOnce(target);
     clearTimeout(this.retryTimer);
-    if (this.lastError && this.lastState === state) {
+    if (this.lastError && this.lastTarget === target) {
       this.retryTimer = setTimeout(() => {
-        if (this.lastState === state) void this.apply(state);
+        if (this.lastTarget === target) void this.applyTarget(target);
       }, 1000);
       this.retryTimer.unref();
     }
+    return changed;
   }
 
-  private async applyOnce(state: MeshState): Promise<void> {
-    this.lastState = state;
-    this.pending = state;
+  private async applyOnce(target: Target): Promise<boolean> {
+    this.lastTarget = target;
+    this.pending = target;
     while (this.running) await this.running;
-    if (this.pending === undefined) return;
+    if (this.pending === undefined) return false;
     const next = this.pending;
     this.pending = undefined;
     this.running = this.applyNow(next).finally(() => (this.running = undefined));
-    await this.running;
+    return this.running;
   }
 
-  private async applyNow(state: MeshState): Promise<void> {
+  private async applyNow(target: Target): Promise<boolean> {
     const { ids, maps } = this.started();
     this.lastError = undefined;
     try {
       const current = await readKernelState(this.cgroupRoot, ids, maps);
-      const plan = reconcile({
-        state,
-        discoveredCgroups: discoverPodCgroups(state, this.node, this.cgroupRoot),
-        node: this.node,
-        meshAddress: this.meshAddress,
-        nodeAddresses: nodeAddresses(this.meshAddress),
-        cgroupRoot: this.cgroupRoot,
-        current,
-      });
+      const { desired, skipped } =
+        target.kind === 'mesh'
+          ? desiredKernelState({
+              state: target.state,
+              discoveredCgroups: discoverPodCgroups(target.state, this.node, this.cgroupRoot),
+              node: this.node,
+              meshAddress: this.meshAddress,
+              nodeAddresses: nodeAddresses(this.meshAddress),
+              cgroupRoot: this.cgroupRoot,
+            })
+          : { desired: target.desired, skipped: [] };
+      if (target.kind === 'mesh') this.saveRestoreCache(desired);
+      const facts = { meshAddress: this.meshAddress, nodeAddresses: nodeAddresses(this.meshAddress) };
+      const plan = planFor(desired, facts, current, skipped);
       for (const s of plan.skipped) this.opts.logger.warn(s, 'pod not enrolled');
-      if (isPlanEmpty(plan)) return;
+      if (isPlanEmpty(plan)) return false;
       const { errors } = await executePlan(plan, maps, ids);
-      this.opts.logger.info(summarize(plan), 'reconciled');
+      this.opts.logger.info({ ...summarize(plan), from: target.kind }, 'reconciled');
       if (errors.length > 0) throw agentError.aggregate('AG_RECONCILE', 'reconcile incomplete', errors);
+      return true;
     } catch (err) {
       this.lastError = err as Error;
       this.opts.logger.error({ err }, 'reconcile failed');
+      return true;
+    }
+  }
+
+  /** Written before the plan runs, so a crash mid-plan restores the state it was heading to. */
+  private saveRestoreCache(desired: DesiredKernelState): void {
+    try {
+      if (this.opts.restoreCache?.save(desired))
+        this.opts.logger.debug({ cache: this.opts.restoreCache.file }, 'restore cache written');
+    } catch (err) {
+      this.opts.logger.warn(
+        { err },
+        'restore cache not written; capture after a reboot waits for the controller',
+      );
     }
   }
 
@@ -143,6 +220,7 @@ export class NodeAgent {
     this.close();
     await removeMeshAddress(this.meshAddress);
     removePins(this.node);
+    this.opts.restoreCache?.remove();
     this.opts.logger.info('agent uninstalled'); // the logger's base names the node
   }
 
@@ -159,13 +237,18 @@ export class NodeAgent {
   }
 }
 
-/** For local enrolled pods without a cgroup path: the kubelet's pod cgroup, if one exists. */
+/**
+ * For local enrolled pods without a cgroup path: the kubelet's pod cgroup from the pod UID and
+ * QoS class (straight to it when the class is known, probing the classes otherwise), if it exists.
+ */
 function discoverPodCgroups(state: MeshState, node: string, cgroupRoot: string): Map<string, string> {
   const found = new Map<string, string>();
-  for (const w of state.workloads) {
-    if (w.node !== node || !w.enrolled || w.cgroupPath) continue;
-    const hit = kubeletPodCgroupCandidates(w.uid).find((rel) => existsSync(path.join(cgroupRoot, rel)));
-    if (hit) found.set(w.uid, hit);
+  const pods = state.workloads.filter((w) => w.node === node && w.enrolled && !w.cgroupPath);
+  if (pods.length === 0) return found;
+  const layouts = detectKubeletLayouts(cgroupRoot);
+  for (const w of pods) {
+    const hit = findPodCgroup(cgroupRoot, { uid: w.uid, qos: w.qosClass }, layouts);
+    if (hit) found.set(w.uid, hit.path);
   }
   return found;
 }

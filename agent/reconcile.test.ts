@@ -1,10 +1,19 @@
 // The agent's decider without a kernel: what gets attached, detached and written for a mesh
 // state against a simulated kernel state, and that applying a plan then reconciling again
-// yields an empty plan (restart idempotence).
+// yields an empty plan (restart idempotence); the restore path: the desired state kept in the
+// restore cache rebuilds a rebooted node's kernel state exactly as the mesh state did.
 import { describe, expect, it } from 'vitest';
 import { emptyMeshState, type MeshState, type Workload } from '../core/model/mesh.js';
 import { viewFor } from '../core/discovery/view-for.js';
-import { isPlanEmpty, reconcile, type NodeKernelState, type ReconcilePlan } from './reconcile.js';
+import {
+  desiredKernelState,
+  isPlanEmpty,
+  planFor,
+  reconcile,
+  type NodeKernelState,
+  type ReconcilePlan,
+} from './reconcile.js';
+import { decodeRestoreCache, encodeRestoreCache } from './restore-cache.js';
 import type { AttachKind } from './attach-kinds.js';
 
 const ROOT = '/sys/fs/cgroup/unified';
@@ -253,5 +262,77 @@ describe('reconcile', () => {
       'sockops',
       'strict_ingress',
     ]);
+  });
+});
+
+describe('restore from the desired state (restore cache)', () => {
+  const facts = { meshAddress: '169.254.7.1', nodeAddresses: ['10.250.0.1', '169.254.7.1'] };
+  const s = state(
+    [
+      wl('cart'),
+      wl('web', { node: 'n2' }),
+      wl('db', { enrolled: false }),
+      wl('pay', { cgroupPath: undefined }),
+    ],
+    {
+      services: [
+        {
+          namespace: 'shop',
+          name: 'web',
+          hostname: 'web.shop.svc.cluster.local',
+          vips: ['10.96.0.9'],
+          ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }],
+          labels: {},
+          endpoints: [],
+        },
+      ],
+      peerAuthentications: [
+        { namespace: 'shop', name: 'default', mode: 'STRICT', portLevelMtls: {}, meshWide: false },
+      ],
+    },
+  );
+  const input = { state: s, node: 'n1', cgroupRoot: ROOT, ...facts };
+
+  it('after a reboot (empty kernel) the cached state gives the same plan as the mesh state', () => {
+    const { desired, skipped } = desiredKernelState(input);
+    expect(skipped.map((x) => x.pod)).toEqual(['shop/pay']); // no cgroup: never cached as enrolled
+    const decoded = decodeRestoreCache(encodeRestoreCache('n1', desired), 'n1', ROOT);
+    if (!decoded.ok) throw new Error(decoded.error);
+    const fromCache = planFor(decoded.desired, facts, empty);
+    const fromMesh = run(s);
+    // the same plan up to order (the cache keeps its entries sorted)
+    const norm = (p: ReconcilePlan): Record<string, unknown> =>
+      Object.fromEntries(
+        Object.entries({ ...p, skipped: [] }).map(([k, v]) => [
+          k,
+          v && typeof v === 'object' && 'put' in v
+            ? {
+                put: [...v.put].map((e) => JSON.stringify(e)).sort(),
+                delete: [...v.delete].map((e) => JSON.stringify(e)).sort(),
+              }
+            : v,
+        ]),
+      );
+    expect(norm(fromCache)).toEqual(norm(fromMesh));
+    expect(fromCache.attach.map((a) => `${a.pod} ${a.kind}`)).toEqual([
+      'shop/cart connect4',
+      'shop/cart connect6',
+      'shop/cart sockops',
+      'shop/cart strict_ingress',
+    ]);
+    expect(fromCache.podPolicy.put).toEqual([['10.0.0.4', 'STRICT']]);
+    expect(fromCache.meshDst.put).toContainEqual([{ ip: '10.96.0.9', port: 80 }, 'service']);
+  });
+
+  it('an agent restart without a reboot: the cache matches the kernel, the plan is empty', () => {
+    const kernel = apply(empty, run(s));
+    expect(isPlanEmpty(planFor(desiredKernelState(input).desired, facts, kernel))).toBe(true);
+  });
+
+  it('the first mesh state after a restore reconciles as usual (a pod gone since is detached)', () => {
+    const restored = apply(empty, planFor(desiredKernelState(input).desired, facts, empty));
+    const plan = run(state([]), restored);
+    expect(plan.detach.map((d) => d.cgroup)).toEqual(Array(4).fill(`${ROOT}/kube/cart`));
+    expect(plan.podPolicy.delete).toEqual(['10.0.0.4']);
   });
 });

@@ -1,8 +1,9 @@
 // The agent's decider: from the mesh state, this node's name and what is pinned and attached in
 // the kernel now, compute the plan that makes the kernel match (attach/detach per pod cgroup,
-// map puts/deletes). Pure and idempotent: a plan computed against its own result is empty, which
-// is what makes an agent restart attach nothing twice. The plumbing in plan-executor.ts carries
-// it out; nothing here touches the kernel.
+// map puts/deletes). Two steps: the desired kernel state (what the restore cache keeps), then its
+// diff against the kernel. Pure and idempotent: a plan computed against its own result is empty,
+// which is what makes an agent restart attach nothing twice. The plumbing in plan-executor.ts
+// carries it out; nothing here touches the kernel.
 import { effectiveMtlsMode } from '../core/model/peer-authentication-mode.js';
 import type { MeshState, Workload } from '../core/model/mesh.js';
 import type { AmbitConfig, KernelMtlsMode, MeshDstKind } from '../core/bpf-maps/map-codecs.js';
@@ -94,8 +95,29 @@ export function kernelModeFor(state: MeshState, w: Workload): KernelMtlsMode {
   return effectiveMtlsMode(state.peerAuthentications, w) === 'STRICT' ? 'STRICT' : 'PERMISSIVE';
 }
 
-export function reconcile(input: ReconcileInput): ReconcilePlan {
-  const { state, node, current } = input;
+/**
+ * What the kernel should hold for this node's pods, apart from what the node itself gives (mesh
+ * address, node addresses). It is what the agent last enrolled: the restore cache
+ * (restore-cache.ts) stores exactly this, so a rebooted node gets its capture back from it
+ * before the controller answers.
+ */
+export interface DesiredKernelState {
+  /** absolute pod cgroup -> `<ns>/<name>` */
+  attachments: ReadonlyMap<string, string>;
+  /** `${ip}:${port}` -> kind */
+  meshDst: ReadonlyMap<string, MeshDstKind>;
+  /** pod ip -> mode */
+  podPolicy: ReadonlyMap<string, KernelMtlsMode>;
+}
+
+export interface DesiredFromState {
+  desired: DesiredKernelState;
+  skipped: ReconcilePlan['skipped'];
+}
+
+/** What the mesh state asks of this node's kernel (pure; see reconcile()). */
+export function desiredKernelState(input: Omit<ReconcileInput, 'current'>): DesiredFromState {
+  const { state, node } = input;
   const skipped: ReconcilePlan['skipped'] = [];
 
   // Mesh destinations: every enrolled workload IP (any port) and every service VIP:port. An agent's
@@ -116,16 +138,17 @@ export function reconcile(input: ReconcileInput): ReconcilePlan {
   }
 
   // Local enrolled pods: their cgroups get our programs, their IPs a policy entry.
-  const wantAttach = new Map<string, string>(); // cgroup -> pod
+  const attachments = new Map<string, string>(); // cgroup -> pod
   const podPolicy = new Map<string, KernelMtlsMode>();
-  const enrolledPods: string[] = [];
   for (const w of state.workloads) {
     if (w.node !== node || !w.enrolled) continue;
     const cgroupPath = w.cgroupPath ?? input.discoveredCgroups?.get(w.uid);
     if (!cgroupPath) {
       skipped.push({
         pod: podName(w),
-        reason: 'no cgroup path (annotation ambit.dev/cgroup-path) and no kubelet pod cgroup for its UID',
+        reason:
+          'no cgroup path (annotation ambit.dev/cgroup-path) and no kubelet pod cgroup for its UID' +
+          (w.qosClass ? ` and QoS class ${w.qosClass}` : ' (QoS class unknown: probed every class)'),
       });
       continue;
     }
@@ -136,44 +159,64 @@ export function reconcile(input: ReconcileInput): ReconcilePlan {
       skipped.push({ pod: podName(w), reason: (err as Error).message });
       continue;
     }
-    wantAttach.set(cgroup, podName(w));
-    enrolledPods.push(podName(w));
+    attachments.set(cgroup, podName(w));
     const mode = kernelModeFor(state, w);
     for (const ip of w.ips) if (isIpv4(ip)) podPolicy.set(ip, mode);
   }
+  return { desired: { attachments, meshDst, podPolicy }, skipped };
+}
 
+/** What the node itself contributes: the mesh address (config) and its own addresses (probes). */
+export interface NodeFacts {
+  meshAddress: string;
+  nodeAddresses: readonly string[];
+}
+
+/** The plan that takes the kernel from `current` to `desired` (pure, idempotent). */
+export function planFor(
+  desired: DesiredKernelState,
+  facts: NodeFacts,
+  current: NodeKernelState,
+  skipped: ReconcilePlan['skipped'] = [],
+): ReconcilePlan {
   const probe = new Map<string, true>();
-  for (const a of input.nodeAddresses) if (isIpv4(a) && a !== input.meshAddress) probe.set(a, true);
+  for (const a of facts.nodeAddresses) if (isIpv4(a) && a !== facts.meshAddress) probe.set(a, true);
   const currentProbe = new Map<string, true>([...current.probeSources].map((a) => [a, true]));
 
   const attach: CgroupAttachment[] = [];
-  for (const [cgroup, pod] of wantAttach) {
+  for (const [cgroup, pod] of desired.attachments) {
     const have = current.attachments.get(cgroup);
     for (const kind of ATTACH_KINDS) if (!have?.has(kind)) attach.push({ cgroup, kind, pod });
   }
   const detach: CgroupAttachment[] = [];
   for (const [cgroup, kinds] of current.attachments) {
-    if (wantAttach.has(cgroup)) continue;
+    if (desired.attachments.has(cgroup)) continue;
     for (const kind of kinds) detach.push({ cgroup, kind, pod: '' });
   }
 
-  const config: AmbitConfig = { meshIp: input.meshAddress, capturePort: CAPTURE_PORT };
+  const config: AmbitConfig = { meshIp: facts.meshAddress, capturePort: CAPTURE_PORT };
   const configChanged =
     current.config?.meshIp !== config.meshIp || current.config?.capturePort !== config.capturePort;
 
-  const dst = diffMap(meshDst, current.meshDst);
-  const parseDst = (id: string): { ip: string; port: number } => {
-    const i = id.lastIndexOf(':');
-    return { ip: id.slice(0, i), port: Number(id.slice(i + 1)) };
-  };
+  const dst = diffMap(desired.meshDst, current.meshDst);
   return {
     config: configChanged ? config : undefined,
-    meshDst: { put: dst.put.map(([k, v]) => [parseDst(k), v]), delete: dst.delete.map(parseDst) },
-    podPolicy: diffMap(podPolicy, current.podPolicy),
+    meshDst: { put: dst.put.map(([k, v]) => [parseDstId(k), v]), delete: dst.delete.map(parseDstId) },
+    podPolicy: diffMap(desired.podPolicy, current.podPolicy),
     probeSources: diffMap(probe, currentProbe),
     attach,
     detach,
     skipped,
-    enrolledPods: enrolledPods.sort(),
+    enrolledPods: [...desired.attachments.values()].sort(),
   };
+}
+
+export function parseDstId(id: string): { ip: string; port: number } {
+  const i = id.lastIndexOf(':');
+  return { ip: id.slice(0, i), port: Number(id.slice(i + 1)) };
+}
+
+export function reconcile(input: ReconcileInput): ReconcilePlan {
+  const { desired, skipped } = desiredKernelState(input);
+  return planFor(desired, input, input.current, skipped);
 }

@@ -1,8 +1,10 @@
-// Runs the agent process: start the NodeAgent, feed it mesh states from the discovery client
-// (or a state file), stop on SIGINT/SIGTERM leaving the kernel state in place. `uninstall`
-// removes this node's programs, pins and mesh address instead.
+// Runs the agent process: start the NodeAgent (which first re-applies its restore cache in
+// --state-dir), feed it mesh states from the discovery client (or a state file), stop on
+// SIGINT/SIGTERM leaving the kernel state in place. `uninstall` removes this node's programs,
+// pins, mesh address and restore cache instead.
 import { createLogger, exitAfterFlush } from '../core/telemetry/logger.js';
 import { NodeAgent } from './node-agent.js';
+import { RestoreCache } from './restore-cache.js';
 import { discoverySource } from './discovery-source.js';
 import { stateFileSource, type MeshStateSource } from './state-file-source.js';
 
@@ -26,6 +28,7 @@ export async function runAgent(o: RunAgentOptions): Promise<void> {
     meshAddress: o.meshAddress,
     objectDir: o.bpfObjects,
     resyncMs: o.resyncMs,
+    restoreCache: new RestoreCache(o.stateDir, o.node),
     logger,
   });
   if (o.uninstall) {
