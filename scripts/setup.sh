@@ -21,6 +21,10 @@ declare -A want=(
   [nginx]=nginx
   [curl]=curl
   [make]=make
+  # deploy tests: `kubectl kustomize deploy/daemonset` (Debian's 1.20 client renders the base the
+  # same as v1.32) and `vagrant validate`
+  [kubectl]=kubernetes-client
+  [vagrant]=vagrant
 )
 missing=()
 for cmd in "${!want[@]}"; do
