@@ -5,9 +5,15 @@
 // first. Refusals are logged at most once per window per kind, with the count in between, so a
 // flood does not become a log flood. What each authenticated caller may do is decided by the
 // handlers.
+// A JWT bearer in a cluster (a projected service-account token) is first reviewed by the API
+// server (kube/token-review.ts): the metadata is passed on only once the review answered, so
+// identifyFrom() here and in the handler reads its outcome from the reviewer's cache. When the
+// API server could not be asked, the call is answered UNAVAILABLE (the client retries).
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { identifyFrom, type CallerCheck } from './caller-identity.js';
+import { bearerOf, identifyFrom, type CallerCheck } from './caller-identity.js';
+import type { ReviewOutcome } from './kube/token-review.js';
+import { looksLikeJwt } from './kube/token-review-decision.js';
 import {
   lowerDecoderLimit,
   receiveLimitOf,
@@ -63,6 +69,14 @@ export function oversizedRefusal(refusals: RefusalLog, peer: string): (o: Oversi
     );
 }
 
+/** The review this metadata waits for: a JWT bearer not yet in the reviewer's cache. */
+function pendingReview(metadata: grpc.Metadata, check: CallerCheck): Promise<ReviewOutcome> | undefined {
+  const reviewer = check.serviceAccountTokens;
+  const token = bearerOf(metadata);
+  if (!reviewer || token === undefined || !looksLikeJwt(token)) return undefined;
+  return reviewer.cached(token) ? undefined : reviewer.review(token);
+}
+
 export function callAdmission(deps: CallAdmissionDeps): grpc.ServerInterceptor {
   return (method, call) => {
     const peer = call.getPeer();
@@ -75,23 +89,37 @@ export function callAdmission(deps: CallAdmissionDeps): grpc.ServerInterceptor {
       start: (next) =>
         next({
           onReceiveMetadata: (metadata, passOn) => {
-            const der = call.getAuthContext().sslPeerCertificate?.raw;
-            const caller = identifyFrom(metadata, der, deps.check);
-            if (caller.kind !== 'anonymous') {
-              passOn(metadata);
+            const refuse = (code: grpc.status, kind: string, reason: string): void => {
+              deps.refusals.refused(
+                kind,
+                { limit: 'authentication', method: method.path, peer, reason },
+                kind === 'unauthenticated'
+                  ? 'anonymous gRPC call refused before reading its message'
+                  : 'gRPC call refused: its token could not be reviewed',
+              );
+              call.sendStatus({
+                code,
+                details: `${method.path}: ${reason}`,
+                metadata: new grpc.Metadata(),
+              });
+              resetAfterStatus(call);
+            };
+            const admit = (): void => {
+              const der = call.getAuthContext().sslPeerCertificate?.raw;
+              const caller = identifyFrom(metadata, der, deps.check);
+              if (caller.kind !== 'anonymous') passOn(metadata);
+              else refuse(grpc.status.UNAUTHENTICATED, 'unauthenticated', caller.reason);
+            };
+            const review = pendingReview(metadata, deps.check);
+            if (!review) {
+              admit();
               return;
             }
-            deps.refusals.refused(
-              'unauthenticated',
-              { limit: 'authentication', method: method.path, peer, reason: caller.reason },
-              'anonymous gRPC call refused before reading its message',
-            );
-            call.sendStatus({
-              code: grpc.status.UNAUTHENTICATED,
-              details: `${method.path}: ${caller.reason}`,
-              metadata: new grpc.Metadata(),
+            void review.then((outcome) => {
+              if (!outcome.ok && outcome.transient) {
+                refuse(grpc.status.UNAVAILABLE, 'token-review-unavailable', outcome.reason);
+              } else admit();
             });
-            resetAfterStatus(call);
           },
         }),
     });

@@ -4,16 +4,25 @@
 // client certificates), or nobody. The chain and validity are checked here again, not only trusted
 // from the TLS layer; a certificate issued under a scoped token counts only while that token
 // stands (not revoked, not expired).
+// In a cluster a JWT bearer is a projected service-account token: call-admission.ts has the API
+// server review it before the call proceeds (kube/token-review.ts), and here the cached outcome is
+// read synchronously. Certificates issued under such a token record `OU=token:sa:<pod-uid>`; they
+// are not checked against the token store (the kubelet rotates the token itself): they stand while
+// the mesh state still grants what they were issued for (certificate-authorization.ts: the Node
+// exists, the pod is on that node, the waypoint keeps that identity), as admin-issued ones do.
 import { X509Certificate, timingSafeEqual } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { parseSpiffeId, spiffeIdOfCert, type SpiffeId } from '../core/identity/spiffe.js';
 import { ADMIN_BINDING, parseBinding, type CertificateBinding } from './certificate-binding.js';
 import type { TokenCheck, TokenRecord } from './token-store.js';
 import type { ServiceAccountTokenReviewer } from './kube/token-review.js';
+import { looksLikeJwt, type ServiceAccountCaller } from './kube/token-review-decision.js';
 
 export type Caller =
   | { kind: 'join-token' }
   | { kind: 'scoped-token'; token: TokenRecord }
+  /** A projected service-account token the API server reviewed (in a cluster). */
+  | { kind: 'service-account'; account: ServiceAccountCaller }
   | { kind: 'certificate'; id: SpiffeId; binding: CertificateBinding }
   | { kind: 'anonymous'; reason: string };
 
@@ -35,6 +44,20 @@ export interface CallerCheck {
 interface CallWithAuth {
   metadata: grpc.Metadata;
   getAuthContext(): { sslPeerCertificate?: { raw: Buffer } } | null;
+}
+
+/** The binding token of certificates issued under a reviewed service-account token. */
+export const SERVICE_ACCOUNT_BINDING_PREFIX = 'sa:';
+
+export function serviceAccountBinding(account: ServiceAccountCaller): string {
+  return `${SERVICE_ACCOUNT_BINDING_PREFIX}${account.pod.uid}`;
+}
+
+/** The bearer token of the metadata, if it carries one. */
+export function bearerOf(metadata: grpc.Metadata): string | undefined {
+  const auth = metadata.get('authorization')[0];
+  if (typeof auth !== 'string' || !auth.startsWith('Bearer ')) return undefined;
+  return auth.slice('Bearer '.length).trim();
 }
 
 function tokenMatches(presented: string, expected: string): boolean {
@@ -83,10 +106,14 @@ export function identifyCaller(
 }
 
 export function identifyFrom(metadata: grpc.Metadata, peerDer: Buffer | undefined, o: CallerCheck): Caller {
-  const auth = metadata.get('authorization')[0];
-  if (typeof auth === 'string' && auth.startsWith('Bearer ')) {
-    const presented = auth.slice('Bearer '.length).trim();
+  const presented = bearerOf(metadata);
+  if (presented !== undefined) {
     if (tokenMatches(presented, o.joinToken)) return { kind: 'join-token' };
+    if (o.serviceAccountTokens && looksLikeJwt(presented)) {
+      const r = o.serviceAccountTokens.cached(presented);
+      if (!r) return { kind: 'anonymous', reason: 'the service-account token has not been reviewed (retry)' };
+      return r.ok ? { kind: 'service-account', account: r.caller } : { kind: 'anonymous', reason: r.reason };
+    }
     const t = o.tokens.authenticate(presented);
     if (t.ok) return { kind: 'scoped-token', token: t.record };
     return {
@@ -100,7 +127,7 @@ export function identifyFrom(metadata: grpc.Metadata, peerDer: Buffer | undefine
   const v = verifyMeshCertificate(peerDer, o.root, o.trustDomain);
   if (!v.ok) return { kind: 'anonymous', reason: v.reason };
   const token = v.binding.token;
-  if (token && token !== ADMIN_BINDING) {
+  if (token && token !== ADMIN_BINDING && !token.startsWith(SERVICE_ACCOUNT_BINDING_PREFIX)) {
     const standing = o.tokens.standing(token);
     if (!standing.ok) {
       return {

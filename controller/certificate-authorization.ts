@@ -3,14 +3,17 @@
 // - the operator's join token grants a node identity (of a Node in the config) or a waypoint's own
 //   identity; a scoped token grants only the one node or waypoint it is bound to, and only while
 //   that Node or Gateway exists;
+// - a reviewed service-account token (in a cluster) is scoped the same way: the node its pod runs
+//   on, or the waypoint its pod belongs to when its service account is that waypoint's identity;
 // - a node certificate grants identities of pods scheduled on that node, and its own renewal while
 //   the Node exists;
 // - a workload certificate grants only its own renewal, while a pod with that identity is still on
 //   the node that obtained it (a waypoint's, while its Gateway still has that identity).
 // Every allow names the binding the CA records in the new certificate (certificate-binding.ts).
-import { nodeIdentity, parseSpiffeId } from '../core/identity/spiffe.js';
+import { nodeIdentity, parseSpiffeId, workloadIdentity } from '../core/identity/spiffe.js';
 import type { MeshState } from '../core/model/mesh.js';
-import type { Caller } from './caller-identity.js';
+import { serviceAccountBinding, type Caller } from './caller-identity.js';
+import type { TokenScope } from './token-scope.js';
 import { ADMIN_BINDING, type CertificateBinding } from './certificate-binding.js';
 import { isValidNodeName } from './token-scope.js';
 
@@ -67,6 +70,35 @@ function waypointGrant(
   return { allow: true, identity: wp.identity, kind: 'waypoint', binding: { token, waypoint: waypointFor } };
 }
 
+/** A credential bound to one node or one waypoint (a scoped token, a reviewed service-account token). */
+function scopedGrant(
+  req: CertificateRequestFacts,
+  state: MeshState,
+  scope: TokenScope,
+  credential: string,
+  bindingToken: string,
+): CertificateDecision {
+  const wanted = req.impersonatedIdentity || undefined;
+  if (scope.kind === 'waypoint') {
+    if (req.nodeName)
+      return deny(`${credential} is bound to waypoint ${scope.waypoint}, not to node ${req.nodeName}`);
+    if (req.waypointFor && req.waypointFor !== scope.waypoint) {
+      return deny(`${credential} is bound to waypoint ${scope.waypoint}, not to waypoint ${req.waypointFor}`);
+    }
+    return waypointGrant(scope.waypoint, wanted, state, bindingToken, credential);
+  }
+  if (req.waypointFor)
+    return deny(`${credential} is bound to node ${scope.node}, not to waypoint ${req.waypointFor}`);
+  const own = nodeIdentity(state.trustDomain, scope.node);
+  if (req.nodeName && req.nodeName !== scope.node) {
+    return deny(`${credential} is bound to node ${scope.node}, not to node ${req.nodeName}`);
+  }
+  if (wanted && wanted !== own) return deny(`${credential} grants only ${own}, not ${wanted}`);
+  const problem = nodeProblem(scope.node, state);
+  if (problem) return deny(`${credential} cannot mint node ${scope.node}: ${problem}`);
+  return { allow: true, identity: own, kind: 'node', binding: { token: bindingToken } };
+}
+
 export function authorizeCertificate(req: CertificateRequestFacts, state: MeshState): CertificateDecision {
   const td = state.trustDomain;
   const wanted = req.impersonatedIdentity || undefined;
@@ -110,27 +142,22 @@ export function authorizeCertificate(req: CertificateRequestFacts, state: MeshSt
     }
     case 'scoped-token': {
       const t = caller.token;
-      const scope = t.scope;
-      if (scope.kind === 'waypoint') {
-        if (req.nodeName)
-          return deny(`token ${t.id} is bound to waypoint ${scope.waypoint}, not to node ${req.nodeName}`);
-        if (req.waypointFor && req.waypointFor !== scope.waypoint) {
+      return scopedGrant(req, state, t.scope, `token ${t.id}`, t.id);
+    }
+    case 'service-account': {
+      const a = caller.account;
+      const credential = `the token of service account ${a.namespace}/${a.serviceAccount} (pod ${a.namespace}/${a.pod.name})`;
+      if (a.scope.kind === 'waypoint') {
+        const waypoint = a.scope.waypoint;
+        const wp = state.waypoints.find((w) => `${w.namespace}/${w.name}` === waypoint);
+        const own = workloadIdentity(td, a.namespace, a.serviceAccount);
+        if (wp?.identity && wp.identity !== own) {
           return deny(
-            `token ${t.id} is bound to waypoint ${scope.waypoint}, not to waypoint ${req.waypointFor}`,
+            `${credential} cannot bootstrap waypoint ${waypoint}: the waypoint's identity is ${wp.identity}, not ${own}`,
           );
         }
-        return waypointGrant(scope.waypoint, wanted, state, t.id, `token ${t.id}`);
       }
-      if (req.waypointFor)
-        return deny(`token ${t.id} is bound to node ${scope.node}, not to waypoint ${req.waypointFor}`);
-      const own = nodeIdentity(td, scope.node);
-      if (req.nodeName && req.nodeName !== scope.node) {
-        return deny(`token ${t.id} is bound to node ${scope.node}, not to node ${req.nodeName}`);
-      }
-      if (wanted && wanted !== own) return deny(`token ${t.id} grants only ${own}, not ${wanted}`);
-      const problem = nodeProblem(scope.node, state);
-      if (problem) return deny(`token ${t.id} cannot mint node ${scope.node}: ${problem}`);
-      return { allow: true, identity: own, kind: 'node', binding: { token: t.id } };
+      return scopedGrant(req, state, a.scope, credential, serviceAccountBinding(a));
     }
     case 'certificate': {
       const own = caller.id.uri;

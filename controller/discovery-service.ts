@@ -23,7 +23,9 @@ export function authorizeSubscriber(
 ): { ok: true } | { ok: false; code: grpc.status; message: string } {
   if (caller.kind !== 'certificate') {
     const why =
-      caller.kind === 'anonymous' ? caller.reason : 'the join token does not open a discovery stream';
+      caller.kind === 'anonymous'
+        ? caller.reason
+        : `a bootstrap token (${caller.kind}) does not open a discovery stream: obtain a certificate with it first`;
     return {
       ok: false,
       code: grpc.status.UNAUTHENTICATED,

@@ -27,8 +27,14 @@ export function operatorOnly(caller: Caller, what: string): grpc.StatusObject | 
         metadata: new grpc.Metadata(),
       };
     case 'scoped-token':
+    case 'service-account':
     case 'certificate': {
-      const who = caller.kind === 'certificate' ? caller.id.uri : `scoped token ${caller.token.id}`;
+      const who =
+        caller.kind === 'certificate'
+          ? caller.id.uri
+          : caller.kind === 'scoped-token'
+            ? `scoped token ${caller.token.id}`
+            : `service account ${caller.account.namespace}/${caller.account.serviceAccount}`;
       return {
         code: grpc.status.PERMISSION_DENIED,
         details: `${what} needs the operator's credential (the state dir's join-token), not ${who}`,

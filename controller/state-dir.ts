@@ -29,7 +29,7 @@ export interface ControllerCredentials {
   serving: { keyPem: string; certPem: string; identity: string };
 }
 
-async function readIfExists(file: string): Promise<string | undefined> {
+export async function readIfExists(file: string): Promise<string | undefined> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
@@ -38,9 +38,29 @@ async function readIfExists(file: string): Promise<string | undefined> {
   }
 }
 
-async function writePrivate(file: string, data: string): Promise<void> {
+export async function writePrivate(file: string, data: string): Promise<void> {
   await writeFile(file, data, { mode: 0o600 });
   await chmod(file, 0o600); // writeFile's mode only applies to new files
+}
+
+/** The operator's --ca-cert/--ca-key PEM texts, when given (both or neither). */
+export async function readOperatorCa(o: {
+  caCertFile?: string | undefined;
+  caKeyFile?: string | undefined;
+}): Promise<{ certPem: string; keyPem: string } | undefined> {
+  if (!o.caCertFile && !o.caKeyFile) return undefined;
+  if (!o.caCertFile || !o.caKeyFile) {
+    throw ctlError('CTL_CA_FILES', '--ca-cert and --ca-key must be given together');
+  }
+  try {
+    const [certPem, keyPem] = await Promise.all([
+      readFile(o.caCertFile, 'utf8'),
+      readFile(o.caKeyFile, 'utf8'),
+    ]);
+    return { certPem, keyPem };
+  } catch (err) {
+    throw ctlError('CTL_CA_FILES', `cannot read the CA files: ${(err as Error).message}`, err);
+  }
 }
 
 async function loadCa(o: {
@@ -49,18 +69,8 @@ async function loadCa(o: {
   caCertFile?: string | undefined;
   caKeyFile?: string | undefined;
 }): Promise<CertificateAuthority> {
-  if (o.caCertFile || o.caKeyFile) {
-    if (!o.caCertFile || !o.caKeyFile) {
-      throw ctlError('CTL_CA_FILES', '--ca-cert and --ca-key must be given together');
-    }
-    let cert: string, key: string;
-    try {
-      [cert, key] = await Promise.all([readFile(o.caCertFile, 'utf8'), readFile(o.caKeyFile, 'utf8')]);
-    } catch (err) {
-      throw ctlError('CTL_CA_FILES', `cannot read the CA files: ${(err as Error).message}`, err);
-    }
-    return CertificateAuthority.load(o.trustDomain, cert, key);
-  }
+  const supplied = await readOperatorCa(o);
+  if (supplied) return CertificateAuthority.load(o.trustDomain, supplied.certPem, supplied.keyPem);
   const certFile = path.join(o.stateDir, CA_CERT_FILE);
   const keyFile = path.join(o.stateDir, CA_KEY_FILE);
   const [cert, key] = await Promise.all([readIfExists(certFile), readIfExists(keyFile)]);
@@ -91,10 +101,18 @@ export async function prepareStateDir(o: {
     await writePrivate(tokenFile, `${joinToken}\n`);
   } else await chmod(tokenFile, 0o600);
 
-  const identity = workloadIdentity(o.trustDomain, ROOT_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT);
+  return { ca, joinToken, serving: await issueServingCertificate(ca, o.trustDomain) };
+}
+
+/** The controller's own serving certificate, signed by its CA (shared with kube/cluster-credentials.ts). */
+export async function issueServingCertificate(
+  ca: CertificateAuthority,
+  trustDomain: string,
+): Promise<ControllerCredentials['serving']> {
+  const identity = workloadIdentity(trustDomain, ROOT_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT);
   const key = await generateKey();
   const certPem = await ca.sign(await createCsr(key, identity), identity, SERVING_CERT_TTL_MS, new Date(), [
     CONTROLLER_SERVER_NAME,
   ]);
-  return { ca, joinToken, serving: { keyPem: key.privateKeyPem, certPem, identity } };
+  return { keyPem: key.privateKeyPem, certPem, identity };
 }
