@@ -333,7 +333,7 @@ describe('CRD schemas and the model agree on the examples in the repo', () => {
     const sources = (kind: string) =>
       examples.filter((e) => e.doc.kind === kind).map((e) => e.source.split(' ')[0]);
     expect(new Set(sources('TrafficPolicy'))).toEqual(
-      new Set(['docs/waypoint.md', `${FIXTURES}/good/traffic-policies.yaml`]),
+      new Set(['docs/kubernetes.md', 'docs/waypoint.md', `${FIXTURES}/good/traffic-policies.yaml`]),
     );
     expect(sources('AuthorizationPolicy')).toContain('local-cluster');
     expect(sources('PeerAuthentication')).toContain('local-cluster');
