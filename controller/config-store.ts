@@ -16,11 +16,32 @@ export interface RejectedChange {
   errors: ConfigError[];
 }
 
+/** The health of one watched kind (the Kubernetes store; one line each in `ambit status`). */
+export interface WatchStatus {
+  kind: string;
+  /** listing, watching, backoff, absent (API not served), forbidden or stopped */
+  state: string;
+  objects: number;
+  resourceVersion: string;
+  /** ISO time of the last watch event or bookmark. */
+  lastEventAt?: string | undefined;
+  restarts: number;
+  lastRestartReason?: string | undefined;
+  lastError?: string | undefined;
+  relists: number;
+  lastRelistAt?: string | undefined;
+}
+
 export interface ConfigStoreStatus {
   /** e.g. `dir:/etc/ambit/config` */
   source: string;
-  /** The newest change, when it was rejected; cleared by the next accepted change. */
+  /**
+   * The newest change, when it was rejected; cleared by the next accepted change. The Kubernetes
+   * store sets it while any object is held back (its previous version kept, or left out).
+   */
   lastRejected?: RejectedChange;
+  /** Per watched kind (Kubernetes store only). */
+  watches?: WatchStatus[];
 }
 
 export interface ConfigStore {
