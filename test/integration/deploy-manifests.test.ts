@@ -274,6 +274,8 @@ describe('deploy/daemonset RBAC is least privilege', () => {
       'core/pods': read,
       'core/nodes': ['get', 'list', 'patch', 'watch'],
       'core/services': manage,
+      // ambit-root-cert in ambit-system and in each waypoint namespace; listed, never watched
+      'core/configmaps': ['create', 'delete', 'get', 'list', 'update'],
       'core/serviceaccounts': manage,
       'discovery.k8s.io/endpointslices': read,
       'apps/deployments': manage,
@@ -292,14 +294,12 @@ describe('deploy/daemonset RBAC is least privilege', () => {
     });
   });
 
-  it('Leases, the CA Secret and the root ConfigMap only in ambit-system, narrowed by name', () => {
+  it('Leases and the CA Secret only in ambit-system, the Secret narrowed by name', () => {
     expect(grants(roleRules)).toEqual({
       'coordination.k8s.io/leases': ['create', 'get', 'update'],
       'core/secrets[ambit-ca]': ['get', 'update'],
-      'core/configmaps[ambit-root-cert]': ['get', 'update'],
       // create cannot be narrowed by name in RBAC
       'core/secrets': ['create'],
-      'core/configmaps': ['create'],
     });
   });
 
