@@ -4,7 +4,7 @@
 // can take over (asserted from the sequence of transitions, never from wall time).
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../../core/policy/clock.js';
+import { FakeClock } from '../../core/policy/fake-clock.test-helper.js';
 import { KubeApiError, type KubeApi, type KubeRequest, type KubeStream } from './kube-api.js';
 import { LeaseLeaderElection } from './leader-election.js';
 import { microTime, type LeaseObject } from './lease-record.js';
@@ -12,38 +12,6 @@ import { microTime, type LeaseObject } from './lease-record.js';
 const NS = 'ambit-system';
 const NAME = 'ambit-controller';
 const PATH = `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/${NAME}`;
-
-class FakeClock implements Clock {
-  nowMs = 1_700_000_000_000;
-  private timers: { at: number; seq: number; fn: () => void }[] = [];
-  private seq = 0;
-  now(): number {
-    return this.nowMs;
-  }
-  setTimeout(fn: () => void, ms: number): { clear(): void } {
-    const t = { at: this.nowMs + ms, seq: this.seq++, fn };
-    this.timers.push(t);
-    return { clear: () => (this.timers = this.timers.filter((x) => x !== t)) };
-  }
-  /** Runs every timer due within `ms`, in order, letting the promises each one starts settle. */
-  async advance(ms: number): Promise<void> {
-    const end = this.nowMs + ms;
-    for (;;) {
-      await flush();
-      const next = [...this.timers].sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
-      if (!next || next.at > end) break;
-      this.timers = this.timers.filter((x) => x !== next);
-      this.nowMs = Math.max(this.nowMs, next.at);
-      next.fn();
-    }
-    this.nowMs = end;
-    await flush();
-  }
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
-}
 
 /** One Lease with the API server's rules; each elector reaches it through its own client. */
 class LeaseServer {
@@ -123,6 +91,7 @@ class LeaseServer {
 
 function setup(ids: string[], random = () => 0.5) {
   const clock = new FakeClock();
+  clock.t = 1_700_000_000_000; // realistic MicroTime stamps
   const server = new LeaseServer();
   const log: string[] = [];
   const leading = new Set<string>();
@@ -169,7 +138,7 @@ describe('LeaseLeaderElection', () => {
     await t.clock.advance(10_000);
     expect(t.server.writes - before).toBe(5); // 2 s period
     expect(t.server.lease?.spec?.acquireTime).toBe(acquired);
-    expect(t.server.lease?.spec?.renewTime).toBe(microTime(t.clock.nowMs));
+    expect(t.server.lease?.spec?.renewTime).toBe(microTime(t.clock.t));
     expect(t.log).toEqual(['a:leader']);
     await t.by('a').e.stop();
   });
@@ -191,14 +160,14 @@ describe('LeaseLeaderElection', () => {
     await t.clock.advance(0);
     t.by('b').e.start();
     await t.clock.advance(5_000);
-    const stoppedAt = t.clock.nowMs;
+    const stoppedAt = t.clock.t;
     await t.by('a').e.stop();
     expect(t.server.lease?.spec?.holderIdentity).toBe('');
     expect(t.log).toEqual(['a:leader', 'a:follower']);
     await t.clock.advance(4_400); // retryPeriod * (1 + jitter 1.2), the longest a follower waits
     expect(t.log).toEqual(['a:leader', 'a:follower', 'b:leader']);
     expect(t.server.lease?.spec).toMatchObject({ holderIdentity: 'b', leaderTransitions: 1 });
-    expect(t.clock.nowMs - stoppedAt).toBeLessThanOrEqual(4_400);
+    expect(t.clock.t - stoppedAt).toBeLessThanOrEqual(4_400);
     await t.by('b').e.stop();
   });
 
@@ -243,11 +212,11 @@ describe('LeaseLeaderElection', () => {
     await t.clock.advance(0);
     t.by('b').e.start();
     await t.clock.advance(1_000);
-    const lastRenew = t.clock.nowMs - 1_000;
+    const lastRenew = t.clock.t - 1_000;
     t.by('a').api.hang = true;
-    await t.clock.advance(lastRenew + 10_000 - 1 - t.clock.nowMs); // renew deadline - 1 ms
+    await t.clock.advance(lastRenew + 10_000 - 1 - t.clock.t); // renew deadline - 1 ms
     expect(t.by('a').e.isLeader()).toBe(true);
-    expect(t.clock.nowMs - lastRenew).toBeLessThan(10_000);
+    expect(t.clock.t - lastRenew).toBeLessThan(10_000);
     await t.clock.advance(1);
     expect(t.by('a').e.isLeader()).toBe(false);
     await t.clock.advance(30_000);
@@ -282,22 +251,22 @@ describe('LeaseLeaderElection', () => {
       renewTime: microTime(ms),
       leaderTransitions: 3,
     });
-    t.server.write(skewed(t.clock.nowMs - 3_600_000));
+    t.server.write(skewed(t.clock.t - 3_600_000));
     t.by('b').e.start();
     for (let i = 0; i < 30; i++) {
       await t.clock.advance(2_000);
-      t.server.write(skewed(t.clock.nowMs - 3_600_000));
+      t.server.write(skewed(t.clock.t - 3_600_000));
     }
     expect(t.log).toEqual([]);
     // the holder dies, with a renewTime an hour in the future: still expires 15 s after b saw it last change
-    t.server.write(skewed(t.clock.nowMs + 3_600_000));
-    const died = t.clock.nowMs;
+    t.server.write(skewed(t.clock.t + 3_600_000));
+    const died = t.clock.t;
     await t.clock.advance(14_000);
     expect(t.log).toEqual([]);
     await t.clock.advance(6_000);
     expect(t.log).toEqual(['b:leader']);
     expect(t.server.lease?.spec).toMatchObject({ holderIdentity: 'b', leaderTransitions: 4 });
-    expect(t.clock.nowMs - died).toBeGreaterThanOrEqual(15_000);
+    expect(t.clock.t - died).toBeGreaterThanOrEqual(15_000);
     await t.by('b').e.stop();
   });
 
