@@ -133,7 +133,11 @@ describe('deploy/daemonset keeps the contract', () => {
       { name: 'ready', containerPort: 15021 },
     ]);
     expect(container('ztunnel').readinessProbe?.httpGet).toEqual({ path: '/healthz/ready', port: 15021 });
-    expect(container('controller').ports).toEqual([{ name: 'grpc', containerPort: 15010 }]);
+    expect(container('controller').ports).toEqual([
+      { name: 'grpc', containerPort: 15010 },
+      { name: 'metrics', containerPort: 15014 },
+    ]);
+    expect(argAfter(container('controller'), '--metrics-listen')).toBe('0.0.0.0:15014');
     expect(argAfter(container('controller'), '--listen')).toBe('0.0.0.0:15010');
     expect(find(objects, 'Service', 'ambit-controller').spec).toMatchObject({
       ports: [{ name: 'grpc', port: 15010, targetPort: 15010 }],
