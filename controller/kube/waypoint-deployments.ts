@@ -102,6 +102,11 @@ export class WaypointDeployments {
     this.loop.start();
   }
 
+  /** Passes ended so far (tests wait on it). */
+  get passes(): number {
+    return this.loop.passes;
+  }
+
   /** The config changed: a pass, unless its waypoint Gateways are what the last pass settled. */
   nudge(): void {
     if (this.settled !== undefined && this.settled === this.fingerprint()) return;

@@ -75,7 +75,8 @@ describe('renderWaypointObjects', () => {
   it('the schema check is real: a broken Deployment is refused', () => {
     const d = structuredClone(byKind(render(), 'Deployment')) as { spec: Record<string, unknown> };
     d.spec.replicas = 'two';
-    expect(() => new Deployment(d).validate()).toThrow();
+    const Model: new (data: object) => { validate(): void } = Deployment;
+    expect(() => new Model(d).validate()).toThrow();
   });
 
   it('gives every object the Gateway as its controller owner and the managed-by label', () => {

@@ -20,13 +20,14 @@
 // - terminationGracePeriodSeconds 30: the waypoint drains for 20 s (--drain) and exits hard 5 s later.
 // - the pods listen on their own IP (--address $(POD_IP)): without it every replica would take the
 //   first instance's address from the mesh state.
-import { ROOT_CERT_FILE } from '../../core/identity/controller-endpoint.js';
 import {
   DATAPLANE_MODE_LABEL,
   GATEWAY_NAME_LABEL,
   NO_WAYPOINT,
   USE_WAYPOINT_LABEL,
 } from '../../core/model/mesh-labels.js';
+import { ROOT_CERT_FILE } from '../../core/identity/controller-endpoint.js';
+import { ROOT_CONFIGMAP, ROOT_CONFIGMAP_KEY } from './cluster-credentials.js';
 import { TOKEN_AUDIENCE } from './token-review.js';
 
 export const MANAGED_BY_LABEL = 'ambit.dev/managed-by';
@@ -35,7 +36,7 @@ export const REPLICAS_ANNOTATION = 'ambit.dev/waypoint-replicas';
 export const DEFAULT_WAYPOINT_REPLICAS = 2;
 export const MAX_WAYPOINT_REPLICAS = 100;
 /** The trust root's ConfigMap, in the controller's namespace and in every waypoint's. */
-export const ROOT_CERT_CONFIGMAP = 'ambit-root-cert';
+export const ROOT_CERT_CONFIGMAP = ROOT_CONFIGMAP;
 /** Where a waypoint pod finds its projected token and the trust root (its --state-dir). */
 export const WAYPOINT_CREDENTIALS_DIR = '/var/run/ambit';
 export const WAYPOINT_NODE_OPTIONS = '--max-semi-space-size=2';
@@ -299,7 +300,7 @@ function podSpec(input: WaypointRenderInput): Record<string, unknown> {
             {
               configMap: {
                 name: ROOT_CERT_CONFIGMAP,
-                items: [{ key: ROOT_CERT_FILE, path: ROOT_CERT_FILE }],
+                items: [{ key: ROOT_CONFIGMAP_KEY, path: ROOT_CERT_FILE }],
               },
             },
           ],
@@ -331,6 +332,6 @@ export function renderRootCertConfigMap(
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
         .map((g) => gatewayOwnerReference(g, false)),
     },
-    data: { [ROOT_CERT_FILE]: rootCertPem },
+    data: { [ROOT_CONFIGMAP_KEY]: rootCertPem },
   };
 }
