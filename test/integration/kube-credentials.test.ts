@@ -17,14 +17,14 @@ import {
   type ClusterCredentialsOptions,
 } from '../../controller/kube/cluster-credentials.js';
 import { connectKube, type KubeApi, type KubeRequest } from '../../controller/kube/kube-api.js';
-import { FakeKubeApiServer } from '../support/fake-kube-apiserver.js';
+import { FakeKubeApiServer, type KubeObject } from '../support/fake-kube-apiserver.js';
 
 const NS = 'ambit-system';
 const TD = 'cluster.local';
 const logger = pino({ level: 'silent' });
 
 const fingerprint = (pem: string): string => new X509Certificate(pem).fingerprint256;
-const secretText = (o: { data?: unknown } | undefined, key: string): string | undefined => {
+const secretText = (o: KubeObject | undefined, key: string): string | undefined => {
   const v = (o?.data as Record<string, string> | undefined)?.[key];
   return v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
 };
