@@ -13,7 +13,9 @@
 //   uid/creationTimestamp/generation, managedFields on every object (so stripping is testable),
 //   and garbage collection of objects whose ownerReferences name a deleted uid.
 // Faults a test can inject: 429 with Retry-After, 5xx, dropped watch connections, silent (stalled)
-// watches, compaction, deletes that produce no event. Custom endpoints (TokenReview) via route().
+// watches, compaction, deletes that produce no event, watch events split across chunks (and
+// packets), an API group that is not served (404: CRDs not installed). Custom endpoints
+// (TokenReview) via route().
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -102,6 +104,9 @@ interface Watcher {
   res: http.ServerResponse;
   silent: boolean;
   sentRv: number;
+  /** Writes in flight when events are split (kept in order). */
+  tail: Promise<void>;
+  pending: number;
 }
 
 export interface RequestRecord {
@@ -167,6 +172,8 @@ export class FakeKubeApiServer {
   private failLeft = 0;
   private failStatus = 500;
   private refuseWatches = false;
+  private splitEvents = false;
+  private readonly unservedGroups = new Set<string>();
   private bookmarkTimer: NodeJS.Timeout | undefined;
   /** Every request, in order (for assertions on the protocol the client speaks). */
   readonly requests: RequestRecord[] = [];
@@ -289,6 +296,21 @@ export class FakeKubeApiServer {
     this.refuseWatches = on;
   }
 
+  /** While true, each watch event line is written in three pieces a few ms apart: a client sees
+   * events split across chunks, mid-line and mid-character. */
+  splitWatchEvents(on: boolean): void {
+    this.splitEvents = on;
+  }
+
+  /** Whether an API group is served; an unserved one answers 404 as when its CRDs are not installed. */
+  setGroupServed(group: string, served: boolean): void {
+    if (served) this.unservedGroups.delete(group);
+    else {
+      this.unservedGroups.add(group);
+      for (const w of this.watchers) if (w.type.group === group) w.res.destroy();
+    }
+  }
+
   /** Open watches stay connected but receive nothing more, bookmarks included (a stalled watch). */
   silenceWatches(): number {
     for (const w of this.watchers) w.silent = true;
@@ -379,7 +401,7 @@ export class FakeKubeApiServer {
       }
     }
     const p = this.parsePath(url.pathname);
-    if (!p) {
+    if (!p || this.unservedGroups.has(p.type.group)) {
       send(404, status(404, 'NotFound', `the server could not find the requested resource ${url.pathname}`));
       return;
     }
@@ -540,6 +562,8 @@ export class FakeKubeApiServer {
       res,
       silent: false,
       sentRv: from,
+      tail: Promise.resolve(),
+      pending: 0,
     };
     if (from !== 0 && from < this.compactedRv - 1) {
       res.write(
@@ -571,13 +595,34 @@ export class FakeKubeApiServer {
     if (w.silent || e.typeKey !== typeKey(w.type) || e.rv <= w.sentRv) return;
     if (w.namespace !== undefined && e.object.metadata.namespace !== w.namespace) return;
     w.sentRv = e.rv;
-    w.res.write(JSON.stringify({ type: e.type, object: withKind(w.type, e.object) }) + '\n');
+    this.send(w, JSON.stringify({ type: e.type, object: withKind(w.type, e.object) }) + '\n');
+  }
+
+  /** One event line to a watcher: whole, or (splitWatchEvents) in three pieces 5 ms apart, in order. */
+  private send(w: Watcher, line: string): void {
+    if (!this.splitEvents && w.pending === 0) {
+      w.res.write(line);
+      return;
+    }
+    const bytes = Buffer.from(line);
+    const pieces = this.splitEvents ? 3 : 1;
+    const cuts = [0, Math.floor(bytes.length / 3), Math.floor((2 * bytes.length) / 3), bytes.length];
+    w.pending += 1;
+    w.tail = w.tail.then(async () => {
+      for (let i = 0; i < pieces; i++) {
+        if (w.res.destroyed || w.res.writableEnded) break;
+        w.res.write(pieces === 1 ? bytes : bytes.subarray(cuts[i], cuts[i + 1]));
+        if (pieces > 1) await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      w.pending -= 1;
+    });
   }
 
   private sendBookmarks(): void {
     for (const w of this.watchers) {
       if (w.silent || !w.bookmarks) continue;
-      w.res.write(
+      this.send(
+        w,
         JSON.stringify({
           type: 'BOOKMARK',
           object: {
