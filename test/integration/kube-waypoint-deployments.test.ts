@@ -214,6 +214,28 @@ describe('waypoint Deployments on the stand-in API server', () => {
     expect(owned('ServiceAccount')).toBeDefined();
   });
 
+  it('a steady pass only reads; an unlabelled root ConfigMap with the same root is accepted as is', async () => {
+    fake.apply({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'ambit-root-cert', namespace: 'shop' },
+      data: { 'root-cert.pem': ROOT_PEM },
+    });
+    fake.apply(gateway('waypoint', 'ambit-waypoint'));
+    fake.apply(gateway('second', 'ambit-waypoint'));
+    const w = start(new FakeLeaderGate(true));
+    await until('the waypoint objects', () => KINDS.every((k) => owned(k) && owned(k, 'second')));
+    const settled = w.passes;
+    await until('a settled pass', () => w.passes > settled && w.lastPass?.created === 0);
+    const from = fake.requests.length;
+    const before = w.passes;
+    await until('one more pass', () => w.passes > before);
+    const requests = fake.requests.slice(from);
+    expect(requests.filter((r) => r.method !== 'GET')).toStrictEqual([]);
+    expect(w.lastPass).toMatchObject({ created: 0, updated: 0, deleted: 0, foreign: 0 });
+    expect(owned('ConfigMap', 'ambit-root-cert')?.metadata.labels).toBeUndefined();
+  });
+
   it('a follower writes nothing, and takes over when it leads', async () => {
     fake.apply(gateway('waypoint', 'ambit-waypoint'));
     const clock = new FakeClock();
