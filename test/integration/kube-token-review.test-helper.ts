@@ -37,6 +37,8 @@ export class FakeTokenIssuer {
   private readonly key = randomBytes(32);
   /** TokenReviews answered (to show caching and coalescing). */
   reviews = 0;
+  /** The next this many TokenReviews answer 503 (the API server or its authenticator unavailable). */
+  unavailable = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -59,6 +61,20 @@ export class FakeTokenIssuer {
   install(fake: FakeKubeApiServer): void {
     fake.route('POST', /^\/apis\/authentication\.k8s\.io\/v1\/tokenreviews$/, (body) => {
       this.reviews += 1;
+      if (this.unavailable > 0) {
+        this.unavailable -= 1;
+        return {
+          status: 503,
+          body: {
+            kind: 'Status',
+            apiVersion: 'v1',
+            status: 'Failure',
+            reason: 'ServiceUnavailable',
+            code: 503,
+            message: 'the authenticator is unavailable',
+          },
+        };
+      }
       const spec = (body as { spec?: { token?: string; audiences?: string[] } } | undefined)?.spec;
       const status = this.review(fake, spec?.token ?? '', spec?.audiences ?? []);
       return {

@@ -5,12 +5,11 @@
 // minted here; the controller never decodes them to decide). The clients are the real ones
 // (core/identity/ca-client.ts) reading --token-file and the state dir's root-cert.pem.
 //
-// The mesh state comes from the sample manifests (two nodes, pods of shop on each, a waypoint) as
-// the embedded store would compute it: the Kubernetes store (helper A) is not in the tree yet, so
-// the server is assembled here from controller.ts's parts (callAdmission + caServiceHandlers) rather
-// than by startController({kubeconfig}). The API objects the review reads (the node DaemonSet's and
-// the waypoint's pods) are applied to the stand-in server. Loopback only; not run against a real
-// cluster (minting tokens there needs the TokenRequest API and pods on real nodes).
+// A whole controller runs in-process (startController with a kubeconfig): its Kubernetes store
+// watches the stand-in API server, which holds the sample manifests (two nodes, pods of shop on
+// each, a waypoint) plus the node DaemonSet's pods in ambit-system, and its credentials come from
+// the Secret/ConfigMap there. Loopback only; not run against a real cluster (minting tokens there
+// needs the TokenRequest API and pods on real nodes).
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,34 +17,19 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { meshProtos } from '../../core/discovery/proto.js';
+import { DiscoveryClient } from '../../core/discovery/client.js';
 import { bootstrapNodeIdentity, bootstrapWaypointIdentity, CaClient } from '../../core/identity/ca-client.js';
 import type { IssuedCertificate } from '../../core/identity/issued-certificate.js';
-import { computeMeshState } from '../../core/model/compute-mesh-state.js';
-import { validateConfig } from '../../core/model/validate-config.js';
-import { callAdmission, RefusalLog } from '../../controller/call-admission.js';
-import type { CallerCheck } from '../../controller/caller-identity.js';
-import { caServiceHandlers } from '../../controller/ca-service.js';
-import { TokenStore } from '../../controller/token-store.js';
-import { prepareClusterCredentials } from '../../controller/kube/cluster-credentials.js';
-import { connectKube } from '../../controller/kube/kube-api.js';
-import { ServiceAccountTokenReviewer } from '../../controller/kube/token-review.js';
-import { FakeKubeApiServer } from '../support/fake-kube-apiserver.js';
+import { parseAllDocuments } from 'yaml';
+import { startController, type RunningController } from '../../controller/controller.js';
+import { FakeKubeApiServer, type KubeObject } from '../support/fake-kube-apiserver.js';
+import { until } from '../support/until.js';
 import { sampleMeshYaml } from '../support/controller-fixtures.js';
 import { FakeTokenIssuer, type MintOptions } from './kube-token-review.test-helper.js';
 
 const NS = 'ambit-system';
 const TD = 'cluster.local';
 const logger = pino({ level: process.env.AMBIT_TEST_LOG ?? 'silent' });
-
-function provider(ca: Buffer, cert: Buffer, key: Buffer): grpc.experimental.CertificateProvider {
-  return {
-    addCaCertificateListener: (l) => setImmediate(() => l({ caCertificate: ca })),
-    removeCaCertificateListener: () => undefined,
-    addIdentityCertificateListener: (l) => setImmediate(() => l({ certificate: cert, privateKey: key })),
-    removeIdentityCertificateListener: () => undefined,
-  };
-}
 
 /** The grpc status and details of a refused client call (ca-client wraps the ServiceError as cause). */
 function refusal(err: unknown): { code: number | undefined; details: string } {
@@ -67,72 +51,58 @@ describe('TokenReview bootstrap through the CA gRPC service', () => {
   const stateDir = path.join(dir, 'state');
   const fake = new FakeKubeApiServer();
   const issuer = new FakeTokenIssuer();
-  let server: grpc.Server | undefined;
-  let reviewer: ServiceAccountTokenReviewer | undefined;
+  let controller: RunningController | undefined;
   let address = '';
   const pods: Record<string, { name: string; uid: string }> = {};
 
   beforeAll(async () => {
     await fake.start();
     issuer.install(fake);
-    const applyPod = (
-      ns: string,
-      name: string,
-      sa: string,
-      node: string,
-      labels: Record<string, string> = {},
-    ) => {
+    fake.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+    fake.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'ambit-node', namespace: NS } });
+    for (const doc of parseAllDocuments(sampleMeshYaml({ waypoint: true }))) {
+      fake.apply(doc.toJS() as KubeObject);
+    }
+    const applyPod = (name: string, node: string) => {
       const p = fake.apply({
         apiVersion: 'v1',
         kind: 'Pod',
-        metadata: { name, namespace: ns, labels },
-        spec: { nodeName: node, serviceAccountName: sa, containers: [{ name: 'main', image: 'ambit' }] },
+        metadata: { name, namespace: NS, labels: { app: 'ambit-node', 'ambit.dev/dataplane-mode': 'none' } },
+        spec: {
+          nodeName: node,
+          serviceAccountName: 'ambit-node',
+          hostNetwork: true,
+          containers: [{ name: 'main', image: 'ambit' }],
+        },
       });
       pods[name] = { name, uid: p.metadata.uid ?? '' };
     };
-    applyPod(NS, 'ambit-node-a', 'ambit-node', 'node-1', { app: 'ambit-node' });
-    applyPod(NS, 'ambit-node-b', 'ambit-node', 'node-2', { app: 'ambit-node' });
-    applyPod('shop', 'waypoint-1', 'waypoint', 'node-1', {
-      'gateway.networking.k8s.io/gateway-name': 'waypoint',
-    });
-    applyPod('shop', 'cart-1', 'cart', 'node-1', { app: 'cart' });
-
-    const api = connectKube(fake.writeKubeconfig('controller-token', dir));
-    const creds = await prepareClusterCredentials({ api, namespace: NS, stateDir, trustDomain: TD, logger });
-    const v = validateConfig([{ path: 'mesh.yaml', text: sampleMeshYaml({ waypoint: true }) }]);
-    if (!v.valid) throw new Error(JSON.stringify(v.errors));
-    const state = computeMeshState(v.result, TD);
-    reviewer = new ServiceAccountTokenReviewer({ api, namespace: NS, logger });
-    const check: CallerCheck = {
-      root: new X509Certificate(creds.ca.rootPem),
-      joinToken: creds.joinToken,
-      tokens: await TokenStore.open(stateDir),
+    applyPod('ambit-node-a', 'node-1');
+    applyPod('ambit-node-b', 'node-2');
+    for (const name of ['waypoint-1', 'cart-1']) {
+      pods[name] = { name, uid: fake.get('Pod', 'shop', name)?.metadata.uid ?? '' };
+    }
+    controller = await startController({
+      kubeconfig: fake.writeKubeconfig('controller-token', dir),
+      listen: '127.0.0.1:0',
+      stateDir,
       trustDomain: TD,
-      serviceAccountTokens: reviewer,
-    };
-    server = new grpc.Server({ interceptors: [callAdmission({ check, refusals: new RefusalLog(logger) })] });
-    server.addService(
-      meshProtos().ca.service,
-      caServiceHandlers({ ca: creds.ca, ...check, state: () => state, logger }),
+      logger,
+      env: { POD_NAMESPACE: NS, POD_NAME: 'ambit-controller-0' },
+    });
+    const running = controller;
+    await until(
+      'the controller to see the sample mesh and the node pods',
+      () =>
+        running.current().state.waypoints[0]?.identity !== undefined &&
+        running.current().state.workloads.some((w) => w.name === 'ambit-node-b'),
+      20_000,
     );
-    const p = provider(
-      Buffer.from(creds.ca.rootPem),
-      Buffer.from(creds.serving.certPem),
-      Buffer.from(creds.serving.keyPem),
-    );
-    const port = await new Promise<number>((resolve, reject) =>
-      server?.bindAsync(
-        '127.0.0.1:0',
-        grpc.experimental.createCertificateProviderServerCredentials(p, p, false),
-        (err, bound) => (err ? reject(err) : resolve(bound)),
-      ),
-    );
-    address = `127.0.0.1:${port}`;
+    address = controller.address;
   });
 
   afterAll(async () => {
-    reviewer?.close();
-    server?.forceShutdown();
+    await controller?.close();
     await fake.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -266,5 +236,61 @@ describe('TokenReview bootstrap through the CA gRPC service', () => {
     const r = await refused(node(file, 'node-2'));
     expect(r.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(r.details).toContain('does not match the UID in record');
+  });
+
+  it('the token file is read again at each bootstrap (the kubelet rotates it)', async () => {
+    const file = nodeToken('ambit-node-a', { expiresInSeconds: -1 });
+    expect((await refused(node(file))).details).toContain('token has expired');
+    writeFileSync(
+      file,
+      `${issuer.mint({ namespace: NS, serviceAccount: 'ambit-node', pod: pods['ambit-node-a'] })}\n`,
+    );
+    expect((await node(file)).identity).toBe(`spiffe://${TD}/ambit/node/node-1`);
+  });
+
+  it('a review the API server cannot answer is UNAVAILABLE and not remembered: the retry succeeds', async () => {
+    const file = nodeToken();
+    issuer.unavailable = 1;
+    const r = await refused(node(file));
+    expect(r.code).toBe(grpc.status.UNAVAILABLE);
+    expect(r.details).toContain(
+      'token review failed: CTL_KUBE_API: POST /apis/authentication.k8s.io/v1/tokenreviews: 503',
+    );
+    expect((await node(file)).identity).toBe(`spiffe://${TD}/ambit/node/node-1`);
+  });
+
+  it("a ztunnel's discovery client bootstraps with the token and receives node-1's view", async () => {
+    const file = nodeToken();
+    const client = new DiscoveryClient({
+      controller: address,
+      stateDir,
+      subscriber: { kind: 'ztunnel', node: 'node-1' },
+      tokenFile: file,
+      onState: () => undefined,
+    });
+    try {
+      await client.start();
+      const names = client.current()?.state.workloads.map((w) => w.name) ?? [];
+      expect(names).toContain('cart-1');
+    } finally {
+      await client.close();
+    }
+    // the same token cannot subscribe as node-2
+    const other = new DiscoveryClient({
+      controller: address,
+      stateDir,
+      subscriber: { kind: 'ztunnel', node: 'node-2' },
+      tokenFile: file,
+      onState: () => undefined,
+    });
+    try {
+      const err = await other.start().then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(err?.message).toContain('is bound to node node-1, not to node node-2');
+    } finally {
+      await other.close();
+    }
   });
 });
