@@ -74,6 +74,18 @@ export function statusResponse(deps: InspectionDeps): StatusResponse {
       lastNackAt: r.lastNackAt ?? '',
     })),
     resourceStatus: Buffer.from(JSON.stringify(deps.resourceStatus())),
+    watches: (store.watches ?? []).map((w) => ({
+      kind: w.kind,
+      state: w.state,
+      objects: w.objects,
+      resourceVersion: w.resourceVersion,
+      lastEventAt: w.lastEventAt ?? '',
+      restarts: w.restarts,
+      lastRestartReason: w.lastRestartReason ?? '',
+      lastError: w.lastError ?? '',
+      relists: w.relists,
+      lastRelistAt: w.lastRelistAt ?? '',
+    })),
   };
 }
 

@@ -64,6 +64,18 @@ async function status(flags: InspectFlags): Promise<void> {
       lastNackAt: x.lastNackAt || undefined,
     })),
     resourceStatus: JSON.parse(s.resourceStatus.toString('utf8') || '{}') as unknown,
+    watches: (s.watches ?? []).map((w) => ({
+      kind: w.kind,
+      state: w.state,
+      objects: w.objects,
+      resourceVersion: w.resourceVersion,
+      lastEventAt: w.lastEventAt || undefined,
+      restarts: w.restarts,
+      lastRestartReason: w.lastRestartReason || undefined,
+      lastError: w.lastError || undefined,
+      relists: w.relists,
+      lastRelistAt: w.lastRelistAt || undefined,
+    })),
   };
   if (flags.output === 'json') return print(JSON.stringify(out, null, 2));
   if (flags.output === 'yaml') return print(stringify(out));
@@ -76,6 +88,18 @@ async function status(flags: InspectFlags): Promise<void> {
     lines.push(`last change REJECTED at ${out.lastRejected.at} (the previous config stays in force):`);
     for (const m of out.lastRejected.messages) lines.push(`  ${m}`);
   } else lines.push('last change: accepted');
+  if (out.watches.length > 0) {
+    lines.push(`watches (${out.watches.length} kinds):`);
+    const width = Math.max(...out.watches.map((w) => w.kind.length));
+    for (const w of out.watches) {
+      const restarts = w.restarts
+        ? `${w.restarts} restart${w.restarts === 1 ? '' : 's'} (last: ${w.lastRestartReason ?? '?'}${w.lastError ? `: ${w.lastError}` : ''})`
+        : 'no restarts';
+      lines.push(
+        `  ${w.kind.padEnd(width)} ${w.state.padEnd(9)} ${w.objects} objects, last event ${w.lastEventAt ?? 'none yet'}, ${restarts}`,
+      );
+    }
+  }
   const rs = out.resourceStatus as ResourceStatusView;
   const routes = rs.routes ?? [];
   lines.push(`routes (${routes.length}):`);

@@ -63,6 +63,21 @@ export interface StatusResponse {
   lastRejectedErrors: WireConfigError[];
   subscribers: WireSubscriberStatus[];
   resourceStatus: Buffer;
+  /** One per watched kind (Kubernetes store); empty otherwise (and from older controllers). */
+  watches: WireWatchStatus[];
+}
+
+export interface WireWatchStatus {
+  kind: string;
+  state: string;
+  objects: number;
+  resourceVersion: string;
+  lastEventAt: string;
+  restarts: number;
+  lastRestartReason: string;
+  lastError: string;
+  relists: number;
+  lastRelistAt: string;
 }
 
 export interface ConfigDumpResponse {

@@ -31,6 +31,8 @@ export interface ControllerHarnessOptions {
   extraArgs?: string[];
   /** pino level of the controller (AMBIT_LOG_LEVEL); default info. */
   logLevel?: string;
+  /** Start with `--kubeconfig FILE` (the Kubernetes store) instead of `--config DIR`. */
+  kubeconfig?: string;
   /** How long to wait for "controller listening"; default 30 s. */
   startTimeoutMs?: number;
 }
@@ -131,8 +133,7 @@ export async function startControllerHarness(o: ControllerHarnessOptions = {}): 
     const args = [
       cliPath(),
       'controller',
-      '--config',
-      configDir,
+      ...(o.kubeconfig === undefined ? ['--config', configDir] : ['--kubeconfig', o.kubeconfig]),
       '--state-dir',
       stateDir,
       '--listen',
