@@ -2,14 +2,17 @@
 // root ConfigMap `ambit-root-cert` on the stand-in API server. Two controllers starting at once end
 // up with one CA; the ConfigMap holds its root; an operator CA is stored when the Secret is absent
 // and refused when the Secret holds another; a CA-only Secret gets a join token; a stale ConfigMap
-// is updated. Loopback only (it writes the two objects, so it is not pointed at a real cluster).
+// is updated; two whole controllers share the CA, so either honours the other's certificates.
+// Loopback only (it writes the two objects, so it is not pointed at a real cluster).
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bootstrapNodeIdentity, CaClient } from '../../core/identity/ca-client.js';
 import { CertificateAuthority } from '../../core/identity/certificate-authority.js';
+import { startController } from '../../controller/controller.js';
 import {
   CA_SECRET,
   prepareClusterCredentials,
@@ -182,5 +185,58 @@ describe('cluster credentials: Secret ambit-ca and ConfigMap ambit-root-cert', (
       code: 'CTL_KUBE_CREDENTIALS',
       message: expect.stringContaining(`cannot read Secret ${NS}/${CA_SECRET}`),
     });
+  });
+
+  it('two whole controllers (startController) share one CA: a node certificate from one is honoured by the other', async () => {
+    fake.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+    fake.apply({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'node-1' },
+      status: { addresses: [{ type: 'InternalIP', address: '192.168.50.1' }] },
+    });
+    const start = (name: string) =>
+      startController({
+        kubeconfig,
+        listen: '127.0.0.1:0',
+        stateDir: path.join(dir, name),
+        trustDomain: TD,
+        logger,
+        env: { POD_NAMESPACE: NS, POD_NAME: name },
+      });
+    const started = await Promise.allSettled([start('replica-a'), start('replica-b')]);
+    const running = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    try {
+      expect(started.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+      const [a, b] = running;
+      if (!a || !b) throw new Error('both replicas must start');
+      const rootA = readFileSync(path.join(dir, 'replica-a', 'root-cert.pem'), 'utf8');
+      expect(fingerprint(readFileSync(path.join(dir, 'replica-b', 'root-cert.pem'), 'utf8'))).toBe(
+        fingerprint(rootA),
+      );
+      expect(
+        (fake.get('ConfigMap', NS, ROOT_CONFIGMAP)?.data as Record<string, string>)['root-cert.pem'],
+      ).toBe(rootA);
+      // the join token of either state dir bootstraps node-1 at replica a; replica b renews it
+      const nodeCert = await bootstrapNodeIdentity({
+        controller: a.address,
+        stateDir: path.join(dir, 'replica-b'),
+        node: 'node-1',
+      });
+      const client = new CaClient({
+        controller: b.address,
+        stateDir: path.join(dir, 'replica-b'),
+        credentials: () => nodeCert,
+      });
+      try {
+        expect((await client.requestCertificate(nodeCert.identity)).identity).toBe(
+          `spiffe://${TD}/ambit/node/node-1`,
+        );
+      } finally {
+        client.close();
+      }
+    } finally {
+      await Promise.all(running.map((c) => c.close()));
+    }
   });
 });
