@@ -149,6 +149,28 @@ describe('waypoint Deployments on the stand-in API server', () => {
     expect(owned('Deployment')?.metadata.annotations).toMatchObject({ team: 'shop' });
   });
 
+  it('an update that meets a concurrent change (409) rereads and retries', async () => {
+    fake.apply(gateway('waypoint', 'ambit-waypoint'));
+    start(new FakeLeaderGate(true));
+    await until('the waypoint objects', () => allPresent());
+    let conflicts = 1;
+    fake.route('PUT', /\/deployments\/waypoint$/, (body) => {
+      if (conflicts > 0) {
+        conflicts -= 1;
+        return { status: 409, body: { kind: 'Status', status: 'Failure', reason: 'Conflict', code: 409 } };
+      }
+      return { status: 200, body: fake.apply(body as KubeObject) };
+    });
+    const d = owned('Deployment');
+    if (!d) throw new Error('no Deployment');
+    fake.apply({ ...d, spec: { ...(d.spec as object), replicas: 9 } });
+    await until(
+      'the replicas put back',
+      () => (owned('Deployment')?.spec as { replicas?: number }).replicas === 2,
+    );
+    expect(conflicts).toBe(0); // the first PUT met the 409, the retry went through
+  });
+
   it('follows the replicas annotation of the Gateway', async () => {
     fake.apply(gateway('waypoint', 'ambit-waypoint', { 'ambit.dev/waypoint-replicas': '1' }));
     const w = start(new FakeLeaderGate(true));
