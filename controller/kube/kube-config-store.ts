@@ -51,6 +51,7 @@ export type ReflectorTuning = Partial<
     | 'backoff'
     | 'requestTimeoutMs'
     | 'random'
+    | 'slim'
   >
 >;
 

@@ -88,6 +88,8 @@ export interface ReflectorOptions {
   relistIntervalMs?: number;
   backoff?: BackoffPolicy;
   requestTimeoutMs?: number;
+  /** What is cached of each object; slimObject by default (bench/kube-store compares with whole objects). */
+  slim?: (kind: WatchedKind, raw: unknown) => object;
 }
 
 interface ListPage {
@@ -135,6 +137,7 @@ export class Reflector {
   private readonly random: () => number;
   private readonly backoff: ExponentialBackoff;
   private readonly path: string;
+  private readonly slim: (kind: WatchedKind, raw: unknown) => object;
   private readonly label: { kind: string };
   private relistDue = false;
   private relistTimer: { clear(): void } | undefined;
@@ -156,6 +159,7 @@ export class Reflector {
       random: this.random,
     });
     this.path = collectionPath(o.kind);
+    this.slim = o.slim ?? slimObject;
     this.label = { kind: o.kind.kind };
     this.firstSync = new Promise((resolve) => (this.settle = resolve));
   }
@@ -342,7 +346,7 @@ export class Reflector {
       for (const item of items) {
         fresh.set(objectKeyOf(item), {
           rv: resourceVersionOf(item),
-          text: JSON.stringify(slimObject(this.o.kind, item)),
+          text: JSON.stringify(this.slim(this.o.kind, item)),
         });
       }
       rv = pageRv;
@@ -538,7 +542,7 @@ export class Reflector {
       case 'ADDED':
       case 'MODIFIED': {
         const key = objectKeyOf(obj);
-        const text = JSON.stringify(slimObject(this.o.kind, obj));
+        const text = JSON.stringify(this.slim(this.o.kind, obj));
         const old = this.cache.get(key);
         this.cache.set(key, { rv, text });
         if (rv) this.rv = rv;

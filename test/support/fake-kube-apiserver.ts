@@ -543,7 +543,8 @@ export class FakeKubeApiServer {
       if (prev && prev.type !== 'DELETED') state.set(k, prev.object);
       else state.delete(k);
     }
-    return [...state.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, o]) => structuredClone(o));
+    // not cloned here: the page items are cloned by withKind/stripKind
+    return [...state.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, o]) => o);
   }
 
   private watch(p: Parsed, query: Record<string, string>, res: http.ServerResponse): void {
