@@ -6,7 +6,9 @@
 // Secret holds is refused, never overwritten. The trust root is published in the ConfigMap
 // `ambit-root-cert` (key root-cert.pem) that node pods mount. The state dir still gets
 // root-cert.pem and join-token (0600), so `ambit status` works inside the controller pod; the CA
-// key is never written to disk here.
+// key is never written to disk here. A request the API server did not answer, or answered 429/5xx,
+// is retried with the shared backoff (honouring Retry-After), so a controller starting while the API
+// server is busy does not crash-loop; any other refusal (403: RBAC) fails at once, naming the object.
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -21,7 +23,8 @@ import {
   writePrivate,
   type ControllerCredentials,
 } from '../state-dir.js';
-import { isConflict, isNotFound, type KubeApi } from './kube-api.js';
+import { backoffDelay, type BackoffPolicy } from '../../core/policy/exponential-backoff.js';
+import { isConflict, isNotFound, KubeApiError, type KubeApi, type KubeRequest } from './kube-api.js';
 
 export const CA_SECRET = 'ambit-ca';
 export const CA_SECRET_KEYS = { cert: 'ca-cert.pem', key: 'ca-key.pem', joinToken: 'join-token' } as const;
@@ -29,6 +32,13 @@ export const ROOT_CONFIGMAP = 'ambit-root-cert';
 export const ROOT_CONFIGMAP_KEY = 'root-cert.pem';
 /** Create/update races lost in a row before giving up (each loss means another replica wrote). */
 const MAX_ATTEMPTS = 5;
+/** Transient API failures: 0.5, 1, 2, 4, 8 s (jittered) before giving up, ~15 s in all. */
+export const CREDENTIALS_RETRY: BackoffPolicy & { attempts: number } = {
+  initialMs: 500,
+  maxMs: 8_000,
+  factor: 2,
+  attempts: 6,
+};
 
 export interface ClusterCredentialsOptions {
   api: KubeApi;
@@ -39,6 +49,8 @@ export interface ClusterCredentialsOptions {
   caCertFile?: string | undefined;
   caKeyFile?: string | undefined;
   logger: Logger;
+  /** Waits between retries of transient API failures (tests: no real waiting). */
+  sleep?: ((ms: number) => Promise<void>) | undefined;
 }
 
 interface ObjectMeta {
@@ -72,6 +84,33 @@ const secretPath = (ns: string, name?: string): string =>
   `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets${name ? `/${encodeURIComponent(name)}` : ''}`;
 const configMapPath = (ns: string, name?: string): string =>
   `/api/v1/namespaces/${encodeURIComponent(ns)}/configmaps${name ? `/${encodeURIComponent(name)}` : ''}`;
+
+const transientFailure = (err: unknown): err is KubeApiError =>
+  err instanceof KubeApiError && (err.status === 0 || err.status === 429 || err.status >= 500);
+
+/** The API with transient failures retried (CREDENTIALS_RETRY); the last failure is thrown. */
+function retrying(o: Pick<ClusterCredentialsOptions, 'api' | 'logger' | 'sleep'>): KubeApi {
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  return {
+    server: o.api.server,
+    stream: (req) => o.api.stream(req),
+    request: async <T>(req: KubeRequest): Promise<T> => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await o.api.request<T>(req);
+        } catch (err) {
+          if (!transientFailure(err) || attempt + 1 >= CREDENTIALS_RETRY.attempts) throw err;
+          const ms = err.retryAfterMs ?? backoffDelay(CREDENTIALS_RETRY, attempt, Math.random());
+          o.logger.warn(
+            { request: `${req.method ?? 'GET'} ${req.path}`, err: err.message, retryInMs: ms },
+            'API request failed; retrying',
+          );
+          await sleep(ms);
+        }
+      }
+    },
+  };
+}
 
 /** GET that answers undefined on 404; any other failure is a CTL_KUBE_CREDENTIALS error naming the object. */
 async function getOptional<T>(api: KubeApi, p: string, what: string): Promise<T | undefined> {
@@ -246,8 +285,9 @@ function newJoinToken(): string {
 }
 
 export async function prepareClusterCredentials(
-  o: ClusterCredentialsOptions,
+  options: ClusterCredentialsOptions,
 ): Promise<ControllerCredentials> {
+  const o = { ...options, api: retrying(options) };
   const { ca, joinToken } = await caFromSecret(o);
   await publishRoot(o, ca.rootPem);
   try {

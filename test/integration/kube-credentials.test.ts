@@ -179,6 +179,19 @@ describe('cluster credentials: Secret ambit-ca and ConfigMap ambit-root-cert', (
     );
   });
 
+  it('a busy API server (5xx, 429 with Retry-After) is retried, not a crash', async () => {
+    const waits: number[] = [];
+    const sleep = async (ms: number) => void waits.push(ms);
+    fake.failNext(2, 503);
+    fake.throttle(1, 3);
+    const creds = await prepareClusterCredentials(options('a', { sleep }));
+    expect(fake.get('Secret', NS, CA_SECRET)).toBeDefined();
+    expect(creds.joinToken).toMatch(/^[0-9a-f]{64}$/);
+    // the 429's Retry-After (3 s) is honoured; the 503s wait the backoff's first steps
+    expect(waits).toHaveLength(3);
+    expect(waits).toContain(3_000);
+  });
+
   it('an API server that refuses names the object', async () => {
     fake.failNext(1, 403);
     await expect(prepareClusterCredentials(options('a'))).rejects.toMatchObject({
