@@ -109,7 +109,14 @@ export function identifyFrom(metadata: grpc.Metadata, peerDer: Buffer | undefine
   const presented = bearerOf(metadata);
   if (presented !== undefined) {
     if (tokenMatches(presented, o.joinToken)) return { kind: 'join-token' };
-    if (o.serviceAccountTokens && looksLikeJwt(presented)) {
+    if (looksLikeJwt(presented)) {
+      if (!o.serviceAccountTokens) {
+        return {
+          kind: 'anonymous',
+          reason:
+            'a service-account token (JWT) is accepted only by a controller on the Kubernetes store; this one uses a config directory (give --token-file a token from `ambit token create`)',
+        };
+      }
       const r = o.serviceAccountTokens.cached(presented);
       if (!r) return { kind: 'anonymous', reason: 'the service-account token has not been reviewed (retry)' };
       return r.ok ? { kind: 'service-account', account: r.caller } : { kind: 'anonymous', reason: r.reason };

@@ -147,6 +147,14 @@ describe('identifyFrom: reviewed tokens and the certificates issued under them',
     });
   });
 
+  it('a controller on a config directory says a JWT is not for it', () => {
+    const embedded: CallerCheck = { ...check, serviceAccountTokens: undefined };
+    const c = identifyFrom(bearer(token), undefined, embedded);
+    expect(c.kind === 'anonymous' && c.reason).toContain(
+      'a service-account token (JWT) is accepted only by a controller on the Kubernetes store',
+    );
+  });
+
   it('a node certificate issued under it stands on the mesh state alone, and obtains only its pods', async () => {
     const id = `spiffe://${TD}/ambit/node/n1`;
     const pem = await ca.sign(
