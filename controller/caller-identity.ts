@@ -8,8 +8,10 @@
 // server review it before the call proceeds (kube/token-review.ts), and here the cached outcome is
 // read synchronously. Certificates issued under such a token record `OU=token:sa:<pod-uid>`; they
 // are not checked against the token store (the kubelet rotates the token itself): they stand while
-// the mesh state still grants what they were issued for (certificate-authorization.ts: the Node
-// exists, the pod is on that node, the waypoint keeps that identity), as admin-issued ones do.
+// the mesh state still grants what they were issued for (certificate-authorization.ts: for a node
+// certificate its Node exists, for a workload one a pod with that identity is still on that node,
+// for a waypoint's the Gateway keeps that identity), as admin-issued ones do. The ztunnel renews its
+// node certificate by bootstrapping again with the current token, so that path is reviewed anew.
 import { X509Certificate, timingSafeEqual } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { parseSpiffeId, spiffeIdOfCert, type SpiffeId } from '../core/identity/spiffe.js';
