@@ -84,7 +84,13 @@ async function status(flags: InspectFlags): Promise<void> {
     `config source:  ${out.configSource}`,
     `trust domain:   ${out.trustDomain}`,
   ];
-  if (out.lastRejected) {
+  if (out.lastRejected && out.configSource.startsWith('kube:')) {
+    // the Kubernetes store holds back only the bad objects (controller/kube/kube-config-store.ts)
+    lines.push(
+      `objects HELD BACK at ${out.lastRejected.at} (each keeps its last good version or is left out; the rest is current):`,
+    );
+    for (const m of out.lastRejected.messages) lines.push(`  ${m}`);
+  } else if (out.lastRejected) {
     lines.push(`last change REJECTED at ${out.lastRejected.at} (the previous config stays in force):`);
     for (const m of out.lastRejected.messages) lines.push(`  ${m}`);
   } else lines.push('last change: accepted');

@@ -373,16 +373,37 @@ describe('Reflector', () => {
   });
 
   it('the server timeout is a normal rollover: watched again at once, no restart', async () => {
-    const { api, r } = setup();
+    const { api, clock, r } = setup({ relistIntervalMs: 3_600_000 });
+    r.start();
+    await r.firstSync;
+    await settle();
+    const timeoutMs = Number(api.watches[0]?.query?.timeoutSeconds) * 1000;
+    for (let t = 0; t < timeoutMs; t += 9_000) {
+      api.send({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '5' } } });
+      await clock.advance(9_000);
+      await settle();
+    }
+    api.open.end();
+    await settle();
+    expect(api.watches).toHaveLength(2);
+    expect(api.watches[1]?.query?.resourceVersion).toBe('5');
+    expect(r.status().restarts).toBe(0);
+    r.stop();
+  });
+
+  it('a watch the server ends long before its timeout backs off (closed-early) instead of spinning', async () => {
+    const { api, clock, r } = setup();
     r.start();
     await r.firstSync;
     await settle();
     api.send({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '5' } } });
     api.open.end();
     await settle();
+    expect(r.status()).toMatchObject({ lastRestartReason: 'closed-early', state: 'backoff' });
+    expect(api.watches).toHaveLength(1);
+    await clock.advance(500);
+    await settle();
     expect(api.watches).toHaveLength(2);
-    expect(api.watches[1]?.query?.resourceVersion).toBe('5');
-    expect(r.status().restarts).toBe(0);
     r.stop();
   });
 });

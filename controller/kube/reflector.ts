@@ -495,11 +495,16 @@ export class Reflector {
         if (done) return;
         buf += decoder.end();
         if (buf.trim() !== '' && !handleLine(buf)) return;
-        // a watch that delivered nothing and ended well before its timeout is a misbehaving server
-        // or proxy: back off rather than spin
+        // a watch that ended well before its timeout is a misbehaving server or proxy: back off
+        // (from initialMs when it delivered events) rather than spin
         const lived = this.clock.now() - started;
-        if (events === 0 && lived < (timeoutSeconds * 1000) / 2) {
-          fail(protocolError('ClosedEarly', `watch ${this.path} ended after ${lived} ms with no event`));
+        if (lived < (timeoutSeconds * 1000) / 2) {
+          fail(
+            protocolError(
+              'ClosedEarly',
+              `watch ${this.path} ended after ${lived} ms (${events} events), before its ${timeoutSeconds} s timeout`,
+            ),
+          );
           return;
         }
         finish(() => resolve('timeout'));
