@@ -268,6 +268,25 @@ describe('ServiceAccountTokenReviewer', () => {
     expect(await r.review(jwt({ n: 2 }))).toMatchObject({ ok: false, transient: true });
   });
 
+  it('names the RBAC the controller lacks when the API server forbids the review', async () => {
+    const r = new ServiceAccountTokenReviewer({
+      api: stubApi({
+        reviews: () =>
+          new KubeApiError(
+            'POST /apis/authentication.k8s.io/v1/tokenreviews: 403 Forbidden',
+            403,
+            'Forbidden',
+            undefined,
+          ),
+      }),
+      namespace: NS,
+      logger,
+    });
+    const out = await r.review(jwt({ n: 1 }));
+    expect(out).toMatchObject({ ok: false, transient: true });
+    if (!out.ok) expect(out.reason).toContain('(the controller needs create on tokenreviews and get on pods');
+  });
+
   it('sends one request for concurrent reviews of one token', async () => {
     let release: (s: TokenReviewStatus) => void = () => undefined;
     const api = stubApi({

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { describeError } from '../../core/errors.js';
-import { isNotFound, type KubeApi } from './kube-api.js';
+import { isNotFound, KubeApiError, type KubeApi } from './kube-api.js';
 import { ReviewCache } from './review-cache.js';
 import {
   boundServiceAccountOf,
@@ -144,7 +144,7 @@ export class ServiceAccountTokenReviewer {
       });
       status = res.status;
     } catch (err) {
-      return transient(`token review failed: ${describeError(err)}`);
+      return transient(`token review failed: ${describeError(err)}${rbacHint(err)}`);
     }
     const bound = boundServiceAccountOf(status);
     if (!bound.ok) return { ok: false, reason: bound.reason, transient: false };
@@ -164,7 +164,9 @@ export class ServiceAccountTokenReviewer {
       };
     } catch (err) {
       if (!isNotFound(err)) {
-        return transient(`cannot read pod ${a.namespace}/${a.podName} of the token: ${describeError(err)}`);
+        return transient(
+          `cannot read pod ${a.namespace}/${a.podName} of the token: ${describeError(err)}${rbacHint(err)}`,
+        );
       }
     }
     const decided = scopeOfBoundPod(a, pod, this.o.namespace);
@@ -179,6 +181,13 @@ export class ServiceAccountTokenReviewer {
     );
     return { ok: true, caller: decided.value };
   }
+}
+
+/** A 401/403 from the API server is the controller's own credentials or RBAC, not the caller's. */
+function rbacHint(err: unknown): string {
+  return err instanceof KubeApiError && (err.status === 401 || err.status === 403)
+    ? ' (the controller needs create on tokenreviews and get on pods: deploy/daemonset/rbac-controller.yaml)'
+    : '';
 }
 
 function digest(token: string): string {
