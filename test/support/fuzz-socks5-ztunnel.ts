@@ -1,4 +1,4 @@
-// One in-process ztunnel with a SOCKS5 front door for the SOCKS5 fuzz suite: a client pod on its
+// One in-process ztunnel with a SOCKS5 front door for the SOCKS5 and admin fuzz suites: a client pod on its
 // node and a plain TCP echo server outside the mesh (reached by passthrough), with a short
 // handshake timeout so a handshake the fuzzer leaves unfinished ends in well under a second
 // instead of the default 5 s. No second node: the suite fuzzes the listener, not HBONE.
@@ -34,6 +34,9 @@ export interface Socks5Ztunnel {
   socks: { host: string; port: number };
   clientIp: string;
   echo: { ip: string; port: number };
+  /** 15020 (metrics and debug paths) and 15021 (readiness), both on the loopback node address. */
+  admin: { host: string; port: number };
+  ready: { host: string; port: number };
   stop(): Promise<void>;
 }
 
@@ -68,10 +71,14 @@ export async function startSocks5Ztunnel(o: {
     throw err;
   }
   const bound = z.bound.socks5;
-  if (!bound) throw new Error('the ztunnel bound no SOCKS5 listener');
+  const admin = z.bound.admin;
+  const ready = z.bound.ready;
+  if (!bound || !admin || !ready) throw new Error('the ztunnel bound no SOCKS5, admin or readiness listener');
   return {
     socks: { host: `${p}.2`, port: bound.port },
     clientIp: `${p}.11`,
+    admin: { host: `${p}.2`, port: admin.port },
+    ready: { host: `${p}.2`, port: ready.port },
     echo: { ip: `${p}.50`, port: (echo.server.address() as net.AddressInfo).port },
     stop: async () => {
       z.destroy();
