@@ -182,8 +182,10 @@ describe('waypoint Deployments on the stand-in API server', () => {
     fake.apply({ ...gw, metadata: { ...gw.metadata, annotations: { 'ambit.dev/waypoint-replicas': '3' } } });
     w.nudge();
     await until(
-      'three replicas',
-      () => (owned('Deployment')?.spec as { replicas?: number } | undefined)?.replicas === 3,
+      'three replicas and their budget (the PDB is written after the Deployment)',
+      () =>
+        (owned('Deployment')?.spec as { replicas?: number } | undefined)?.replicas === 3 &&
+        (owned('PodDisruptionBudget')?.spec as { minAvailable?: number } | undefined)?.minAvailable === 1,
     );
     expect(owned('PodDisruptionBudget')?.spec).toStrictEqual({
       minAvailable: 1,
