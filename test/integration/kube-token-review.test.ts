@@ -1,15 +1,14 @@
-// Node and waypoint bootstrap by projected service-account token (issue 10 item 2, acceptance):
-// the controller's CA gRPC service behind its real call admission, with its credentials from the
-// Secret/ConfigMap of the stand-in API server and a ServiceAccountTokenReviewer asking that server's
-// TokenReview (kube-token-review.test-helper.ts decides like the real authenticator from tokens
-// minted here; the controller never decodes them to decide). The clients are the real ones
-// (core/identity/ca-client.ts) reading --token-file and the state dir's root-cert.pem.
-//
+// Node and waypoint bootstrap by projected service-account token (issue 10 item 2, acceptance).
 // A whole controller runs in-process (startController with a kubeconfig): its Kubernetes store
 // watches the stand-in API server, which holds the sample manifests (two nodes, pods of shop on
-// each, a waypoint) plus the node DaemonSet's pods in ambit-system, and its credentials come from
-// the Secret/ConfigMap there. Loopback only; not run against a real cluster (minting tokens there
-// needs the TokenRequest API and pods on real nodes).
+// each, a waypoint) plus the node DaemonSet's pods in ambit-system; its CA comes from the Secret
+// there; its ServiceAccountTokenReviewer asks that server's TokenReview, which
+// kube-token-review.test-helper.ts answers like the real authenticator from tokens minted here (the
+// controller never decodes them to decide). The clients are the real ones (core/identity/ca-client.ts
+// and the discovery client) reading --token-file and the state dir's root-cert.pem, so every call
+// goes through the real call admission and CA gRPC service.
+// Loopback only; not run against a real cluster (minting tokens there needs the TokenRequest API
+// and pods bound to real nodes).
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
