@@ -52,7 +52,20 @@ export function parseManifests(files: readonly ManifestFile[]): {
         }
         return;
       }
-      const value: unknown = doc.toJS({ maxAliasCount: 100 });
+      let value: unknown;
+      try {
+        // bounded alias expansion: an alias bomb is a config error, not a crash (found by fuzzing)
+        value = doc.toJS({ maxAliasCount: 100 });
+      } catch (err) {
+        errors.push({
+          file: f.path,
+          document: index,
+          resource: '',
+          field: '',
+          message: `YAML error: ${firstLine((err as Error).message)}`,
+        });
+        return;
+      }
       if (value === null || value === undefined) return;
       documents.push({ file: f.path, document: index, value });
     });
