@@ -101,10 +101,14 @@ function forward(from: Leg, to: Leg, add: (n: number) => void, discard: () => bo
       dst.once('drain', onDrain);
     }
   });
-  src.on('end', () => {
+  const onEnd = () => {
     if (corked) uncork();
     if (!dst.destroyed && !dst.writableEnded) dst.end();
-  });
+  };
+  // a FIN that arrived while the socket was held paused (a SOCKS5 client sending greeting,
+  // CONNECT and FIN at once) was emitted before this listener existed: carry it now (fuzzing)
+  if (src.readableEnded) onEnd();
+  else src.on('end', onEnd);
   src.resume();
 }
 
