@@ -96,6 +96,38 @@ async function listenMetrics(listen: string, registry: Registry): Promise<http.S
   return server;
 }
 
+/** The image of the fallback waypoint pods (a kustomize `images:` override reaches only containers). */
+export const DEFAULT_IMAGE = 'ghcr.io/ambit-mesh/ambit:0.1.0';
+
+/**
+ * The image waypoint Deployments run: AMBIT_IMAGE when set, else the controller pod's own image
+ * (so an image override of the install reaches the waypoints too), else DEFAULT_IMAGE.
+ */
+async function waypointImage(
+  api: KubeApi,
+  env: NodeJS.ProcessEnv,
+  namespace: string,
+  logger: Logger,
+): Promise<string> {
+  if (env.AMBIT_IMAGE) return env.AMBIT_IMAGE;
+  if (!env.POD_NAME) return DEFAULT_IMAGE;
+  try {
+    const pod = await api.request<{ spec?: { containers?: { name?: string; image?: string }[] } }>({
+      path: `/api/v1/namespaces/${namespace}/pods/${env.POD_NAME}`,
+      timeoutMs: 10_000,
+    });
+    const containers = pod.spec?.containers ?? [];
+    const own = containers.find((c) => c.name === 'controller') ?? containers[0];
+    if (own?.image) return own.image;
+  } catch (err) {
+    logger.warn(
+      { err: (err as Error).message, image: DEFAULT_IMAGE },
+      'cannot read the controller pod for its image; waypoints use the default image',
+    );
+  }
+  return DEFAULT_IMAGE;
+}
+
 export interface RunningController {
   /** host:port actually bound (resolves port 0). */
   address: string;
@@ -255,8 +287,9 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
       api: kube,
       leader,
       config,
-      image: env.AMBIT_IMAGE || 'ghcr.io/ambit-mesh/ambit:0.1.0',
+      image: await waypointImage(kube, env, namespace, logger),
       controllerAddress: env.AMBIT_CONTROLLER_ADDRESS || `ambit-controller.${namespace}.svc:15010`,
+      rootCertPem: creds.ca.rootPem,
       logger: logger.child({ component: 'waypoint-deployments' }),
     });
     const nodeTaints = new NodeStartupTaints({
@@ -264,6 +297,9 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
       leader,
       config,
       subscribers: () => discovery.connectedSubscribers(),
+      // a replica sees only the agents subscribed to it; a taint removal is monotonic and
+      // carries the resourceVersion it was computed from, so every replica may lift its own
+      onlyWhileLeading: false,
       logger: logger.child({ component: 'node-taints' }),
     });
     kubeTasks.push(statusWriter, waypointDeployments, nodeTaints);
