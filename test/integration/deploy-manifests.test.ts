@@ -291,6 +291,7 @@ describe('deploy/daemonset RBAC is least privilege', () => {
       'gateway.networking.k8s.io/gateways/status': ['patch', 'update'],
       'gateway.networking.k8s.io/httproutes/status': ['patch', 'update'],
       'gateway.networking.k8s.io/grpcroutes/status': ['patch', 'update'],
+      'gateway.networking.k8s.io/gateways/finalizers': ['update'],
       'security.ambit.dev/authorizationpolicies': read,
       'security.ambit.dev/peerauthentications': read,
       'networking.ambit.dev/trafficpolicies': read,
