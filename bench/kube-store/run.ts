@@ -270,15 +270,17 @@ async function child(variant: string, kubeconfig: string): Promise<void> {
   const started = performance.now();
   await store.start();
   const syncMs = Math.round(performance.now() - started);
-  const state = computeMeshState(store.get().resources, 'cluster.local');
   for (let i = 0; i < 3; i++) gc?.();
   const mem = procStatusMb();
+  const heapUsedMb = process.memoryUsage().heapUsed / 1048576;
+  // after measuring: the mesh state is the controller's, not the store's
+  const state = computeMeshState(store.get().resources, 'cluster.local');
   const report: ChildReport = {
     variant,
     baselineRssMb: baseline,
     rssMb: mem.rss,
     peakRssMb: mem.peak,
-    heapUsedMb: process.memoryUsage().heapUsed / 1048576,
+    heapUsedMb,
     syncMs,
     workloads: state.workloads.length,
     services: state.services.length,

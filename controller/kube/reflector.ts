@@ -381,6 +381,8 @@ export class Reflector {
       const old = this.cache.get(k);
       if (!old) added += 1;
       else if (old.text !== v.text) modified += 1;
+      // the same text: keep the old string, which the validation cache also holds (one copy, not two)
+      else v.text = old.text;
     }
     for (const k of this.cache.keys()) if (!fresh.has(k)) deletedNames.push(k);
     const changed = added + modified + deletedNames.length > 0;
@@ -549,7 +551,7 @@ export class Reflector {
         const key = objectKeyOf(obj);
         const text = JSON.stringify(this.slim(this.o.kind, obj));
         const old = this.cache.get(key);
-        this.cache.set(key, { rv, text });
+        this.cache.set(key, { rv, text: old?.text === text ? old.text : text });
         if (rv) this.rv = rv;
         this.o.metrics.objects.set(this.label, this.cache.size);
         if (old?.text !== text) this.o.onChange();
