@@ -66,7 +66,9 @@ export function caServiceHandlers(deps: CaServiceDeps): grpc.UntypedServiceImple
             ? caller.id.uri
             : caller.kind === 'scoped-token'
               ? `token ${caller.token.id}`
-              : caller.kind;
+              : caller.kind === 'service-account'
+                ? `service account ${caller.account.namespace}/${caller.account.serviceAccount} (pod ${caller.account.pod.name})`
+                : caller.kind;
         if (!decision.allow) {
           deps.logger.warn(
             { caller: who, peer: call.getPeer(), reason: decision.message },
