@@ -112,7 +112,7 @@ class MemoryApi implements KubeApi {
   }
 }
 
-function setup() {
+function setup(extra: { writesPerSecond?: number; writeBurst?: number } = {}) {
   const clock = new FakeClock();
   const api = new MemoryApi();
   const gate = new Gate();
@@ -126,6 +126,7 @@ function setup() {
     logger: pino({ level: 'silent' }),
     clock,
     random: () => 0,
+    ...extra,
   });
   writer.start();
   const step = async (ms: number) => {
@@ -206,6 +207,20 @@ describe('KubeStatusWriter', () => {
     await t.step(499);
     expect(t.api.count('PUT')).toBe(WRITES - 2);
     await t.step(1); // the first backoff: 500 ms
+    expect(t.api.count('PUT')).toBe(WRITES);
+    await t.writer.stop();
+  });
+
+  it('spreads a burst of writes at the write rate', async () => {
+    const t = setup({ writesPerSecond: 1, writeBurst: 2 });
+    t.gate.set(true);
+    await t.step(0);
+    expect(t.api.count('PUT')).toBe(2);
+    await t.step(999);
+    expect(t.api.count('PUT')).toBe(2);
+    await t.step(1);
+    expect(t.api.count('PUT')).toBe(3);
+    await t.step(2_000);
     expect(t.api.count('PUT')).toBe(WRITES);
     await t.writer.stop();
   });

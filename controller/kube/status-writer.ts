@@ -7,7 +7,7 @@
 // no request at all; the memory is dropped on gaining leadership (a full pass reads everything)
 // and every fullResyncMs (to repair status someone else overwrote). Passes run in the shared
 // leader loop (leader-reconcile-loop.ts): debounced nudges, a resync period, capped jittered
-// backoff after failures, nothing while not leader.
+// backoff after failures, nothing while not leader; writes are rate-limited (status-write-budget.ts).
 import type { Logger } from 'pino';
 import type { ConfigResources } from '../../core/model/validate-config.js';
 import type { MeshState } from '../../core/model/mesh.js';
@@ -19,6 +19,7 @@ import { isConflict, isNotFound, type KubeApi } from './kube-api.js';
 import type { LeaderGate } from './leader-election.js';
 import { LeaderReconcileLoop, type PassOutcome } from './leader-reconcile-loop.js';
 import { metaTime, nextGatewayStatus, nextRouteStatus } from './status-merge.js';
+import { StatusWriteBudget } from './status-write-budget.js';
 import { statusTargets, targetKey, type StatusTarget } from './status-targets.js';
 
 export const STATUS_WRITER_DEFAULTS = {
@@ -30,6 +31,9 @@ export const STATUS_WRITER_DEFAULTS = {
   fullResyncMs: 600_000,
   backoff: { initialMs: 500, maxMs: 30_000, factor: 2 } satisfies BackoffPolicy,
   requestTimeoutMs: 10_000,
+  /** Status writes per second after a burst (status-write-budget.ts); reads are not limited. */
+  writesPerSecond: 20,
+  writeBurst: 40,
 } as const;
 
 export interface KubeStatusWriterOptions {
@@ -47,6 +51,8 @@ export interface KubeStatusWriterOptions {
   resyncMs?: number;
   fullResyncMs?: number;
   backoff?: BackoffPolicy;
+  writesPerSecond?: number;
+  writeBurst?: number;
 }
 
 const PLURAL: Record<StatusTarget['kind'], string> = {
@@ -66,6 +72,7 @@ type SyncResult = 'written' | 'unchanged' | 'gone' | 'conflict' | 'not-leader';
 export class KubeStatusWriter {
   private readonly clock: Clock;
   private readonly loop: LeaderReconcileLoop;
+  private readonly budget: StatusWriteBudget;
   /** Per object: the target we last wrote or found in place (JSON), while leading. */
   private readonly written = new Map<string, string>();
   private lastFullMs = Number.NEGATIVE_INFINITY;
@@ -81,6 +88,11 @@ export class KubeStatusWriter {
   constructor(private readonly o: KubeStatusWriterOptions) {
     const d = STATUS_WRITER_DEFAULTS;
     this.clock = o.clock ?? systemClock;
+    this.budget = new StatusWriteBudget(
+      o.writesPerSecond ?? d.writesPerSecond,
+      o.writeBurst ?? d.writeBurst,
+      this.clock,
+    );
     this.loop = new LeaderReconcileLoop({
       gate: o.leader,
       pass: () => this.pass(),
@@ -177,6 +189,7 @@ export class KubeStatusWriter {
       const next =
         t.kind === 'Gateway' ? nextGatewayStatus(obj.status, t, now) : nextRouteStatus(obj.status, t, now);
       if (next === undefined) return 'unchanged';
+      await this.budget.take();
       if (!this.o.leader.isLeader()) return 'not-leader';
       try {
         await this.o.api.request({
