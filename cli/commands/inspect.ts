@@ -102,7 +102,7 @@ async function status(flags: InspectFlags): Promise<void> {
         ? `${w.restarts} restart${w.restarts === 1 ? '' : 's'} (last: ${w.lastRestartReason ?? '?'}${w.lastError ? `: ${w.lastError}` : ''})`
         : 'no restarts';
       lines.push(
-        `  ${w.kind.padEnd(width)} ${w.state.padEnd(9)} ${w.objects} objects, last event ${w.lastEventAt ?? 'none yet'}, ${restarts}`,
+        `  ${w.kind.padEnd(width)} ${w.state.padEnd(9)} ${w.objects} object${w.objects === 1 ? '' : 's'}, last event ${w.lastEventAt ?? 'none yet'}, ${restarts}`,
       );
     }
   }
