@@ -296,6 +296,17 @@ describe('LeaseLeaderElection', () => {
     expect(t.server.lease?.spec?.holderIdentity).toBe('x');
   });
 
+  it('a renew that loses the write race rereads at once and steps down for the new holder', async () => {
+    const t = setup(['a']);
+    t.by('a').e.start();
+    await t.clock.advance(0);
+    t.server.beforePut = () =>
+      t.server.write({ holderIdentity: 'x', leaseDurationSeconds: 15, leaderTransitions: 1 });
+    await t.clock.advance(2_000); // the renew meets 409; the reread happens without waiting a period
+    expect(t.log).toEqual(['a:leader', 'a:follower']);
+    await t.by('a').e.stop();
+  });
+
   it('refuses timings under which two replicas could lead at once', () => {
     const base = {
       api: new LeaseServer().client(new FakeClock()),

@@ -208,7 +208,8 @@ export class LeaseLeaderElection implements LeaderGate {
           { lease: this.lease, err: a.error, leader: this.leader },
           this.leader ? 'cannot renew the Lease' : 'cannot read or take the Lease',
         );
-        this.schedule(this.leader ? this.retryPeriodMs : this.followerWait());
+        // a renew that lost the write race rereads at once: the Lease may have a new holder
+        this.schedule(this.leader ? (isConflict(a.error) ? 0 : this.retryPeriodMs) : this.followerWait());
         return;
       default: {
         const never: never = a;
