@@ -221,7 +221,8 @@ describe(`Kubernetes store against ${REAL ? 'a real cluster (KUBECONFIG)' : 'the
       }
     });
     for (const s of services) expect(endpointsOf(s)).toEqual([`10.1.0.${services.indexOf(s) + 1}`]);
-    expect(watch('Service')).toMatchObject({ state: 'watching', restarts: 0 });
+    await until('the Service watch open', () => watch('Service').state === 'watching');
+    expect(watch('Service').restarts).toBe(0);
     if (fake) {
       const lists = requests('/api/v1/services', false);
       expect(lists.length).toBeGreaterThanOrEqual(3); // 7 services in pages of 3
@@ -342,7 +343,8 @@ describe(`Kubernetes store against ${REAL ? 'a real cluster (KUBECONFIG)' : 'the
       expect(Number(watches[watches.length - 1]?.query.resourceVersion)).toBeGreaterThanOrEqual(
         Number(resumeFrom),
       );
-      expect(watch('Pod')).toMatchObject({ lastRestartReason: 'dropped', state: 'watching' });
+      await until('the Pod watch open', () => watch('Pod').state === 'watching');
+      expect(watch('Pod').lastRestartReason).toBe('dropped');
       expect(await metric('ambit_controller_watch_restarts_total', { kind: 'Pod', reason: 'dropped' })).toBe(
         1,
       );
@@ -392,7 +394,8 @@ describe(`Kubernetes store against ${REAL ? 'a real cluster (KUBECONFIG)' : 'the
     fake.silenceWatches();
     await cluster.apply(pod('b', '10.8.0.2')); // not delivered on the silent watch
     await until('pod b after watchdog', () => workloads().join() === 'a,b', 20_000);
-    expect(watch('Pod')).toMatchObject({ lastRestartReason: 'silent', state: 'watching' });
+    await until('the Pod watch open', () => watch('Pod').state === 'watching');
+    expect(watch('Pod').lastRestartReason).toBe('silent');
     expect(
       await metric('ambit_controller_watch_relists_total', { kind: 'Pod', reason: 'silent' }),
     ).toBeGreaterThan(0);
@@ -429,7 +432,7 @@ describe(`Kubernetes store against ${REAL ? 'a real cluster (KUBECONFIG)' : 'the
       for (const kind of ['Gateway', 'HTTPRoute', 'GRPCRoute']) {
         expect(watch(kind)).toMatchObject({ state: 'absent', objects: 0, lastRestartReason: 'absent' });
       }
-      expect(watch('Pod').state).toBe('watching');
+      await until('the Pod watch open', () => watch('Pod').state === 'watching');
       fake.apply({
         apiVersion: 'gateway.networking.k8s.io/v1',
         kind: 'Gateway',
@@ -441,7 +444,7 @@ describe(`Kubernetes store against ${REAL ? 'a real cluster (KUBECONFIG)' : 'the
       });
       fake.setGroupServed('gateway.networking.k8s.io', true);
       await until('waypoint after CRDs', () => mesh().waypoints.some((w) => w.name === 'wp'), 30_000);
-      expect(watch('Gateway').state).toBe('watching');
+      await until('the Gateway watch open', () => watch('Gateway').state === 'watching');
     },
   );
 });
