@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/policy/fake-clock.test-helper.js';
 import { KubeApiError, type KubeApi, type KubeRequest, type KubeStream } from './kube-api.js';
-import { KubeConfigStore } from './kube-config-store.js';
+import { KUBE_MAX_DEBOUNCE_MS, KubeConfigStore } from './kube-config-store.js';
 import { collectionPath, WATCHED_KINDS } from './watched-kinds.js';
 
 /** A KubeApi serving a fixed list per collection path and one open watch stream per path. */
@@ -125,7 +125,7 @@ describe('KubeConfigStore', () => {
     api.send('Pod', 'ADDED', pod('b', 'also-bad', '4'));
     api.send('Pod', 'ADDED', pod('c', '10.1.0.3', '5'));
     await settle();
-    await clock.advance(50);
+    await clock.advance(KUBE_MAX_DEBOUNCE_MS);
     expect(seen).toEqual([2]); // three events, one debounced rebuild
     const pods = store.get().resources.Pod;
     expect(pods.map((p) => [p.metadata.name, p.status?.podIP])).toEqual([
@@ -142,9 +142,28 @@ describe('KubeConfigStore', () => {
     api.send('Pod', 'MODIFIED', pod('a', '10.1.0.9', '6'));
     api.send('Pod', 'DELETED', pod('b', 'also-bad', '7'));
     await settle();
-    await clock.advance(50);
+    await clock.advance(KUBE_MAX_DEBOUNCE_MS);
     expect(store.get().resources.Pod.map((p) => p.status?.podIP)).toEqual(['10.1.0.9', '10.1.0.3']);
     expect(store.status().lastRejected).toBeUndefined();
+    await store.close();
+  });
+
+  it('a cluster that never stops changing still gets rebuilds (a burst does not push its rebuild back)', async () => {
+    const { api, clock, store } = setup();
+    api.items.set(path('Namespace'), [ns]);
+    api.items.set(path('Node'), [node]);
+    await store.start();
+    await settle();
+    const seen: number[] = [];
+    store.subscribe((s) => seen.push(s.generation));
+    for (let i = 0; i < 100; i++) {
+      api.send('Pod', 'ADDED', pod(`p${i}`, `10.1.1.${i}`, String(10 + i)));
+      await settle();
+      await clock.advance(20); // a change every 20 ms, faster than the 50 ms window
+    }
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    await clock.advance(KUBE_MAX_DEBOUNCE_MS);
+    expect(store.get().resources.Pod).toHaveLength(100);
     await store.close();
   });
 
@@ -158,13 +177,13 @@ describe('KubeConfigStore', () => {
     // a Pod moved to a Node the store has not seen: its previous version stays
     api.send('Pod', 'MODIFIED', { ...pod('a', '10.1.0.1', '3'), spec: { nodeName: 'n2' } });
     await settle();
-    await clock.advance(50);
+    await clock.advance(KUBE_MAX_DEBOUNCE_MS);
     expect(store.get().resources.Pod[0]?.spec?.nodeName).toBe('n1');
     expect(store.status().lastRejected?.errors.map((e) => e.field)).toEqual(['spec.nodeName']);
     // the Node appears: the current version is accepted on the next change
     api.send('Node', 'ADDED', { ...node, metadata: { name: 'n2' } });
     await settle();
-    await clock.advance(50);
+    await clock.advance(KUBE_MAX_DEBOUNCE_MS);
     expect(store.get().resources.Pod[0]?.spec?.nodeName).toBe('n2');
     expect(store.status().lastRejected).toBeUndefined();
     await store.close();

@@ -1,5 +1,5 @@
 // The Kubernetes config store (issue 10): one Reflector per watched kind (watched-kinds.ts) keeps
-// a cache of slim objects; on each change (debounced ~50 ms, as the directory store) the whole
+// a cache of slim objects; on each change (batched ~50 ms, as the directory store) the whole
 // cache goes through the SAME validation as the embedded store, each object fed as a ManifestFile
 // `kube:<Kind>/<namespace>/<name>` whose text is its JSON (JSON is YAML), with the same per-file
 // cache, so only changed objects are parsed again.
@@ -37,6 +37,8 @@ import { WatchMetrics } from './watch-metrics.js';
 import { WATCHED_KINDS, type WatchedKind } from './watched-kinds.js';
 
 export const KUBE_DEBOUNCE_MS = 50;
+/** The most a rebuild waits after a change, however costly rebuilds are. */
+export const KUBE_MAX_DEBOUNCE_MS = 1_000;
 export const KUBE_START_TIMEOUT_MS = 120_000;
 /** Rounds of holding objects back; each object moves at most twice, so this is never reached in practice. */
 const MAX_ROUNDS = 16;
@@ -82,6 +84,8 @@ export class KubeConfigStore implements ConfigStore {
   private lastGood = new Map<string, string>();
   private lastRejected: RejectedChange | undefined;
   private lastLogged = '';
+  /** Wall time of the last rebuild, subscribers included (real time: it is a cost, not a schedule). */
+  private lastRebuildMs = 0;
   private debounce: { clear(): void } | undefined;
   private started = false;
   private closed = false;
@@ -165,13 +169,21 @@ export class KubeConfigStore implements ConfigStore {
     return Promise.resolve();
   }
 
+  /**
+   * A change schedules one rebuild `debounceMs` after the FIRST change of a burst; later changes
+   * join it instead of pushing it back, so a cluster that never stops changing (pods churning
+   * every few ms) still gets a rebuild every window. The window stretches to twice the last
+   * rebuild's cost (validation plus what subscribers do with the snapshot, up to 1 s), so a large
+   * cluster spends at most about a third of its time rebuilding.
+   */
   private changed(): void {
-    if (!this.started || this.closed) return;
-    this.debounce?.clear();
+    if (!this.started || this.closed || this.debounce) return;
+    const base = this.o.debounceMs ?? KUBE_DEBOUNCE_MS;
+    const delay = Math.min(Math.max(base, 2 * this.lastRebuildMs), Math.max(base, KUBE_MAX_DEBOUNCE_MS));
     this.debounce = this.clock.setTimeout(() => {
       this.debounce = undefined;
       if (!this.closed) this.rebuild();
-    }, this.o.debounceMs ?? KUBE_DEBOUNCE_MS);
+    }, delay);
   }
 
   /** Validates the whole cache, holding back bad objects (see the header); publishes a snapshot. */
@@ -234,6 +246,7 @@ export class KubeConfigStore implements ConfigStore {
       );
     }
     for (const fn of this.listeners) fn(this.snapshot);
+    this.lastRebuildMs = performance.now() - started;
   }
 
   private logRejections(heldBack: Map<string, string>, errors: Map<string, ConfigError>): void {
