@@ -338,6 +338,24 @@ describe('Reflector', () => {
     r.stop();
   });
 
+  it('a watch forbidden (403) keeps what was listed and retries with backoff', async () => {
+    const { api, clock, r, changes } = setup();
+    api.list = () => ({ metadata: { resourceVersion: '3' }, items: [pod('a', 3)] });
+    api.watch = () => {
+      throw new KubeApiError('403', 403, 'Forbidden', undefined);
+    };
+    r.start();
+    await r.firstSync;
+    await settle();
+    expect(r.status()).toMatchObject({ state: 'forbidden', objects: 1, lastRestartReason: 'forbidden' });
+    await clock.advance(500);
+    await settle();
+    expect(api.lists).toHaveLength(2);
+    expect(r.objects().size).toBe(1);
+    expect(changes()).toBe(1); // listed once; never emptied and refilled
+    r.stop();
+  });
+
   it('a 410 on a continue token restarts the list from the top', async () => {
     const { api, r } = setup({ pageSize: 1 });
     let expireOnce = true;

@@ -254,19 +254,21 @@ export class Reflector {
     this.o.metrics.restarts.inc({ ...this.label, reason });
   }
 
-  /** 404/403: the kind holds nothing we can read; it counts as synced so the mesh can start. */
+  /** 404/403: it counts as synced so the mesh can start; 404 also empties the kind. */
   private unavailable(state: 'absent' | 'forbidden'): void {
     if (this.state !== state) {
       this.o.logger.warn(
         { kind: this.o.kind.kind, path: this.path },
         state === 'absent'
           ? `${this.o.kind.kind}: the API is not served (CRD not installed?); retrying, other kinds keep working`
-          : `${this.o.kind.kind}: list forbidden (RBAC); retrying, other kinds keep working`,
+          : `${this.o.kind.kind}: list/watch forbidden (RBAC); retrying, other kinds keep working`,
       );
     }
     this.state = state;
-    this.rv = '';
-    if (this.cache.size > 0) {
+    // absent: the objects are gone with their API. forbidden: keep what was listed (a Role that
+    // allows list but not watch must not make the kind flap in and out of the mesh)
+    if (state === 'absent' && this.cache.size > 0) {
+      this.rv = '';
       this.cache = new Map();
       this.o.metrics.objects.set(this.label, 0);
       this.o.onChange();
