@@ -16,6 +16,7 @@ import {
   progPinPath,
 } from '../core/bpf-maps/pin-paths.js';
 import { ALL_MAPS } from '../core/bpf-maps/map-codecs.js';
+import { SK_LOOKUP_PROG } from '../core/bpf-maps/netns-link.js';
 import { PROGRAMS, type AttachKind } from './attach-kinds.js';
 import { bpftool, pinnedProgramId } from './bpftool.js';
 import { agentError } from './errors.js';
@@ -64,8 +65,14 @@ export async function ensureLoaded(node: string, objectDir = defaultObjectDir())
   mkdirSync(progPinDir(node), { recursive: true });
   const mapsPinned = (): boolean => ALL_MAPS.every((m) => existsSync(mapPinPath(node, m.name)));
   const ids: Partial<ProgramIds> = {};
-  for (const p of PROGRAMS) {
-    const pin = progPinPath(node, p.kind);
+  // sk_lookup is not attached to cgroups: the ztunnel links it to pod network namespaces
+  // (docs/kernel.md "PERMISSIVE capture"), so it is loaded and pinned here but has no attach kind.
+  const loads = [
+    ...PROGRAMS.map((p) => ({ pinName: p.kind, object: p.object, loadType: p.loadType, kind: p.kind })),
+    { pinName: SK_LOOKUP_PROG, object: 'sk_lookup.o', loadType: 'sk_lookup', kind: undefined },
+  ];
+  for (const p of loads) {
+    const pin = progPinPath(node, p.pinName);
     if (!existsSync(pin)) {
       const obj = path.join(objectDir, p.object);
       if (!existsSync(obj)) {
@@ -81,7 +88,7 @@ export async function ensureLoaded(node: string, objectDir = defaultObjectDir())
       }
       await bpftool(args);
     }
-    ids[p.kind] = await pinnedProgramId(pin);
+    if (p.kind) ids[p.kind] = await pinnedProgramId(pin);
   }
   return ids as ProgramIds;
 }

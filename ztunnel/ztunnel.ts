@@ -12,6 +12,7 @@ import { buildSnapshot, type ZtunnelSnapshot } from './state/ztunnel-snapshot.js
 import { HboneServer } from './hbone/hbone-server.js';
 import { HbonePool } from './hbone/hbone-pool.js';
 import { InboundProxy } from './inbound/inbound-proxy.js';
+import { InpodCapture } from './inbound/inpod-capture.js';
 import { OutboundProxy } from './outbound/outbound-proxy.js';
 import { handleSocks5 } from './outbound/socks5-listener.js';
 import { LoadBalancerState } from './outbound/endpoint-picker.js';
@@ -71,6 +72,8 @@ export interface ZtunnelOptions {
   startTimeoutMs?: number;
   /** Listener limits (issue 8); unset fields take DEFAULT_LISTENER_LIMITS. */
   limits?: Partial<ListenerLimits>;
+  /** PERMISSIVE capture: in-pod listeners + sk_lookup (inbound/inpod-capture.ts); needs the agent's pins. */
+  inpodCapture?: boolean;
 }
 
 export class Ztunnel {
@@ -94,6 +97,7 @@ export class Ztunnel {
   private readonly fdHeadroom: FdHeadroom;
   /** One log line per (listener, limit or reason, peer) per minute; every refusal is counted. */
   private readonly refusals = new RefusalLog();
+  private inpod: InpodCapture | undefined;
 
   constructor(private readonly o: ZtunnelOptions) {
     this.logger = o.logger ?? createLogger('ztunnel', { base: { node: o.node } });
@@ -303,6 +307,15 @@ export class Ztunnel {
       this.port('inboundPlaintext'),
       this.o.fds?.inboundPlaintext,
     );
+    if (this.o.inpodCapture) {
+      this.inpod = new InpodCapture({
+        node: this.o.node,
+        snapshots: this.snapshots,
+        logger: this.logger,
+        handle: (s, resolver) => inbound.handlePlaintext(s, resolver),
+      });
+      this.inpod.start();
+    }
     if (this.o.socks5) {
       const socks = guardedServer({
         gate: this.gate(),
@@ -385,6 +398,7 @@ export class Ztunnel {
   /** Drain: GOAWAY pooled and served HBONE connections, stop listening, stop rotators. */
   async stop(): Promise<void> {
     if (this.expiryTimer) clearInterval(this.expiryTimer);
+    this.inpod?.stop();
     this.pool.close();
     await Promise.all([
       this.hbone?.close(),
@@ -402,6 +416,7 @@ export class Ztunnel {
   /** Hard stop for tests: close everything without waiting for tunnels. */
   destroy(): void {
     if (this.expiryTimer) clearInterval(this.expiryTimer);
+    this.inpod?.stop();
     this.pool.close();
     this.hbone?.destroy();
     for (const s of this.servers) {

@@ -59,6 +59,16 @@ struct {
 	__type(value, __u32);
 } ambit_probe_src SEC(".maps");
 
+/* The ztunnel's in-pod plaintext listener (15006 role) of each local pod, keyed by the pod's IPv4
+ * (network order); the value is the socket (userspace writes the listening fd as a __u64). Read
+ * by sk_lookup, which may only pick a socket of the pod's own network namespace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} ambit_inpod_listener SEC(".maps");
+
 /* Event counters for `ambit bpf` and tests; shared by all CPUs, updated atomically. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

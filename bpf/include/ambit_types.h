@@ -57,6 +57,7 @@ struct ambit_pod_policy {
 #define AMBIT_CTR_PASSED 1        /* connects left alone (not a mesh destination) */
 #define AMBIT_CTR_RECORDED 2      /* original destinations moved to the tuple map */
 #define AMBIT_CTR_STRICT_DROPPED 3 /* plaintext SYNs dropped for STRICT pods */
-#define AMBIT_CTR_MAX 4
+#define AMBIT_CTR_PERMISSIVE_CAPTURED 4 /* plaintext connections steered into an in-pod listener */
+#define AMBIT_CTR_MAX 8            /* room for later counters without resizing the pinned map */
 
 #endif

@@ -121,7 +121,13 @@ export const podPolicyCodec: Codec<PodPolicy> = {
 
 // ---- counters --------------------------------------------------------------------------------
 /** Indexes of ambit_counters (AMBIT_CTR_* in ambit_types.h). */
-export const COUNTER_NAMES = ['redirected', 'passed', 'recorded', 'strictDropped'] as const;
+export const COUNTER_NAMES = [
+  'redirected',
+  'passed',
+  'recorded',
+  'strictDropped',
+  'permissiveCaptured',
+] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 
 // ---- the maps --------------------------------------------------------------------------------
@@ -162,6 +168,17 @@ export const COUNTERS_MAP: MapSpec<number, bigint> = {
 };
 
 /**
+ * The ztunnel's in-pod plaintext listener per local pod (SOCKHASH): key the pod IPv4, value the
+ * listening socket. Written with the socket's fd (__u64); a lookup from userspace answers the
+ * socket cookie instead.
+ */
+export const INPOD_LISTENER_MAP: MapSpec<string, bigint> = {
+  name: 'ambit_inpod_listener',
+  key: ipv4KeyCodec,
+  value: u64Codec,
+};
+
+/**
  * Every map, its key and value types forgotten: a codec's encode() is a method (bivariant in its
  * argument) and decode() returns its type, so each MapSpec<K, V> is a MapSpec<unknown, unknown>.
  */
@@ -173,4 +190,5 @@ export const ALL_MAPS: readonly MapSpec<unknown, unknown>[] = [
   POD_POLICY_MAP,
   PROBE_SRC_MAP,
   COUNTERS_MAP,
+  INPOD_LISTENER_MAP,
 ];

@@ -23,7 +23,11 @@ export interface Libc {
   bind: (fd: number, addr: Buffer, len: number) => number;
   listen: (fd: number, backlog: number) => number;
   close: (fd: number) => number;
+  setns: (fd: number, nstype: number) => number;
 }
+
+/** setns(2) nstype for a network namespace. */
+export const CLONE_NEWNET = 0x40000000;
 
 let libc: Libc | undefined;
 export function lib(): Libc {
@@ -35,6 +39,7 @@ export function lib(): Libc {
     bind: l.func('int bind(int, const void *, uint32_t)'),
     listen: l.func('int listen(int, int)'),
     close: l.func('int close(int)'),
+    setns: l.func('int setns(int, int)'),
   };
   return libc;
 }
