@@ -237,6 +237,28 @@ describe(`Kubernetes store against ${REAL ? 'a real cluster (KUBECONFIG)' : 'the
     }
   });
 
+  faultIt('a continue token that expires mid-list (410) restarts the list from the top', async () => {
+    const services = Array.from({ length: 7 }, (_, i) => `exp-${i}`);
+    await startStore({ pageSize: 3 }, async (c) => {
+      for (const s of services) await c.apply(service(s));
+      c.fake?.expireContinueTokens(1);
+    });
+    if (!fake) return;
+    const names = mesh()
+      .services.filter((s) => s.namespace === NS)
+      .map((s) => s.name);
+    expect(names.sort()).toEqual(services);
+    const lists = requests('/api/v1/services', false).map((r) => r.query.continue ?? '');
+    // page 1, page 2 (410), then page 1 again from the top and on
+    expect(lists[0]).toBe('');
+    expect(lists[1]).not.toBe('');
+    expect(lists[2]).toBe('');
+    expect(lists.length).toBeGreaterThanOrEqual(5);
+    expect(
+      await metric('ambit_controller_watch_restarts_total', { kind: 'Service', reason: 'expired' }),
+    ).toBe(1);
+  });
+
   it('applies watch events (here split across chunks) and advances the resourceVersion', async () => {
     await startStore();
     fake?.splitWatchEvents(true);

@@ -13,7 +13,7 @@
 //   uid/creationTimestamp/generation, managedFields on every object (so stripping is testable),
 //   and garbage collection of objects whose ownerReferences name a deleted uid.
 // Faults a test can inject: 429 with Retry-After, 5xx, dropped watch connections, silent (stalled)
-// watches, compaction, deletes that produce no event, watch events split across chunks (and
+// watches, compaction, expired continue tokens, deletes that produce no event, watch events split across chunks (and
 // packets), an API group that is not served (404: CRDs not installed). Custom endpoints
 // (TokenReview) via route().
 import http from 'node:http';
@@ -173,6 +173,7 @@ export class FakeKubeApiServer {
   private failStatus = 500;
   private refuseWatches = false;
   private splitEvents = false;
+  private expireContinueLeft = 0;
   private readonly unservedGroups = new Set<string>();
   private bookmarkTimer: NodeJS.Timeout | undefined;
   /** Every request, in order (for assertions on the protocol the client speaks). */
@@ -269,6 +270,11 @@ export class FakeKubeApiServer {
   compact(): void {
     this.compactedRv = this.rv + 1;
     this.history = [];
+  }
+
+  /** The next `n` list requests that carry a continue token answer 410 Expired (as after a compaction mid-list). */
+  expireContinueTokens(n: number): void {
+    this.expireContinueLeft = n;
   }
 
   /** The next `n` requests answer 429 with `Retry-After: seconds`. */
@@ -491,7 +497,9 @@ export class FakeKubeApiServer {
       const [rvText, offText] = Buffer.from(query.continue, 'base64url').toString().split(':');
       listRv = Number(rvText);
       offset = Number(offText);
-      if (listRv < this.compactedRv) {
+      const forced = this.expireContinueLeft > 0;
+      if (forced) this.expireContinueLeft -= 1;
+      if (forced || listRv < this.compactedRv) {
         const e = new Error('continue token expired') as Error & { status: unknown };
         e.status = status(
           410,
