@@ -55,17 +55,10 @@ export class BpfInpodKernel implements InpodKernel {
       listenerFd = listenInNetns(nsFd, INPOD_LISTEN_ADDRESS, 0, what);
       map.update(podIp, BigInt(listenerFd));
       const link = attachSkLookup(this.prog, nsFd, what);
-      return {
-        listenerFd,
-        undo: () => {
-          closeFd(link);
-          try {
-            map.delete(podIp);
-          } catch {
-            // closing the listener removes it from the SOCKHASH anyway
-          }
-        },
-      };
+      // Not deleted from the map on undo: closing the listener removes it from the SOCKHASH, and
+      // an explicit delete would remove a newer ztunnel's socket during an upgrade (both processes
+      // run for a while, and the newer one overwrote the entry).
+      return { listenerFd, undo: () => closeFd(link) };
     } catch (err) {
       if (listenerFd >= 0) {
         try {
