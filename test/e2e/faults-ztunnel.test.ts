@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../local-cluster/cluster.js';
 import { leftovers } from '../../local-cluster/cleanup.js';
+import { inNetns } from '../../local-cluster/host.js';
 import { signalGroup, type ManagedProcess } from '../../local-cluster/processes.js';
 import { ECHO_PORT, meshAndPlainSpec } from '../../local-cluster/topology.js';
 import {
@@ -130,6 +131,81 @@ describe.skipIf(!enabled)('faults: the ztunnel killed, upgraded and held back un
       failuresText(afterReady, ready),
     ).toEqual([]);
     expect(afterReady.length).toBeGreaterThan(0);
+  });
+
+  it('SIGTERM upgrade: the new ztunnel takes the listeners while the old drains; nothing refused, reset or lost', async () => {
+    for (const n of cluster.topology.nodes) {
+      // set by the ztunnel at start (ztunnel/process/listener-handoff.ts)
+      expect(inNetns(n.netns, ['sysctl', '-n', 'net.ipv4.tcp_migrate_req']).trim()).toBe('1');
+    }
+    // Rolling long connections (each ends itself after 2 s, inside the 5 s drain limit) and 20 new
+    // connections a second: all of them must come through both upgrades whole.
+    const run = FaultLoad.start(
+      cluster,
+      script,
+      'client-1',
+      load({
+        durationMs: 16_000,
+        long: { count: 6, chunk: 4096, intervalMs: 50, window: 65_536, lifetimeMs: 2_000 },
+        short: { perSecond: 20, bytes: 1024 },
+      }),
+    );
+    // One connection that never ends on its own: the drain limit ends it.
+    const forever = FaultLoad.start(
+      cluster,
+      script,
+      'client-1',
+      load({
+        durationMs: 16_000,
+        long: { count: 1, chunk: 1024, intervalMs: 100, window: 65_536, lifetimeMs: 0 },
+      }),
+    );
+    const upgrades: { node: number; termAt: number; newReadyAt: number; oldExitedAt: number }[] = [];
+    await sleep(3_000);
+    for (const node of [1, 2]) {
+      const old = ztunnels.get(node);
+      if (!old) throw new Error(`no ztunnel on node ${node}`);
+      const fresh = await cluster.startZtunnel(node); // binds beside the old one (SO_REUSEPORT)
+      ztunnels.set(node, fresh);
+      // the old process answers :15021 too while both listen: the new one's own line says it is up
+      await fresh.waitForLine(/"msg":"ztunnel ready"/, 30_000);
+      const termAt = Date.now();
+      signalGroup(old.pid, 'SIGTERM');
+      await old.wait();
+      upgrades.push({ node, termAt, newReadyAt: readyAt(fresh), oldExitedAt: Date.now() });
+      expect(old.lines.some((l) => l.includes('ztunnel draining'))).toBe(true);
+      await sleep(2_000);
+    }
+    const r = await run.result(60_000);
+    const f = await forever.result(60_000);
+    const all = r.connections;
+    const s = summarize(all);
+    const t0 = upgrades[0]?.termAt ?? 0;
+    const cut = f.connections.filter((c) => c.outcome !== 'ok');
+    reportFault({
+      fault: 'ztunnel SIGTERM upgrade',
+      bytesLost: s.bytesLost + summarize(f.connections).bytesLost,
+      refused: s.refused,
+      reset: s.reset,
+      recoveryMs: 0,
+      notes: {
+        ...s,
+        upgrades: upgrades.map((u) => ({
+          node: u.node,
+          newReadyBeforeTermMs: u.termAt - u.newReadyAt,
+          drainedMs: u.oldExitedAt - u.termAt,
+        })),
+        foreverConnection: cut.map((c) => ({ outcome: c.outcome, endedMsAfterFirstTerm: c.endAt - t0 })),
+      },
+    });
+    expect(s.bytesLost, failuresText(all, t0)).toBe(0);
+    expect(s.refused, failuresText(all, t0)).toBe(0);
+    expect(s.reset, failuresText(all, t0)).toBe(0);
+    expect(s.hung, failuresText(all, t0)).toBe(0);
+    expect(s.lost).toBe(0);
+    // the never-ending connection ran on to the drain limit and was then cut visibly, never lost
+    expect(summarize(f.connections).bytesLost).toBe(0);
+    expect(cut.every((c) => c.outcome === 'reset')).toBe(true);
   });
 
   it('a reader that stops and resumes while receiving 1 GiB loses no byte; the ztunnels stay bounded', async () => {

@@ -24,6 +24,8 @@ import { ztError } from '../errors.js';
 import { parsePrimaryMessage, type WorkerToPrimary } from './worker-protocol.js';
 import { WorkerSupervisor, type WorkerHandle } from './worker-supervisor.js';
 import type { ListenerLimits } from '../limits/listener-limits.js';
+import { DEFAULT_DRAIN_LIMIT_MS, enableRequestMigration } from './listener-handoff.js';
+import { reusePortListener } from '../net/reuseport-socket.js';
 
 export interface ZtunnelFlags {
   node: string;
@@ -42,9 +44,9 @@ export interface ZtunnelFlags {
   originalDestinationMap?: string;
   /** Listener limits from the flags (each worker enforces them on its own sockets). */
   limits?: Partial<ListenerLimits>;
+  /** SIGTERM: how long established connections may run on before the process exits. */
+  drainLimitMs?: number;
 }
-
-const STOP_GRACE_MS = 5_000;
 
 function newZtunnel(f: ZtunnelFlags, logger: Logger, worker: number | undefined): Ztunnel {
   return new Ztunnel({
@@ -61,24 +63,25 @@ function newZtunnel(f: ZtunnelFlags, logger: Logger, worker: number | undefined)
     resolver: f.originalDestinationMap
       ? StaticBySourceResolver.parse(f.originalDestinationMap)
       : new BpfOriginalDestinationResolver(f.node, logger),
-    // the kernel capture needs the agent's pins, as the resolver does; the static map stands in for both
-    inpodCapture: !f.originalDestinationMap,
     meshAddress: f.meshAddress,
     logger,
     ...(f.address ? { address: f.address } : {}),
     ...(f.socks5 ? { socks5: f.socks5 } : {}),
     ...(f.idleTimeoutMs ? { idleTimeoutMs: f.idleTimeoutMs } : {}),
     ...(f.limits ? { limits: f.limits } : {}),
-    ...(worker !== undefined ? { reusePort: true, adminListeners: false } : {}),
+    // SO_REUSEPORT in every mode: a new ztunnel binds beside this one on upgrade (listener-handoff.ts)
+    reusePort: true,
+    ...(worker !== undefined ? { adminListeners: false } : {}),
   });
 }
 
-function onSignals(logger: Logger, stop: () => Promise<void>): void {
+function onSignals(logger: Logger, stop: () => Promise<void>, drainLimitMs: number): void {
   let stopping = false;
   const handler = () => {
     if (stopping) return;
     stopping = true;
-    const hard = setTimeout(() => process.exit(0), STOP_GRACE_MS);
+    logger.info({ drainLimitMs }, 'ztunnel draining: listeners closed, established connections run on');
+    const hard = setTimeout(() => process.exit(0), drainLimitMs);
     hard.unref();
     void stop().finally(() => exitAfterFlush(logger, 0));
   };
@@ -90,14 +93,19 @@ export async function runZtunnel(f: ZtunnelFlags): Promise<void> {
   const logger = createLogger('ztunnel', { level: f.logLevel, base: { node: f.node } });
   // Flags a worker would trip over fail here, once, before anything is forked.
   if (f.originalDestinationMap) StaticBySourceResolver.parse(f.originalDestinationMap);
+  const drainLimitMs = f.drainLimitMs ?? DEFAULT_DRAIN_LIMIT_MS;
   if (f.workers <= 1) {
+    enableRequestMigration(logger);
     const z = newZtunnel(f, logger, undefined);
-    onSignals(logger, () => z.stop());
+    onSignals(logger, () => z.stop(), drainLimitMs);
     await z.start();
     return;
   }
   const workerId = process.env.AMBIT_ZTUNNEL_WORKER;
-  if (workerId === undefined) return runPrimary(f, logger);
+  if (workerId === undefined) {
+    enableRequestMigration(logger);
+    return runPrimary(f, logger, drainLimitMs);
+  }
   return runWorker(f, logger.child({ worker: Number(workerId) }), Number(workerId));
 }
 
@@ -172,7 +180,7 @@ function forkWorker(id: number): WorkerHandle {
  * 15021 served from here once the first worker is ready. A worker failing during start-up ends
  * `ambit ztunnel` with its one-line cause; later deaths are restarted with backoff.
  */
-async function runPrimary(f: ZtunnelFlags, logger: Logger): Promise<void> {
+async function runPrimary(f: ZtunnelFlags, logger: Logger, drainLimitMs: number): Promise<void> {
   const servers: http.Server[] = [];
   const supervisor = new WorkerSupervisor({
     workers: f.workers,
@@ -207,7 +215,8 @@ async function runPrimary(f: ZtunnelFlags, logger: Logger): Promise<void> {
         srv.once('error', (err) =>
           reject(ztError('ZT_LISTEN', `cannot listen on ${address}:${port}: ${err.message}`, err)),
         );
-        srv.listen({ host: address, port }, resolve);
+        // SO_REUSEPORT like the workers' listeners: a new primary binds beside this one on upgrade
+        srv.listen({ fd: reusePortListener(address, port), exclusive: true }, resolve);
       });
       servers.push(srv);
     }
@@ -216,11 +225,19 @@ async function runPrimary(f: ZtunnelFlags, logger: Logger): Promise<void> {
     if (!isLoopbackRequest(address, address)) {
       const loopback = createAdminServer(sources);
       await new Promise<void>((resolve) => {
-        loopback.once('error', (err) => {
+        const warn = (err: Error) => {
           logger.warn({ err: err.message }, 'no loopback admin listener; debug endpoints unreachable');
           resolve();
-        });
-        loopback.listen({ host: '127.0.0.1', port: ZTUNNEL_PORTS.admin }, () => {
+        };
+        let fd: number;
+        try {
+          fd = reusePortListener('127.0.0.1', ZTUNNEL_PORTS.admin);
+        } catch (err) {
+          warn(err as Error);
+          return;
+        }
+        loopback.once('error', warn);
+        loopback.listen({ fd, exclusive: true }, () => {
           servers.push(loopback);
           resolve();
         });
@@ -231,10 +248,14 @@ async function runPrimary(f: ZtunnelFlags, logger: Logger): Promise<void> {
   const closeServers = () => {
     for (const srv of servers) srv.close();
   };
-  onSignals(logger, async () => {
-    closeServers();
-    await supervisor.stop();
-  });
+  onSignals(
+    logger,
+    async () => {
+      closeServers();
+      await supervisor.stop();
+    },
+    drainLimitMs,
+  );
   try {
     await supervisor.start();
   } catch (err) {
