@@ -17,7 +17,11 @@ const OWN = '/proc/self/ns/net';
 
 function snapshotOf(workloads: Workload[]): ZtunnelSnapshot {
   return buildSnapshot(
-    { ...emptyMeshState(), nodes: [node('n1', '10.0.0.1'), node('n2', '10.0.0.2')], workloads },
+    {
+      ...emptyMeshState('cluster.local'),
+      nodes: [node('n1', '10.0.0.1'), node('n2', '10.0.0.2')],
+      workloads,
+    },
     'v1',
   );
 }
