@@ -54,6 +54,10 @@ export function fitSlope(points: readonly Sample[]): SlopeFit | undefined {
 }
 
 /** The samples after the warm-up: those at or after `fraction` of the run (bench/soak uses 0.25). */
-export function afterWarmUp<T extends Sample>(points: readonly T[], runSec: number, fraction: number): T[] {
+export function afterWarmUp<T extends { tSec: number }>(
+  points: readonly T[],
+  runSec: number,
+  fraction: number,
+): T[] {
   return points.filter((p) => p.tSec >= runSec * fraction);
 }

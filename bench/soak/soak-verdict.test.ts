@@ -53,6 +53,22 @@ describe('judgeSoak', () => {
     expect(v.processes[0]?.fds.fit?.slopePerHour).toBeCloseTo(60, -1);
   });
 
+  it('a fall is not a leak: memory shrinking after a burst passes', () => {
+    const v = judgeSoak(
+      [
+        series(
+          'waypoint',
+          (t) => 200 - t / 20,
+          () => 25,
+        ),
+      ],
+      1200,
+      clean,
+    );
+    expect(v.processes[0]?.rssMb.rise).toBeLessThan(-40);
+    expect(v.pass).toBe(true);
+  });
+
   it('cannot pass without enough samples after the warm-up', () => {
     const v = judgeSoak([{ name: 'controller', samples: [{ tSec: 0, rssBytes: MB, fds: 1 }] }], 1200, clean);
     expect(v.pass).toBe(false);

@@ -1,6 +1,7 @@
 // The soak's verdict against issue 11's aim: flat memory and file descriptors in every mesh process
-// (the trend over the fitted window is within the noise around it), and zero errors the soak did
-// not inject. Pure: samples and tallies in, per-process fits and reasons out.
+// (the rise over the fitted window is within the noise around it; a fall is not a leak and passes),
+// and zero errors the soak did not inject. Pure: samples and tallies in, per-process fits and
+// reasons out.
 import { type TallySnapshot, total } from './error-tally.js';
 import { afterWarmUp, fitSlope, type SlopeFit } from './least-squares.js';
 
@@ -32,6 +33,7 @@ export interface SeriesJudgement {
   rise: number;
   /** the larger of noiseSds residual SDs and the floor */
   noise: number;
+  /** no rise beyond the noise (undefined: too few samples to tell) */
   flat: boolean | undefined;
 }
 
@@ -56,7 +58,7 @@ function judgeSeries(points: { tSec: number; value: number }[], floor: number): 
   if (!fit) return { fit, rise: NaN, noise: NaN, flat: undefined };
   const rise = fit.slopePerHour * fit.windowHours;
   const noise = Math.max(AIMS.noiseSds * fit.residualSd, floor);
-  return { fit, rise, noise, flat: Math.abs(rise) <= noise };
+  return { fit, rise, noise, flat: rise <= noise };
 }
 
 export function judgeSoak(series: ProcessSeries[], runSec: number, tally: TallySnapshot): SoakVerdict {
