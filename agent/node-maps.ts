@@ -6,6 +6,7 @@ import {
   COUNTERS_MAP,
   COUNTER_NAMES,
   MESH_DST_MAP,
+  MESH_DST6_MAP,
   ORIG_BY_TUPLE_MAP,
   POD_POLICY_MAP,
   PROBE_SRC_MAP,
@@ -19,10 +20,41 @@ import {
   type TupleKey,
 } from '../core/bpf-maps/map-codecs.js';
 import { dstId } from './reconcile.js';
+import { isIpv6 } from '../core/bpf-maps/ipv6.js';
+
+/**
+ * ambit_mesh_dst and ambit_mesh_dst6 behind one update/delete/entries: the reconciler's plan keys
+ * destinations by address whatever the family, and the family picks the map.
+ */
+export class MeshDstMaps {
+  constructor(
+    readonly v4: PinnedMap<MeshDstKey, MeshDstValue>,
+    readonly v6: PinnedMap<MeshDstKey, MeshDstValue>,
+  ) {}
+  private of(k: MeshDstKey): PinnedMap<MeshDstKey, MeshDstValue> {
+    return isIpv6(k.ip) ? this.v6 : this.v4;
+  }
+  update(k: MeshDstKey, v: MeshDstValue): void {
+    this.of(k).update(k, v);
+  }
+  delete(k: MeshDstKey): boolean {
+    return this.of(k).delete(k);
+  }
+  lookup(k: MeshDstKey): MeshDstValue | undefined {
+    return this.of(k).lookup(k);
+  }
+  entries(): [MeshDstKey, MeshDstValue][] {
+    return [...this.v4.entries(), ...this.v6.entries()];
+  }
+  close(): void {
+    this.v4.close();
+    this.v6.close();
+  }
+}
 
 export class NodeMaps {
   readonly config: PinnedMap<number, AmbitConfig>;
-  readonly meshDst: PinnedMap<MeshDstKey, MeshDstValue>;
+  readonly meshDst: MeshDstMaps;
   readonly podPolicy: PinnedMap<string, PodPolicy>;
   readonly probeSrc: PinnedMap<string, number>;
   readonly counters: PinnedMap<number, bigint>;
@@ -30,7 +62,7 @@ export class NodeMaps {
 
   constructor(readonly node: string) {
     this.config = PinnedMap.open(node, CONFIG_MAP);
-    this.meshDst = PinnedMap.open(node, MESH_DST_MAP);
+    this.meshDst = new MeshDstMaps(PinnedMap.open(node, MESH_DST_MAP), PinnedMap.open(node, MESH_DST6_MAP));
     this.podPolicy = PinnedMap.open(node, POD_POLICY_MAP);
     this.probeSrc = PinnedMap.open(node, PROBE_SRC_MAP);
     this.counters = PinnedMap.open(node, COUNTERS_MAP);

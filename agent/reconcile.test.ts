@@ -154,7 +154,7 @@ describe('reconcile', () => {
     expect(plan.skipped).toEqual([]);
   });
 
-  it('service VIPs are mesh destinations per TCP port', () => {
+  it('service VIPs (IPv4 and IPv6 ClusterIPs) are mesh destinations per TCP port', () => {
     const plan = run(
       state([], {
         services: [
@@ -173,7 +173,10 @@ describe('reconcile', () => {
         ],
       }),
     );
-    expect(plan.meshDst.put).toEqual([[{ ip: '10.96.0.10', port: 80 }, 'service']]);
+    expect(plan.meshDst.put).toEqual([
+      [{ ip: '10.96.0.10', port: 80 }, 'service'],
+      [{ ip: 'fd00::1', port: 80 }, 'service'],
+    ]);
   });
 
   it('STRICT from a namespace PeerAuthentication reaches the pod policy; DISABLE stays permissive', () => {
@@ -192,9 +195,12 @@ describe('reconcile', () => {
     ]);
   });
 
-  it('another node’s pods reach the mesh-destination map through the view’s meshDestinations (IPv4 only)', () => {
-    const plan = run(state([], { meshDestinations: [{ uid: 'web', ips: ['10.0.1.5', 'fd00::5'] }] }));
-    expect(plan.meshDst.put).toEqual([[{ ip: '10.0.1.5', port: 0 }, 'workload']]);
+  it('another node’s pods reach the mesh-destination maps through the view’s meshDestinations (both families, IPv6 canonical)', () => {
+    const plan = run(state([], { meshDestinations: [{ uid: 'web', ips: ['10.0.1.5', 'FD00:0::5'] }] }));
+    expect(plan.meshDst.put).toEqual([
+      [{ ip: '10.0.1.5', port: 0 }, 'workload'],
+      [{ ip: 'fd00::5', port: 0 }, 'workload'],
+    ]);
     expect(plan.attach).toEqual([]);
     expect(plan.podPolicy.put).toEqual([]);
   });
@@ -223,6 +229,7 @@ describe('reconcile', () => {
       [{ ip: '10.0.0.4', port: 0 }, 'workload'],
       [{ ip: '10.0.0.3', port: 0 }, 'workload'],
       [{ ip: '10.0.3.7', port: 0 }, 'workload'],
+      [{ ip: 'fd00::7', port: 0 }, 'workload'],
     ]);
     const kernel = apply(empty, fromWhole);
     expect(isPlanEmpty(run(view, kernel))).toBe(true);

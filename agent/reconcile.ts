@@ -9,6 +9,13 @@ import type { MeshState, Workload } from '../core/model/mesh.js';
 import type { AmbitConfig, KernelMtlsMode, MeshDstKind } from '../core/bpf-maps/map-codecs.js';
 import { CAPTURE_PORT } from '../core/bpf-maps/mesh-address.js';
 import { isIpv4 } from '../core/bpf-maps/ipv4.js';
+import { canonicalIpv6, isIpv6 } from '../core/bpf-maps/ipv6.js';
+
+/** A mesh destination address the kernel can hold: IPv4 as is, IPv6 canonical (ambit_mesh_dst6). */
+function meshDstIp(ip: string): string | undefined {
+  if (isIpv4(ip)) return ip;
+  return isIpv6(ip) ? canonicalIpv6(ip) : undefined;
+}
 import { ATTACH_KINDS, type AttachKind } from './attach-kinds.js';
 import { resolveCgroupPath } from './cgroup-path.js';
 
@@ -126,13 +133,20 @@ export function desiredKernelState(input: Omit<ReconcileInput, 'current'>): Desi
   const meshDst = new Map<string, MeshDstKind>();
   for (const w of state.workloads) {
     if (!w.enrolled) continue;
-    for (const ip of w.ips) if (isIpv4(ip)) meshDst.set(dstId(ip, 0), 'workload');
+    for (const raw of w.ips) {
+      const ip = meshDstIp(raw);
+      if (ip) meshDst.set(dstId(ip, 0), 'workload');
+    }
   }
   for (const d of state.meshDestinations)
-    for (const ip of d.ips) if (isIpv4(ip)) meshDst.set(dstId(ip, 0), 'workload');
+    for (const raw of d.ips) {
+      const ip = meshDstIp(raw);
+      if (ip) meshDst.set(dstId(ip, 0), 'workload');
+    }
   for (const s of state.services) {
-    for (const vip of s.vips) {
-      if (!isIpv4(vip)) continue;
+    for (const raw of s.vips) {
+      const vip = meshDstIp(raw);
+      if (!vip) continue;
       for (const p of s.ports) if (p.protocol === 'TCP') meshDst.set(dstId(vip, p.port), 'service');
     }
   }

@@ -18,6 +18,7 @@ import {
 import path from 'node:path';
 import { z } from 'zod';
 import { isIpv4 } from '../core/bpf-maps/ipv4.js';
+import { isIpv6 } from '../core/bpf-maps/ipv6.js';
 import { resolveCgroupPath } from './cgroup-path.js';
 import { agentError } from './errors.js';
 import { dstId, parseDstId, type DesiredKernelState } from './reconcile.js';
@@ -88,7 +89,13 @@ export function decodeRestoreCache(text: string, node: string, cgroupRoot: strin
   for (const [ip] of c.podPolicy) if (!isIpv4(ip)) errors.push(`podPolicy: ${ip} is not an IPv4 address`);
   for (const [id] of c.meshDst) {
     const { ip, port } = parseDstId(id);
-    if (!isIpv4(ip) || !Number.isInteger(port) || port < 0 || port > 65535 || dstId(ip, port) !== id)
+    if (
+      !(isIpv4(ip) || isIpv6(ip)) ||
+      !Number.isInteger(port) ||
+      port < 0 ||
+      port > 65535 ||
+      dstId(ip, port) !== id
+    )
       errors.push(`meshDst: ${id} is not ip:port`);
   }
   if (errors.length > 0) return { ok: false, error: errors.join('; ') };

@@ -20,6 +20,27 @@
 #define AF_INET6 10
 #endif
 
+/* A native IPv6 destination (connect6): the socket went to the IPv4-mapped mesh address, so its
+ * local address is the pod's IPv4 in the last word of local_ip6. */
+static __always_inline void ambit_move_orig_dst6(struct bpf_sock_ops *skops, __u64 cookie)
+{
+	struct ambit_orig_dst6 *orig = bpf_map_lookup_elem(&ambit_orig6_by_cookie, &cookie);
+	struct ambit_tuple_key key = {};
+	struct ambit_orig_dst6 value;
+	__u32 ip6_last;
+
+	if (!orig)
+		return; /* not a redirected connection */
+	value = *orig;
+	ip6_last = skops->local_ip6[3];
+	asm volatile("" : "+r"(ip6_last));
+	key.src_ip = ip6_last; /* network order */
+	key.src_port = skops->local_port;
+	if (bpf_map_update_elem(&ambit_orig6_by_tuple, &key, &value, BPF_ANY) == 0)
+		ambit_count(AMBIT_CTR_RECORDED);
+	bpf_map_delete_elem(&ambit_orig6_by_cookie, &cookie);
+}
+
 static __always_inline void ambit_move_orig_dst(struct bpf_sock_ops *skops)
 {
 	__u64 cookie = bpf_get_socket_cookie(skops);
@@ -28,8 +49,10 @@ static __always_inline void ambit_move_orig_dst(struct bpf_sock_ops *skops)
 	struct ambit_orig_dst value;
 	__u32 ip4, ip6_last;
 
-	if (!orig)
-		return; /* not a redirected connection */
+	if (!orig) {
+		ambit_move_orig_dst6(skops, cookie);
+		return;
+	}
 	value = *orig;
 	/* An IPv4-mapped IPv6 socket (connect6) keeps its IPv4 address in the last word. Both
 	 * fields are loaded unconditionally and pinned in registers: left to itself clang turns the
@@ -47,7 +70,8 @@ static __always_inline void ambit_move_orig_dst(struct bpf_sock_ops *skops)
 SEC("sockops")
 int ambit_sockops(struct bpf_sock_ops *skops)
 {
-	/* only redirected sockets have a record, so an AF_INET6 one here is an IPv4-mapped one */
+	/* only redirected sockets have a record, and every redirected AF_INET6 socket was sent to the
+	 * IPv4-mapped mesh address */
 	if (skops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB && (skops->family == AF_INET || skops->family == AF_INET6))
 		ambit_move_orig_dst(skops);
 	return AMBIT_SOCKOPS_OK;

@@ -20,6 +20,7 @@ import { encodeL7Spec, type L7ClientResult, type L7ClientSpec } from './l7-clien
 import { ManagedProcess, spawnIn } from './processes.js';
 import {
   CONTROL_ADDRESS,
+  CONTROL_ADDRESS6,
   CONTROLLER_PORT,
   defaultTopologySpec,
   planTopology,
@@ -150,9 +151,12 @@ export class LocalCluster {
       ipIn(n.netns, ['addr', 'add', `${n.bridgeAddress}/24`, 'dev', 'br0']);
       ipIn(n.netns, ['link', 'set', 'br0', 'up']);
     }
+    this.buildIpv6Underlay();
     for (const n of t.nodes) {
       for (const other of t.nodes) {
         if (other !== n) ipIn(n.netns, ['route', 'add', other.podCidr, 'via', other.address]);
+        if (other !== n && other.podCidr6 && other.address6)
+          ipIn(n.netns, ['-6', 'route', 'add', other.podCidr6, 'via', other.address6]);
       }
       // the way back from the controller to pods: waypoints run in pod netns and dial it
       ipIn(ctl, ['route', 'add', n.podCidr, 'via', n.address]);
@@ -176,6 +180,24 @@ export class LocalCluster {
       ipIn(p.netns, ['addr', 'add', `${p.ip}/24`, 'dev', 'eth0']);
       ipIn(p.netns, ['link', 'set', 'eth0', 'up']);
       ipIn(p.netns, ['route', 'add', 'default', 'via', p.node.bridgeAddress]);
+      if (p.ip6 && p.node.bridgeAddress6) {
+        ipIn(p.netns, ['-6', 'addr', 'add', `${p.ip6}/64`, 'dev', 'eth0', 'nodad']);
+        ipIn(p.netns, ['-6', 'route', 'add', 'default', 'via', p.node.bridgeAddress6]);
+      }
+    }
+  }
+
+  /** Dual stack (TopologySpec.ipv6): underlay and bridge IPv6 addresses, forwarding on. nodad:
+   * usable at once instead of after duplicate address detection. */
+  private buildIpv6Underlay(): void {
+    const t = this.topology;
+    if (!t.nodes.some((n) => n.address6)) return;
+    ipIn(t.controlNetns, ['-6', 'addr', 'add', `${CONTROL_ADDRESS6}/64`, 'dev', 'ul0', 'nodad']);
+    for (const n of t.nodes) {
+      if (!n.address6 || !n.bridgeAddress6) continue;
+      inNetns(n.netns, ['sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
+      ipIn(n.netns, ['-6', 'addr', 'add', `${n.address6}/64`, 'dev', 'ul', 'nodad']);
+      ipIn(n.netns, ['-6', 'addr', 'add', `${n.bridgeAddress6}/64`, 'dev', 'br0', 'nodad']);
     }
   }
 

@@ -185,7 +185,7 @@ function podsFile(t: Topology, notReady: ReadonlySet<string>): ManifestFile {
       status: {
         phase: 'Running',
         podIP: p.ip,
-        podIPs: [{ ip: p.ip }],
+        podIPs: [{ ip: p.ip }, ...(p.ip6 ? [{ ip: p.ip6 }] : [])],
         hostIP: p.node.address,
         conditions: [
           { type: 'Ready', status: notReady.has(`${p.spec.namespace}/${p.spec.name}`) ? 'False' : 'True' },

@@ -83,6 +83,12 @@ export interface TopologySpec {
    * with targetRefs, ...), into extra.yaml; LocalCluster.setExtraManifests replaces them at run time.
    */
   manifests?: Record<string, unknown>[];
+  /**
+   * Dual stack: every pod also gets an IPv6 address (fd00:20:<node>::<10+j>, ULA, only inside our
+   * namespaces), nodes an underlay and bridge IPv6 address and routes, and Pod status.podIPs lists
+   * both (IPv4 first, the primary).
+   */
+  ipv6?: boolean;
 }
 
 export interface NodePlan {
@@ -92,7 +98,14 @@ export interface NodePlan {
   address: string;
   podCidr: string;
   bridgeAddress: string;
+  /** dual stack only */
+  address6?: string;
+  podCidr6?: string;
+  bridgeAddress6?: string;
 }
+
+/** The control netns's underlay IPv6 address (dual stack only). */
+export const CONTROL_ADDRESS6 = 'fd00:250::fe';
 
 export interface PodPlan {
   spec: PodSpec;
@@ -101,6 +114,8 @@ export interface PodPlan {
   /** link name in the node netns */
   nodeLink: string;
   ip: string;
+  /** dual stack only: the pod's IPv6 address */
+  ip6?: string;
   node: NodePlan;
   /** relative to the cgroup2 root: what the ambit.dev/cgroup-path annotation says */
   cgroupRel: string;
@@ -272,6 +287,9 @@ export function planTopology(spec: TopologySpec, prefix = randomPrefix()): Topol
       address: `${UNDERLAY_CIDR_PREFIX}.${i}`,
       podCidr: `10.20.${i}.0/24`,
       bridgeAddress: `10.20.${i}.1`,
+      ...(spec.ipv6
+        ? { address6: `fd00:250::${i}`, podCidr6: `fd00:20:${i}::/64`, bridgeAddress6: `fd00:20:${i}::1` }
+        : {}),
     });
   }
   const perNode = new Map<number, number>();
@@ -292,6 +310,7 @@ export function planTopology(spec: TopologySpec, prefix = randomPrefix()): Topol
       netns: `${prefix}${short}`,
       nodeLink: `p${j}`,
       ip: `10.20.${p.node}.${10 + j}`,
+      ...(spec.ipv6 ? { ip6: `fd00:20:${p.node}::${10 + j}` } : {}),
       node,
       cgroupRel: `${prefix}cluster/${short}`,
       labels: p.labels ?? {},

@@ -69,6 +69,31 @@ struct {
 	__type(value, __u64);
 } ambit_inpod_listener SEC(".maps");
 
+/* Native IPv6 mesh destinations (pod IPv6 addresses with port 0, Service IPv6 ClusterIP:ports). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ambit_dst6_key);
+	__type(value, struct ambit_dst_value);
+} ambit_mesh_dst6 SEC(".maps");
+
+/* connect6 -> sockops hand-off of native IPv6 original destinations, keyed by socket cookie. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct ambit_orig_dst6);
+} ambit_orig6_by_cookie SEC(".maps");
+
+/* sockops -> ztunnel for native IPv6 destinations. The redirected socket reaches the ztunnel's
+ * IPv4 listener through the IPv4-mapped mesh address, so the key is the pod's IPv4 source. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ambit_tuple_key);
+	__type(value, struct ambit_orig_dst6);
+} ambit_orig6_by_tuple SEC(".maps");
+
 /* Event counters for `ambit bpf` and tests; shared by all CPUs, updated atomically. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

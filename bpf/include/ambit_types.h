@@ -44,6 +44,20 @@ struct ambit_tuple_key {
 	__u32 src_port; /* host order: the pod's ephemeral port */
 };
 
+/* Key of ambit_mesh_dst6: a native IPv6 mesh destination (same meaning as ambit_dst_key). */
+struct ambit_dst6_key {
+	__u32 ip[4]; /* network order, as in struct bpf_sock_addr user_ip6 */
+	__u16 port;  /* network order; 0 = any port */
+	__u16 pad;   /* always 0 */
+};
+
+/* A native IPv6 original destination (connect6 -> sockops -> ztunnel). */
+struct ambit_orig_dst6 {
+	__u32 ip[4]; /* network order */
+	__u16 port;  /* network order */
+	__u16 pad;   /* always 0 */
+};
+
 /* Value of ambit_pod_policy, keyed by an enrolled local pod's IPv4 (__u32, network order). */
 struct ambit_pod_policy {
 	__u32 mode; /* host order: AMBIT_MODE_PERMISSIVE or AMBIT_MODE_STRICT */
@@ -58,6 +72,7 @@ struct ambit_pod_policy {
 #define AMBIT_CTR_RECORDED 2      /* original destinations moved to the tuple map */
 #define AMBIT_CTR_STRICT_DROPPED 3 /* plaintext SYNs dropped for STRICT pods */
 #define AMBIT_CTR_PERMISSIVE_CAPTURED 4 /* plaintext connections steered into an in-pod listener */
+#define AMBIT_CTR_REDIRECTED6 5    /* native IPv6 connects rewritten to the ztunnel */
 #define AMBIT_CTR_MAX 8            /* room for later counters without resizing the pinned map */
 
 #endif

@@ -21,6 +21,7 @@ interface BtfType {
   type_id?: number;
   members?: { name: string; type_id: number; bits_offset: number }[];
   vars?: { type_id: number }[];
+  nr_elems?: number;
 }
 
 function haveTools(): boolean {
@@ -71,10 +72,15 @@ function checkCodec(types: Map<number, BtfType>, typeId: number, codec: Codec<un
     expect(codec.fields).toEqual([]);
     return;
   }
+  const sizeOf = (id: number): number | undefined => {
+    const r = resolve(types, id);
+    // an array member (`__u32 ip[4]`): element size times count
+    return r.kind === 'ARRAY' ? (r.nr_elems ?? 0) * (sizeOf(r.type_id ?? -1) ?? 0) : r.size;
+  };
   const members = (t.members ?? []).map((m) => ({
     cName: m.name,
     offset: m.bits_offset / 8,
-    size: resolve(types, m.type_id).size,
+    size: sizeOf(m.type_id),
   }));
   expect(codec.fields.map((f) => ({ cName: f.cName, offset: f.offset, size: f.size }))).toEqual(members);
 }

@@ -2,6 +2,7 @@
 // codecs of its key and value. This file mirrors bpf/include/ambit_types.h and is checked
 // against the compiled objects' BTF; change both together. Pure: no syscalls here.
 import { readIpv4, writeIpv4 } from './ipv4.js';
+import { readIpv6, writeIpv6 } from './ipv6.js';
 import { type Codec, u32Codec, u64Codec } from './struct-codec.js';
 
 export interface MapSpec<K, V> {
@@ -97,6 +98,28 @@ export const tupleKeyCodec: Codec<TupleKey> = {
   decode: (b) => ({ srcIp: readIpv4(b, 0), srcPort: b.readUInt32LE(4) }),
 };
 
+// ---- { __be32 ip[4]; __be16 port; __u16 pad; }: ambit_dst6_key and ambit_orig_dst6 -----------
+function ip6PortCodec(cType: string): Codec<{ ip: string; port: number }> {
+  return {
+    cType,
+    size: 20,
+    fields: [
+      { cName: 'ip', offset: 0, size: 16, order: 'network' },
+      { cName: 'port', offset: 16, size: 2, order: 'network' },
+      { cName: 'pad', offset: 18, size: 2, order: 'host' },
+    ],
+    encode(v, b) {
+      writeIpv6(b, 0, v.ip);
+      b.writeUInt16BE(v.port, 16);
+      b.writeUInt16LE(0, 18);
+    },
+    decode: (b) => ({ ip: readIpv6(b, 0), port: b.readUInt16BE(16) }),
+  };
+}
+/** A native IPv6 mesh destination; port 0: every port of ip. */
+export const dst6KeyCodec: Codec<MeshDstKey> = ip6PortCodec('struct ambit_dst6_key');
+export const origDst6Codec: Codec<OriginalDestination> = ip6PortCodec('struct ambit_orig_dst6');
+
 // ---- pod policy / probe sources ------------------------------------------------------------
 /** A bare IPv4 key (__u32, network order). */
 export const ipv4KeyCodec: Codec<string> = {
@@ -127,6 +150,7 @@ export const COUNTER_NAMES = [
   'recorded',
   'strictDropped',
   'permissiveCaptured',
+  'redirected6',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 
@@ -167,6 +191,22 @@ export const COUNTERS_MAP: MapSpec<number, bigint> = {
   value: u64Codec,
 };
 
+export const MESH_DST6_MAP: MapSpec<MeshDstKey, MeshDstValue> = {
+  name: 'ambit_mesh_dst6',
+  key: dst6KeyCodec,
+  value: dstValueCodec,
+};
+export const ORIG6_BY_COOKIE_MAP: MapSpec<bigint, OriginalDestination> = {
+  name: 'ambit_orig6_by_cookie',
+  key: u64Codec,
+  value: origDst6Codec,
+};
+export const ORIG6_BY_TUPLE_MAP: MapSpec<TupleKey, OriginalDestination> = {
+  name: 'ambit_orig6_by_tuple',
+  key: tupleKeyCodec,
+  value: origDst6Codec,
+};
+
 /**
  * The ztunnel's in-pod plaintext listener per local pod (SOCKHASH): key the pod IPv4, value the
  * listening socket. Written with the socket's fd (__u64); a lookup from userspace answers the
@@ -191,4 +231,7 @@ export const ALL_MAPS: readonly MapSpec<unknown, unknown>[] = [
   PROBE_SRC_MAP,
   COUNTERS_MAP,
   INPOD_LISTENER_MAP,
+  MESH_DST6_MAP,
+  ORIG6_BY_COOKIE_MAP,
+  ORIG6_BY_TUPLE_MAP,
 ];

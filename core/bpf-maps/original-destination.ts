@@ -2,7 +2,7 @@
 // capture port (the pod's source IP and port), where did the application want to go? One
 // bpf(BPF_MAP_LOOKUP_ELEM) through koffi per call (~1 µs), never a bpftool process.
 import { BpfMapHandle } from './bpf-syscall.js';
-import { ORIG_BY_TUPLE_MAP, type OriginalDestination } from './map-codecs.js';
+import { ORIG6_BY_TUPLE_MAP, ORIG_BY_TUPLE_MAP, type OriginalDestination } from './map-codecs.js';
 import { mapPinPath } from './pin-paths.js';
 
 export interface OriginalDestinationMap {
@@ -21,12 +21,36 @@ export interface OriginalDestinationMap {
 export function openOriginalDestinationMap(node: string): OriginalDestinationMap {
   const { key, value } = ORIG_BY_TUPLE_MAP;
   const handle = new BpfMapHandle(mapPinPath(node, ORIG_BY_TUPLE_MAP.name), key.size, value.size);
+  // Native IPv6 destinations (connect6) are recorded in a second map under the same key. Opened
+  // lazily: a node whose agent predates it has no such pin, and IPv4 lookups must still work.
+  let v6: BpfMapHandle | undefined;
+  let v6Missing = false;
+  const openV6 = (): BpfMapHandle | undefined => {
+    if (v6 || v6Missing) return v6;
+    try {
+      v6 = new BpfMapHandle(
+        mapPinPath(node, ORIG6_BY_TUPLE_MAP.name),
+        key.size,
+        ORIG6_BY_TUPLE_MAP.value.size,
+      );
+    } catch {
+      v6Missing = true;
+    }
+    return v6;
+  };
   return {
     lookup(srcIp, srcPort) {
       const ip = srcIp.startsWith('::ffff:') ? srcIp.slice(7) : srcIp;
       key.encode({ srcIp: ip, srcPort }, handle.key.buf);
-      return handle.lookup() ? value.decode(handle.value.buf) : undefined;
+      if (handle.lookup()) return value.decode(handle.value.buf);
+      const h6 = openV6();
+      if (!h6) return undefined;
+      handle.key.buf.copy(h6.key.buf);
+      return h6.lookup() ? ORIG6_BY_TUPLE_MAP.value.decode(h6.value.buf) : undefined;
     },
-    close: () => handle.close(),
+    close: () => {
+      handle.close();
+      v6?.close();
+    },
   };
 }
