@@ -21,9 +21,10 @@ export type MigrateReqResult =
  * Sets net.ipv4.tcp_migrate_req=1 in this process's network namespace (the node's: the ztunnel
  * runs there). The ztunnel sets it, not the agent, because it is the ztunnel's listeners that
  * need it and the ztunnel is what is being upgraded: it must hold before the first handoff even
- * on a node whose agent is older or down. Needs CAP_NET_ADMIN in the namespace (root here; a
- * DaemonSet grants NET_ADMIN). Without it a handoff still works, but connections caught in the
- * old listener's accept queue at the moment it closes are reset: warned once, not fatal.
+ * on a node whose agent is older or down. Needs CAP_NET_ADMIN over the namespace and a writable
+ * /proc/sys (root on a host; not the DaemonSet's ztunnel container, where the node sets it).
+ * Without it a handoff still works, but connections caught in the old listener's accept queue at
+ * the moment it closes are reset: warned once, not fatal.
  */
 export function enableRequestMigration(
   logger: Logger,
