@@ -5,30 +5,14 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/policy/fake-clock.test-helper.js';
 import { KubeApiError } from './kube-api.js';
-import type { LeaderGate } from './leader-election.js';
+import { ManualLeaderGate } from './leader-gate.test-helper.js';
 import { LeaderReconcileLoop, type PassOutcome } from './leader-reconcile-loop.js';
 
 const logger = pino({ level: 'silent' });
 
-class Gate implements LeaderGate {
-  private readonly fns = new Set<(l: boolean) => void>();
-  constructor(private leading: boolean) {}
-  isLeader(): boolean {
-    return this.leading;
-  }
-  onChange(fn: (l: boolean) => void): () => void {
-    this.fns.add(fn);
-    return () => this.fns.delete(fn);
-  }
-  set(l: boolean): void {
-    this.leading = l;
-    for (const fn of this.fns) fn(l);
-  }
-}
-
 function setup(o: { leading?: boolean; pass?: (n: number) => Promise<PassOutcome> } = {}) {
   const clock = new FakeClock();
-  const gate = new Gate(o.leading ?? true);
+  const gate = new ManualLeaderGate(o.leading ?? true);
   const at: number[] = [];
   const loop = new LeaderReconcileLoop({
     gate,

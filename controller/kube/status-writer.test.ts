@@ -7,29 +7,13 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/policy/fake-clock.test-helper.js';
 import { KubeApiError, type KubeApi, type KubeRequest, type KubeStream } from './kube-api.js';
-import type { LeaderGate } from './leader-election.js';
+import { ManualLeaderGate } from './leader-gate.test-helper.js';
 import { statusMesh, statusMeshObjects } from './status-mesh.test-helper.js';
 import { KubeStatusWriter } from './status-writer.js';
 
 const settle = async (): Promise<void> => {
   for (let i = 0; i < 3; i++) await new Promise<void>((r) => setImmediate(r));
 };
-
-class Gate implements LeaderGate {
-  leader = false;
-  private readonly fns = new Set<(l: boolean) => void>();
-  isLeader(): boolean {
-    return this.leader;
-  }
-  onChange(fn: (l: boolean) => void): () => void {
-    this.fns.add(fn);
-    return () => this.fns.delete(fn);
-  }
-  set(l: boolean): void {
-    this.leader = l;
-    for (const fn of this.fns) fn(l);
-  }
-}
 
 const PLURALS: Record<string, string> = {
   HTTPRoute: 'httproutes',
@@ -115,7 +99,7 @@ class MemoryApi implements KubeApi {
 function setup(extra: { writesPerSecond?: number; writeBurst?: number } = {}) {
   const clock = new FakeClock();
   const api = new MemoryApi();
-  const gate = new Gate();
+  const gate = new ManualLeaderGate();
   const mesh = statusMesh();
   const writer = new KubeStatusWriter({
     api,

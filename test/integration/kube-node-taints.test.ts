@@ -10,6 +10,7 @@ import { validateConfig, type ConfigResources } from '../../core/model/validate-
 import type { SubscriberRecord } from '../../controller/subscriber-session.js';
 import { connectKube } from '../../controller/kube/kube-api.js';
 import type { LeaderGate } from '../../controller/kube/leader-election.js';
+import { ManualLeaderGate } from '../../controller/kube/leader-gate.test-helper.js';
 import { AGENT_NOT_READY_TAINT, NodeStartupTaints } from '../../controller/kube/node-taints.js';
 import { FakeKubeApiServer, type KubeObject } from '../support/fake-kube-apiserver.js';
 import { until } from '../support/until.js';
@@ -17,22 +18,6 @@ import { until } from '../support/until.js';
 const logger = pino({ level: 'silent' });
 const NOT_READY = { key: AGENT_NOT_READY_TAINT, effect: 'NoSchedule' };
 const OTHER = { key: 'dedicated', value: 'gpu', effect: 'NoSchedule' };
-
-class FakeLeaderGate implements LeaderGate {
-  private readonly fns = new Set<(leader: boolean) => void>();
-  constructor(private leading: boolean) {}
-  isLeader(): boolean {
-    return this.leading;
-  }
-  onChange(fn: (leader: boolean) => void): () => void {
-    this.fns.add(fn);
-    return () => this.fns.delete(fn);
-  }
-  set(leading: boolean): void {
-    this.leading = leading;
-    for (const fn of this.fns) fn(leading);
-  }
-}
 
 const nodeObject = (name: string, ip: string, taints: object[]): KubeObject => ({
   apiVersion: 'v1',
@@ -97,7 +82,7 @@ describe('node startup taints on the stand-in API server', () => {
 
   it("an agent that ACKs lifts its own node's taint, keeps the others, and no other node's", async () => {
     subscribers = [agent('node-a', 'v1'), agent('node-b')]; // node-b's agent has not ACKed
-    const t = start(new FakeLeaderGate(true));
+    const t = start(new ManualLeaderGate(true));
     t.nudge();
     await until('node-a untainted', () => JSON.stringify(taints('node-a')) === JSON.stringify([OTHER]));
     expect(taints('node-b')).toStrictEqual([NOT_READY]);
@@ -112,9 +97,9 @@ describe('node startup taints on the stand-in API server', () => {
 
   it('a follower lifts nothing; told it may lift for its own agents, it does', async () => {
     subscribers = [agent('node-a', 'v1')];
-    const follower = start(new FakeLeaderGate(false));
+    const follower = start(new ManualLeaderGate(false));
     follower.nudge();
-    const anyReplica = start(new FakeLeaderGate(false), false);
+    const anyReplica = start(new ManualLeaderGate(false), false);
     anyReplica.nudge();
     await until('node-a untainted', () => JSON.stringify(taints('node-a')) === JSON.stringify([OTHER]));
     expect(anyReplica.lifted).toStrictEqual(['node-a']);
@@ -139,7 +124,7 @@ describe('node startup taints on the stand-in API server', () => {
       const patch = body as { spec: { taints: unknown } };
       return { status: 200, body: fake.apply({ ...n, spec: { taints: patch.spec.taints } }) };
     });
-    const t = start(new FakeLeaderGate(true));
+    const t = start(new ManualLeaderGate(true));
     t.nudge();
     await until('node-a untainted', () => t.lifted.length === 1);
     // the retry read the node again: the taint added meanwhile is kept

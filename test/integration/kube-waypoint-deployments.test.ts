@@ -12,6 +12,7 @@ import { validateConfig, type ConfigResources } from '../../core/model/validate-
 import { FakeClock } from '../../core/policy/fake-clock.test-helper.js';
 import { connectKube } from '../../controller/kube/kube-api.js';
 import type { LeaderGate } from '../../controller/kube/leader-election.js';
+import { ManualLeaderGate } from '../../controller/kube/leader-gate.test-helper.js';
 import { WaypointDeployments } from '../../controller/kube/waypoint-deployments.js';
 import { FakeKubeApiServer, type KubeObject } from '../support/fake-kube-apiserver.js';
 import { until } from '../support/until.js';
@@ -19,22 +20,6 @@ import { until } from '../support/until.js';
 const logger = pino({ level: 'silent' });
 const ROOT_PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const KINDS = ['ServiceAccount', 'Deployment', 'Service', 'PodDisruptionBudget'] as const;
-
-class FakeLeaderGate implements LeaderGate {
-  private readonly fns = new Set<(leader: boolean) => void>();
-  constructor(private leading: boolean) {}
-  isLeader(): boolean {
-    return this.leading;
-  }
-  onChange(fn: (leader: boolean) => void): () => void {
-    this.fns.add(fn);
-    return () => this.fns.delete(fn);
-  }
-  set(leading: boolean): void {
-    this.leading = leading;
-    for (const fn of this.fns) fn(leading);
-  }
-}
 
 const gateway = (name: string, className: string, annotations?: Record<string, string>): KubeObject => ({
   apiVersion: 'gateway.networking.k8s.io/v1',
@@ -95,7 +80,7 @@ describe('waypoint Deployments on the stand-in API server', () => {
   it('makes the SA, Deployment, Service, PDB and root ConfigMap of a waypoint, owned by its Gateway', async () => {
     const gw = fake.apply(gateway('waypoint', 'ambit-waypoint'));
     fake.apply(gateway('edge', 'istio'));
-    start(new FakeLeaderGate(true));
+    start(new ManualLeaderGate(true));
     await until('the waypoint objects', () => allPresent());
     for (const kind of KINDS) {
       expect(owned(kind)?.metadata.ownerReferences, kind).toStrictEqual([
@@ -122,7 +107,7 @@ describe('waypoint Deployments on the stand-in API server', () => {
 
   it('reverts an edit to a field it owns and keeps fields it does not own', async () => {
     fake.apply(gateway('waypoint', 'ambit-waypoint'));
-    start(new FakeLeaderGate(true));
+    start(new ManualLeaderGate(true));
     await until('the waypoint objects', () => allPresent());
     const d = owned('Deployment');
     if (!d) throw new Error('no Deployment');
@@ -151,7 +136,7 @@ describe('waypoint Deployments on the stand-in API server', () => {
 
   it('an update that meets a concurrent change (409) rereads and retries', async () => {
     fake.apply(gateway('waypoint', 'ambit-waypoint'));
-    start(new FakeLeaderGate(true));
+    start(new ManualLeaderGate(true));
     await until('the waypoint objects', () => allPresent());
     let conflicts = 1;
     fake.route('PUT', /\/deployments\/waypoint$/, (body) => {
@@ -173,7 +158,7 @@ describe('waypoint Deployments on the stand-in API server', () => {
 
   it('follows the replicas annotation of the Gateway', async () => {
     fake.apply(gateway('waypoint', 'ambit-waypoint', { 'ambit.dev/waypoint-replicas': '1' }));
-    const w = start(new FakeLeaderGate(true));
+    const w = start(new ManualLeaderGate(true));
     await until('the waypoint objects', () => allPresent());
     expect(owned('Deployment')?.spec).toMatchObject({ replicas: 1 });
     expect(owned('PodDisruptionBudget')?.spec).toMatchObject({ maxUnavailable: 1 });
@@ -195,7 +180,7 @@ describe('waypoint Deployments on the stand-in API server', () => {
 
   it('deleting the Gateway removes what it owned', async () => {
     fake.apply(gateway('waypoint', 'ambit-waypoint'));
-    const w = start(new FakeLeaderGate(true));
+    const w = start(new ManualLeaderGate(true));
     await until('the waypoint objects', () => allPresent());
     fake.delete('Gateway', 'shop', 'waypoint');
     w.nudge();
@@ -204,7 +189,7 @@ describe('waypoint Deployments on the stand-in API server', () => {
 
   it('a Gateway that stops being a waypoint loses its objects (garbage collection cannot see that)', async () => {
     fake.apply(gateway('waypoint', 'ambit-waypoint'));
-    const w = start(new FakeLeaderGate(true));
+    const w = start(new ManualLeaderGate(true));
     await until('the waypoint objects', () => allPresent());
     const gw = fake.get('Gateway', 'shop', 'waypoint');
     if (!gw) throw new Error('no Gateway');
@@ -221,7 +206,7 @@ describe('waypoint Deployments on the stand-in API server', () => {
       metadata: { name: 'waypoint', namespace: 'shop', labels: { team: 'shop' } },
     });
     fake.apply(gateway('waypoint', 'ambit-waypoint'));
-    const w = start(new FakeLeaderGate(true));
+    const w = start(new ManualLeaderGate(true));
     await until(
       'the other waypoint objects',
       () => owned('PodDisruptionBudget') !== undefined && w.lastPass !== undefined,
@@ -247,7 +232,7 @@ describe('waypoint Deployments on the stand-in API server', () => {
     });
     fake.apply(gateway('waypoint', 'ambit-waypoint'));
     fake.apply(gateway('second', 'ambit-waypoint'));
-    const w = start(new FakeLeaderGate(true));
+    const w = start(new ManualLeaderGate(true));
     await until('the waypoint objects', () => KINDS.every((k) => owned(k) && owned(k, 'second')));
     const settled = w.passes;
     await until('a settled pass', () => w.passes > settled && w.lastPass?.created === 0);
@@ -263,7 +248,7 @@ describe('waypoint Deployments on the stand-in API server', () => {
   it('a follower writes nothing, and takes over when it leads', async () => {
     fake.apply(gateway('waypoint', 'ambit-waypoint'));
     const clock = new FakeClock();
-    const gate = new FakeLeaderGate(false);
+    const gate = new ManualLeaderGate(false);
     const w = start(gate, { clock });
     w.nudge();
     await clock.advance(10 * 60_000);
