@@ -17,6 +17,7 @@ const enabled = kernelTestsEnabled();
 
 const spec: TopologySpec = {
   nodes: 2,
+  ipv6: true,
   namespaces: [
     { name: 'perm', labels: { 'ambit.dev/dataplane-mode': 'ambient' } },
     { name: 'strict', labels: { 'ambit.dev/dataplane-mode': 'ambient' } },
@@ -27,6 +28,7 @@ const spec: TopologySpec = {
     { name: 'locked', namespace: 'strict', node: 1, labels: { app: 'locked' } },
     { name: 'plain-near', namespace: 'plain', node: 1, labels: { app: 'near' } },
     { name: 'plain-far', namespace: 'plain', node: 2, labels: { app: 'far' } },
+    { name: 'mesh-far', namespace: 'strict', node: 2, labels: { app: 'mesh-far' } },
   ],
   services: [],
 };
@@ -172,5 +174,27 @@ describe.skipIf(!enabled)('PERMISSIVE capture into the ztunnel (sk_lookup + in-p
         .slice(linesBefore1)
         .filter((a) => a.direction === 'inbound-plaintext'),
     ).toEqual([]);
+  });
+
+  it('an IPv6 connect from an enrolled pod to a mesh pod goes through both ztunnels (HBONE), not around them', async () => {
+    const locked = cluster.pod('locked');
+    const dst = locked.ip6 ?? '';
+    const r = await cluster.runInPod('mesh-far', dst, HTTP_PORT, ['--http', '/who', '--timeout', '5000']);
+    expect(r.ok).toBe(true);
+    // the STRICT pod was reached, so through the mesh; the destination ztunnel dialled it
+    expect(r.reply).not.toContain(`"from":"${cluster.pod('mesh-far').ip6 ?? ''}"`);
+    await until(
+      'the outbound access line on node 2 with the IPv6 original destination',
+      () =>
+        access(2).find(
+          (a) => a.direction === 'outbound' && a.originalDestination === `[${dst}]:${HTTP_PORT}`,
+        ),
+      5000,
+    );
+    await until(
+      'the inbound (HBONE) access line on node 1',
+      () => access(1).find((a) => a.direction === 'inbound' && a.dst?.ip === dst && a.decision === 'forward'),
+      5000,
+    );
   });
 });

@@ -3,7 +3,7 @@
 // dials the pod from the mesh address, answers 200 once it is up, and splices. Each connection's
 // labels, access-log line and metrics belong to one ProxiedConnection, ended once on whatever path.
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { decideInbound, type InboundDecision, type InboundFacts } from './decide-inbound.js';
 import { splice } from '../hbone/splice.js';
@@ -109,7 +109,9 @@ export class InboundProxy {
     let upstream: Socket;
     try {
       upstream = await connectUpstream(d.address, {
-        localAddress: this.o.meshAddress,
+        // The mesh address is IPv4: an IPv6 pod address is dialled from the node's own IPv6
+        // address (a node address, which STRICT admits as it admits probes).
+        ...(isIP(d.address.ip) === isIP(this.o.meshAddress) ? { localAddress: this.o.meshAddress } : {}),
         signal: abort.signal,
         ...(this.o.upstreamConnectTimeoutMs ? { timeoutMs: this.o.upstreamConnectTimeoutMs } : {}),
       });
