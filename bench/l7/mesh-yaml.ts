@@ -2,7 +2,7 @@
 // client pod at <p>.11 on node-1): the backend pod <p>.12 on node-2 behind two Services, `l7`
 // (labelled ambit.dev/use-waypoint: wp, VIP <p>.110) and `l4` (no waypoint, VIP <p>.111), and the
 // waypoint Gateway shop/wp with its pod <p>.20 on node-1 (never captured).
-import { ztunnelMeshYaml } from '../../test/support/controller-mesh-yaml.js';
+import { waypointYaml, ztunnelMeshYaml } from '../../test/support/controller-mesh-yaml.js';
 
 export const WAYPOINT = { namespace: 'shop', gateway: 'wp' } as const;
 
@@ -20,23 +20,7 @@ spec:
   clusterIP: ${ip}
   ports: [{name: http, port: 80, targetPort: ${backendPort}, appProtocol: http}]`;
   const extra = [
-    `apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: ${WAYPOINT.gateway}, namespace: ${WAYPOINT.namespace}}
-spec:
-  gatewayClassName: ambit-waypoint
-  listeners: [{name: mesh, port: 15008, protocol: HBONE}]`,
-    `apiVersion: v1
-kind: ServiceAccount
-metadata: {name: ${WAYPOINT.gateway}, namespace: ${WAYPOINT.namespace}}`,
-    `apiVersion: v1
-kind: Pod
-metadata:
-  name: ${WAYPOINT.gateway}-0
-  namespace: ${WAYPOINT.namespace}
-  labels: {gateway.networking.k8s.io/gateway-name: ${WAYPOINT.gateway}, ambit.dev/dataplane-mode: none}
-spec: {nodeName: node-1, serviceAccountName: ${WAYPOINT.gateway}, containers: [{name: waypoint, image: ambit}]}
-status: {podIP: ${waypointIp}, conditions: [{type: Ready, status: "True"}]}`,
+    waypointYaml(WAYPOINT, waypointIp),
     service('l7', vip.l7, `, labels: {ambit.dev/use-waypoint: ${WAYPOINT.gateway}}`),
     service('l4', vip.l4, ''),
   ].join('\n---\n');

@@ -1,25 +1,12 @@
 // Prints one bench/l7 run as a table (one row per path), the ratios to nginx, the waypoint's own
 // figures and the aims with pass/fail. Formatting only: the figures come from report.ts.
 import { groupVcpu, maxPerCore, rateOf, vcpuPer1k, type PathResult, type Verdict } from './report.js';
+import { textTable } from '../common/text-table.js';
 
 const f = (n: number | undefined, d = 2): string =>
   n === undefined || !Number.isFinite(n) ? 'n/a' : n.toFixed(d);
 const mb = (b: number | undefined): string => (b === undefined ? 'n/a' : (b / 1024 / 1024).toFixed(1));
 const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
-
-function table(rows: string[][]): string {
-  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return (
-    rows
-      .map((r) =>
-        r
-          .map((c, i) => c.padEnd(widths[i] ?? 0))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
-}
 
 export function printReport(
   rs: PathResult[],
@@ -58,7 +45,7 @@ export function printReport(
     ];
     return [row];
   });
-  out(table([head, ...rows]));
+  out(textTable([head, ...rows]));
   for (const r of rs) if (r.skipped !== undefined) out(`${r.path}: skipped: ${r.skipped}\n`);
   out(
     '(1 KB responses, HTTP/1.1 keep-alive; fixed rates open loop, median of runs; max: 32 connections closed loop;\n' +

@@ -5,7 +5,7 @@
 //   waypoint shop/wp (pod <p>.20 on node-1);
 // - an HTTPRoute retrying 503 twice on /retry (the rest of `web` is not retried), and a
 //   TrafficPolicy retrying UNAVAILABLE on `rpc`.
-import { ztunnelMeshYaml } from '../../test/support/controller-mesh-yaml.js';
+import { waypointYaml, ztunnelMeshYaml } from '../../test/support/controller-mesh-yaml.js';
 
 export const WAYPOINT = { namespace: 'shop', gateway: 'wp' } as const;
 
@@ -27,23 +27,7 @@ spec:
   clusterIP: ${ip}
   ports: [{name: ${name}, port: ${port}, targetPort: ${target}}]`;
   const extra = [
-    `apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: ${WAYPOINT.gateway}, namespace: ${WAYPOINT.namespace}}
-spec:
-  gatewayClassName: ambit-waypoint
-  listeners: [{name: mesh, port: 15008, protocol: HBONE}]`,
-    `apiVersion: v1
-kind: ServiceAccount
-metadata: {name: ${WAYPOINT.gateway}, namespace: ${WAYPOINT.namespace}}`,
-    `apiVersion: v1
-kind: Pod
-metadata:
-  name: ${WAYPOINT.gateway}-0
-  namespace: ${WAYPOINT.namespace}
-  labels: {gateway.networking.k8s.io/gateway-name: ${WAYPOINT.gateway}, ambit.dev/dataplane-mode: none}
-spec: {nodeName: node-1, serviceAccountName: ${WAYPOINT.gateway}, containers: [{name: waypoint, image: ambit}]}
-status: {podIP: ${waypointIp}, conditions: [{type: Ready, status: "True"}]}`,
+    waypointYaml(WAYPOINT, waypointIp),
     service('web', `${p}.110`, 80, ports.http),
     service('rpc', `${p}.111`, 7070, ports.grpc),
     `apiVersion: gateway.networking.k8s.io/v1

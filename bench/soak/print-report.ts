@@ -3,6 +3,7 @@
 // (injected ones apart), and the verdict with its reasons.
 import type { TallySnapshot } from './error-tally.js';
 import { AIMS, type SeriesJudgement, type SoakVerdict } from './soak-verdict.js';
+import { textTable } from '../common/text-table.js';
 
 /** Log lines of one process at warn or above during the run. */
 export interface LogLevels {
@@ -10,20 +11,6 @@ export interface LogLevels {
   error: number;
   /** "warn: <msg>" / "error: <msg>" -> count */
   messages: Record<string, number>;
-}
-
-function table(rows: string[][]): string {
-  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return (
-    rows
-      .map((r) =>
-        r
-          .map((c, i) => c.padEnd(widths[i] ?? 0))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
 }
 
 const f = (n: number | undefined, d = 1): string =>
@@ -53,7 +40,7 @@ export function printReport(
   let out = '';
   const mins = (o.runSec / 60).toFixed(1);
   out += `bench/soak: ${mins} min of mixed load${o.interrupted ? ' (interrupted: Ctrl-C)' : ''}, sampled every ${o.sampleSec} s; slopes fitted over the last ${(100 * (1 - AIMS.warmUpFraction)).toFixed(0)}% (least squares)\n\n`;
-  out += table([
+  out += textTable([
     [
       'process',
       'RSS MB',
@@ -81,7 +68,7 @@ export function printReport(
   ]);
   out += '\n';
   const lanes = Object.entries(tally.carried);
-  out += table([
+  out += textTable([
     ['lane', 'requests', 'MB carried', 'per second'],
     ...lanes.map(([k, c]) => [k, String(c.requests), f(c.bytes / 1e6, 2), f(c.requests / o.runSec, 1)]),
     [

@@ -43,3 +43,29 @@ spec:
   ];
   return docs.join('\n---\n') + '\n' + (extra ? `---\n${extra}` : '');
 }
+
+/**
+ * A waypoint of the shared mesh: Gateway `<ns>/<gateway>` of class ambit-waypoint, its
+ * ServiceAccount, and one Ready pod at `podIp` on node-1 (never captured). Documents joined by `---`.
+ */
+export function waypointYaml(w: { namespace: string; gateway: string }, podIp: string): string {
+  return [
+    `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: ${w.gateway}, namespace: ${w.namespace}}
+spec:
+  gatewayClassName: ambit-waypoint
+  listeners: [{name: mesh, port: 15008, protocol: HBONE}]`,
+    `apiVersion: v1
+kind: ServiceAccount
+metadata: {name: ${w.gateway}, namespace: ${w.namespace}}`,
+    `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${w.gateway}-0
+  namespace: ${w.namespace}
+  labels: {gateway.networking.k8s.io/gateway-name: ${w.gateway}, ambit.dev/dataplane-mode: none}
+spec: {nodeName: node-1, serviceAccountName: ${w.gateway}, containers: [{name: waypoint, image: ambit}]}
+status: {podIP: ${podIp}, conditions: [{type: Ready, status: "True"}]}`,
+  ].join('\n---\n');
+}
