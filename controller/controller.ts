@@ -266,12 +266,13 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
   // keeps waypoint Deployments and lifts node startup taints
   const kubeTasks: { nudge(): void; stop(): Promise<void> }[] = [];
   let leader: LeaseLeaderElection | undefined;
+  const replicaIdentity = env.POD_NAME || os.hostname();
   if (kube) {
     leader = new LeaseLeaderElection({
       api: kube,
       namespace,
       name: 'ambit-controller',
-      identity: env.POD_NAME || os.hostname(),
+      identity: replicaIdentity,
       logger: logger.child({ component: 'leader' }),
     });
     const config = () => store.get().resources;
@@ -358,6 +359,13 @@ export async function startController(o: ControllerOptions): Promise<RunningCont
       storeStatus: () => store.status(),
       subscribers: () => discovery.subscribers(),
       resourceStatus: () => ({ ...routeStatuses(store.get().resources), ...currentWaypointStatuses() }),
+      leader: leader
+        ? () => ({
+            holder: leader?.holder(),
+            identity: replicaIdentity,
+            isLeader: leader?.isLeader() ?? false,
+          })
+        : undefined,
     }),
   });
   server.addService(

@@ -13,6 +13,8 @@ export interface InspectionDeps extends CallerCheck {
   storeStatus: () => ConfigStoreStatus;
   subscribers: () => SubscriberRecord[];
   resourceStatus: () => unknown;
+  /** Kubernetes store: who holds the Lease, and this replica's identity. */
+  leader?: (() => { holder: string | undefined; identity: string; isLeader: boolean }) | undefined;
 }
 
 /** Whether this caller is the operator; else the status to refuse with. Pure. */
@@ -86,7 +88,13 @@ export function statusResponse(deps: InspectionDeps): StatusResponse {
       relists: w.relists,
       lastRelistAt: w.lastRelistAt ?? '',
     })),
+    ...leaderOf(deps),
   };
+}
+
+function leaderOf(deps: InspectionDeps): Pick<StatusResponse, 'leader'> {
+  const l = deps.leader?.();
+  return l ? { leader: { holder: l.holder ?? '', thisReplica: l.isLeader, identity: l.identity } } : {};
 }
 
 export function inspectionHandlers(deps: InspectionDeps): grpc.UntypedServiceImplementation {

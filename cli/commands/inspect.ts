@@ -76,6 +76,13 @@ async function status(flags: InspectFlags): Promise<void> {
       relists: w.relists,
       lastRelistAt: w.lastRelistAt || undefined,
     })),
+    leader: s.leader
+      ? {
+          holder: s.leader.holder || undefined,
+          thisReplica: s.leader.thisReplica,
+          replica: s.leader.identity,
+        }
+      : undefined,
   };
   if (flags.output === 'json') return print(JSON.stringify(out, null, 2));
   if (flags.output === 'yaml') return print(stringify(out));
@@ -94,6 +101,11 @@ async function status(flags: InspectFlags): Promise<void> {
     lines.push(`last change REJECTED at ${out.lastRejected.at} (the previous config stays in force):`);
     for (const m of out.lastRejected.messages) lines.push(`  ${m}`);
   } else lines.push('last change: accepted');
+  if (out.leader) {
+    lines.push(
+      `leader:         ${out.leader.holder ?? 'none (no replica holds the Lease)'}${out.leader.thisReplica ? ' (this replica)' : ` (this replica: ${out.leader.replica})`}`,
+    );
+  }
   if (out.watches.length > 0) {
     lines.push(`watches (${out.watches.length} kinds):`);
     const width = Math.max(...out.watches.map((w) => w.kind.length));

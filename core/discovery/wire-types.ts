@@ -65,6 +65,14 @@ export interface StatusResponse {
   resourceStatus: Buffer;
   /** One per watched kind (Kubernetes store); empty otherwise (and from older controllers). */
   watches: WireWatchStatus[];
+  /** Kubernetes store: the Lease holder; absent from the directory store and older controllers. */
+  leader?: WireLeaderStatus | null;
+}
+
+export interface WireLeaderStatus {
+  holder: string;
+  thisReplica: boolean;
+  identity: string;
 }
 
 export interface WireWatchStatus {

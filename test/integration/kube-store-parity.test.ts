@@ -86,5 +86,19 @@ describe('same config dump from --config DIR and --kubeconfig', () => {
     };
     expect(json.watches.find((w) => w.kind === 'Pod')?.objects).toBeGreaterThan(3);
     expect(json.watches.every((w) => w.state === 'watching')).toBe(true);
+    // the only replica takes the Lease and says so
+    const leader = await until('this replica to hold the Lease', async () => {
+      const j = JSON.parse((await kubeCtl.cli(['status', '-o', 'json'])).stdout) as {
+        leader?: { holder?: string; thisReplica: boolean; replica: string };
+      };
+      return j.leader?.thisReplica ? j.leader : undefined;
+    });
+    expect(leader.holder).toBe(leader.replica);
+    expect((await kubeCtl.cli(['status'])).stdout).toContain(
+      `leader:         ${leader.replica} (this replica)`,
+    );
+    expect(fake.get('Lease', 'ambit-system', 'ambit-controller')?.spec).toMatchObject({
+      holderIdentity: leader.replica,
+    });
   });
 });
