@@ -9,7 +9,9 @@ import {
   MESH_DST6_MAP,
   ORIG_BY_TUPLE_MAP,
   POD_POLICY_MAP,
+  POD_POLICY6_MAP,
   PROBE_SRC_MAP,
+  PROBE_SRC6_MAP,
   type AmbitConfig,
   type CounterName,
   type KernelMtlsMode,
@@ -23,27 +25,28 @@ import { dstId } from './reconcile.js';
 import { isIpv6 } from '../core/bpf-maps/ipv6.js';
 
 /**
- * ambit_mesh_dst and ambit_mesh_dst6 behind one update/delete/entries: the reconciler's plan keys
- * destinations by address whatever the family, and the family picks the map.
+ * An IPv4 map and its IPv6 twin behind one update/delete/lookup/entries: the reconciler's plan
+ * keys entries by address whatever the family, and the family of `ipOf(key)` picks the map.
  */
-export class MeshDstMaps {
+export class FamilyMaps<K, V> {
   constructor(
-    readonly v4: PinnedMap<MeshDstKey, MeshDstValue>,
-    readonly v6: PinnedMap<MeshDstKey, MeshDstValue>,
+    readonly v4: PinnedMap<K, V>,
+    readonly v6: PinnedMap<K, V>,
+    private readonly ipOf: (k: K) => string,
   ) {}
-  private of(k: MeshDstKey): PinnedMap<MeshDstKey, MeshDstValue> {
-    return isIpv6(k.ip) ? this.v6 : this.v4;
+  private of(k: K): PinnedMap<K, V> {
+    return isIpv6(this.ipOf(k)) ? this.v6 : this.v4;
   }
-  update(k: MeshDstKey, v: MeshDstValue): void {
+  update(k: K, v: V): void {
     this.of(k).update(k, v);
   }
-  delete(k: MeshDstKey): boolean {
+  delete(k: K): boolean {
     return this.of(k).delete(k);
   }
-  lookup(k: MeshDstKey): MeshDstValue | undefined {
+  lookup(k: K): V | undefined {
     return this.of(k).lookup(k);
   }
-  entries(): [MeshDstKey, MeshDstValue][] {
+  entries(): [K, V][] {
     return [...this.v4.entries(), ...this.v6.entries()];
   }
   close(): void {
@@ -54,17 +57,29 @@ export class MeshDstMaps {
 
 export class NodeMaps {
   readonly config: PinnedMap<number, AmbitConfig>;
-  readonly meshDst: MeshDstMaps;
-  readonly podPolicy: PinnedMap<string, PodPolicy>;
-  readonly probeSrc: PinnedMap<string, number>;
+  readonly meshDst: FamilyMaps<MeshDstKey, MeshDstValue>;
+  readonly podPolicy: FamilyMaps<string, PodPolicy>;
+  readonly probeSrc: FamilyMaps<string, number>;
   readonly counters: PinnedMap<number, bigint>;
   readonly origByTuple: PinnedMap<TupleKey, OriginalDestination>;
 
   constructor(readonly node: string) {
     this.config = PinnedMap.open(node, CONFIG_MAP);
-    this.meshDst = new MeshDstMaps(PinnedMap.open(node, MESH_DST_MAP), PinnedMap.open(node, MESH_DST6_MAP));
-    this.podPolicy = PinnedMap.open(node, POD_POLICY_MAP);
-    this.probeSrc = PinnedMap.open(node, PROBE_SRC_MAP);
+    this.meshDst = new FamilyMaps(
+      PinnedMap.open(node, MESH_DST_MAP),
+      PinnedMap.open(node, MESH_DST6_MAP),
+      (k) => k.ip,
+    );
+    this.podPolicy = new FamilyMaps(
+      PinnedMap.open(node, POD_POLICY_MAP),
+      PinnedMap.open(node, POD_POLICY6_MAP),
+      (ip) => ip,
+    );
+    this.probeSrc = new FamilyMaps(
+      PinnedMap.open(node, PROBE_SRC_MAP),
+      PinnedMap.open(node, PROBE_SRC6_MAP),
+      (ip) => ip,
+    );
     this.counters = PinnedMap.open(node, COUNTERS_MAP);
     this.origByTuple = PinnedMap.open(node, ORIG_BY_TUPLE_MAP);
   }

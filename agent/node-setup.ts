@@ -33,12 +33,17 @@ export async function removeMeshAddress(address: string): Promise<void> {
   if (await hasLoAddress(address)) await ip(['addr', 'del', `${address}/32`, 'dev', 'lo']);
 }
 
-/** IPv4 addresses of this network namespace, without loopback and the mesh address. */
+/**
+ * Addresses of this network namespace, without loopback, link-local IPv6 and the mesh address:
+ * IPv4, and the IPv6 ones (probe sources for dual-stack pods, and where the ztunnel dials IPv6
+ * pods from).
+ */
 export function nodeAddresses(meshAddress: string): string[] {
   const out: string[] = [];
   for (const list of Object.values(networkInterfaces())) {
     for (const a of list ?? []) {
-      if (a.family === 'IPv4' && !a.internal && a.address !== meshAddress) out.push(a.address);
+      if (a.internal || a.address === meshAddress) continue;
+      if (a.family === 'IPv4' || (a.family === 'IPv6' && !/^fe80:/i.test(a.address))) out.push(a.address);
     }
   }
   return out.sort();

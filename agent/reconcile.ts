@@ -175,7 +175,10 @@ export function desiredKernelState(input: Omit<ReconcileInput, 'current'>): Desi
     }
     attachments.set(cgroup, podName(w));
     const mode = kernelModeFor(state, w);
-    for (const ip of w.ips) if (isIpv4(ip)) podPolicy.set(ip, mode);
+    for (const raw of w.ips) {
+      const ip = meshDstIp(raw);
+      if (ip) podPolicy.set(ip, mode);
+    }
   }
   return { desired: { attachments, meshDst, podPolicy }, skipped };
 }
@@ -194,7 +197,10 @@ export function planFor(
   skipped: ReconcilePlan['skipped'] = [],
 ): ReconcilePlan {
   const probe = new Map<string, true>();
-  for (const a of facts.nodeAddresses) if (isIpv4(a) && a !== facts.meshAddress) probe.set(a, true);
+  for (const raw of facts.nodeAddresses) {
+    const a = meshDstIp(raw);
+    if (a && a !== facts.meshAddress) probe.set(a, true);
+  }
   const currentProbe = new Map<string, true>([...current.probeSources].map((a) => [a, true]));
 
   const attach: CgroupAttachment[] = [];

@@ -88,10 +88,10 @@ describe('decodeRestoreCache', () => {
       description: 'bad addresses, every one named',
       text: JSON.stringify({
         ...good,
-        podPolicy: [['fd00::1', 'STRICT']],
+        podPolicy: [['fd00::zz', 'STRICT']],
         meshDst: [['10.0.0.1:99999', 'workload']],
       }),
-      error: /podPolicy: fd00::1 is not an IPv4 address; meshDst: 10.0.0.1:99999 is not ip:port/,
+      error: /podPolicy: fd00::zz is not an IP address; meshDst: 10.0.0.1:99999 is not ip:port/,
     },
     {
       description: 'an unknown mode',

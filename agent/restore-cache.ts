@@ -86,7 +86,8 @@ export function decodeRestoreCache(text: string, node: string, cgroupRoot: strin
     }
     if (resolved !== cgroup) errors.push(`attachments: ${cgroup} is not a cgroup under ${cgroupRoot}`);
   }
-  for (const [ip] of c.podPolicy) if (!isIpv4(ip)) errors.push(`podPolicy: ${ip} is not an IPv4 address`);
+  for (const [ip] of c.podPolicy)
+    if (!isIpv4(ip) && !isIpv6(ip)) errors.push(`podPolicy: ${ip} is not an IP address`);
   for (const [id] of c.meshDst) {
     const { ip, port } = parseDstId(id);
     if (

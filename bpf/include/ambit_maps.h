@@ -94,6 +94,22 @@ struct {
 	__type(value, struct ambit_orig_dst6);
 } ambit_orig6_by_tuple SEC(".maps");
 
+/* The IPv6 addresses of enrolled local pods and their mode (STRICT drop of IPv6 plaintext). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct ambit_ip6);
+	__type(value, struct ambit_pod_policy);
+} ambit_pod_policy6 SEC(".maps");
+
+/* The node's own IPv6 addresses: probe sources, and where the ztunnel dials IPv6 pods from. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct ambit_ip6);
+	__type(value, __u32);
+} ambit_probe_src6 SEC(".maps");
+
 /* Event counters for `ambit bpf` and tests; shared by all CPUs, updated atomically. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -58,6 +58,11 @@ struct ambit_orig_dst6 {
 	__u16 pad;   /* always 0 */
 };
 
+/* A bare IPv6 address (key of ambit_pod_policy6 and ambit_probe_src6). */
+struct ambit_ip6 {
+	__u32 ip[4]; /* network order */
+};
+
 /* Value of ambit_pod_policy, keyed by an enrolled local pod's IPv4 (__u32, network order). */
 struct ambit_pod_policy {
 	__u32 mode; /* host order: AMBIT_MODE_PERMISSIVE or AMBIT_MODE_STRICT */

@@ -130,6 +130,15 @@ export const ipv4KeyCodec: Codec<string> = {
   decode: (b) => readIpv4(b, 0),
 };
 
+/** A bare IPv6 key (struct ambit_ip6, network order). */
+export const ipv6KeyCodec: Codec<string> = {
+  cType: 'struct ambit_ip6',
+  size: 16,
+  fields: [{ cName: 'ip', offset: 0, size: 16, order: 'network' }],
+  encode: (v, b) => writeIpv6(b, 0, v),
+  decode: (b) => readIpv6(b, 0),
+};
+
 export type KernelMtlsMode = 'PERMISSIVE' | 'STRICT';
 export interface PodPolicy {
   mode: KernelMtlsMode;
@@ -207,6 +216,17 @@ export const ORIG6_BY_TUPLE_MAP: MapSpec<TupleKey, OriginalDestination> = {
   value: origDst6Codec,
 };
 
+export const POD_POLICY6_MAP: MapSpec<string, PodPolicy> = {
+  name: 'ambit_pod_policy6',
+  key: ipv6KeyCodec,
+  value: podPolicyCodec,
+};
+export const PROBE_SRC6_MAP: MapSpec<string, number> = {
+  name: 'ambit_probe_src6',
+  key: ipv6KeyCodec,
+  value: u32Codec,
+};
+
 /**
  * The ztunnel's in-pod plaintext listener per local pod (SOCKHASH): key the pod IPv4, value the
  * listening socket. Written with the socket's fd (__u64); a lookup from userspace answers the
@@ -234,4 +254,6 @@ export const ALL_MAPS: readonly MapSpec<unknown, unknown>[] = [
   MESH_DST6_MAP,
   ORIG6_BY_COOKIE_MAP,
   ORIG6_BY_TUPLE_MAP,
+  POD_POLICY6_MAP,
+  PROBE_SRC6_MAP,
 ];

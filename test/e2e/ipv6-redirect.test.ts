@@ -4,7 +4,8 @@
 // addresses; an enrolled pod's connect to a mesh pod's IPv6 address is redirected by connect6 to
 // the mesh address, its original destination (the IPv6 address and port) is recovered through
 // the pinned map and the bytes flow; a connect to an unenrolled pod's IPv6 address is not
-// redirected and goes straight there.
+// redirected and goes straight there; STRICT drops IPv6 plaintext SYNs to a dual-stack pod too,
+// while a probe from the node's IPv6 address still reaches it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../local-cluster/cluster.js';
 import { leftovers } from '../../local-cluster/cleanup.js';
@@ -12,7 +13,12 @@ import { meshStateFor } from '../../local-cluster/computed-mesh-state.js';
 import type { ManagedProcess } from '../../local-cluster/processes.js';
 import { ECHO_PORT, HTTP_PORT, type TopologySpec } from '../../local-cluster/topology.js';
 import { PinnedMap } from '../../core/bpf-maps/pinned-map.js';
-import { COUNTERS_MAP, COUNTER_NAMES, MESH_DST6_MAP } from '../../core/bpf-maps/map-codecs.js';
+import {
+  COUNTERS_MAP,
+  COUNTER_NAMES,
+  MESH_DST6_MAP,
+  POD_POLICY6_MAP,
+} from '../../core/bpf-maps/map-codecs.js';
 import { kernelTestsEnabled, until } from './kernel-env.js';
 
 const enabled = kernelTestsEnabled();
@@ -106,5 +112,40 @@ describe.skipIf(!enabled)('native IPv6 redirect (connect6 + agent IPv6 entries, 
     // the app saw the client's own IPv6 address: nothing sat in between
     expect(r.reply).toContain(`"from":"${ip6('v6-client')}"`);
     expect(stubLines().slice(before)).toEqual([]);
+  });
+
+  it('STRICT drops IPv6 plaintext to a dual-stack pod; a probe from the node IPv6 address passes', async () => {
+    const policy = PinnedMap.open(cluster.node(2).name, POD_POLICY6_MAP);
+    try {
+      cluster.writeMeshState(meshStateFor(cluster.topology, { peerAuthentication: { mesh: 'STRICT' } }));
+      await until(
+        'STRICT for the IPv6 address on node 2',
+        () => policy.lookup(ip6('v6-server'))?.mode === 'STRICT',
+        10_000,
+      );
+      expect(
+        await cluster.runInPod('v6-plain', ip6('v6-server'), ECHO_PORT, [
+          '--send',
+          'x\n',
+          '--timeout',
+          '700',
+        ]),
+      ).toMatchObject({ ok: false, error: 'connect timeout' });
+      const probe = await cluster.runInNode(2, ip6('v6-server'), HTTP_PORT, ['--http', '/healthz']);
+      expect(probe.ok).toBe(true);
+
+      cluster.writeMeshState(meshStateFor(cluster.topology, { peerAuthentication: { mesh: 'PERMISSIVE' } }));
+      await until('PERMISSIVE again', () => policy.lookup(ip6('v6-server'))?.mode === 'PERMISSIVE', 10_000);
+      expect(
+        await cluster.runInPod('v6-plain', ip6('v6-server'), ECHO_PORT, [
+          '--send',
+          'y\n',
+          '--timeout',
+          '3000',
+        ]),
+      ).toMatchObject({ ok: true, reply: 'y\n' });
+    } finally {
+      policy.close();
+    }
   });
 });
