@@ -3,7 +3,8 @@
 // in-pod listener, so an ALLOW AuthorizationPolicy refuses a plaintext client it does not name
 // (DENY in the access log) and admits one it does, both counted in
 // istio_tcp_connections_opened_total with reporter=destination. STRICT still drops plaintext;
-// an unenrolled destination and a kubelet-style probe from the node address are untouched.
+// an unenrolled destination and a kubelet-style probe from the node address are untouched. The
+// cluster is dual stack: an IPv6 connect from an enrolled pod crosses both ztunnels over HBONE.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../local-cluster/cluster.js';
 import { leftovers } from '../../local-cluster/cleanup.js';
