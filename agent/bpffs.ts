@@ -65,6 +65,19 @@ export async function ensureLoaded(node: string, objectDir = defaultObjectDir())
   mkdirSync(progPinDir(node), { recursive: true });
   const mapsPinned = (): boolean => ALL_MAPS.every((m) => existsSync(mapPinPath(node, m.name)));
   const ids: Partial<ProgramIds> = {};
+  // Programs pinned by an older agent that lacked some of today's maps: loading the missing
+  // programs would pin a second set of maps the attached programs never read, and the agent would
+  // then write to those. Refuse instead of diverging silently.
+  const missingMaps = ALL_MAPS.filter((m) => !existsSync(mapPinPath(node, m.name))).map((m) => m.name);
+  if (
+    missingMaps.length > 0 &&
+    existsSync(mapPinDir(node)) &&
+    PROGRAMS.some((p) => existsSync(progPinPath(node, p.kind)))
+  )
+    throw agentError(
+      'AG_PINS_OUTDATED',
+      `node ${node} is pinned by an agent without the maps ${missingMaps.join(', ')}`,
+    );
   // sk_lookup is not attached to cgroups: the ztunnel links it to pod network namespaces
   // (docs/kernel.md "PERMISSIVE capture"), so it is loaded and pinned here but has no attach kind.
   const loads = [

@@ -15,6 +15,8 @@ const HINTS = {
   AG_ATTACH: undefined,
   AG_DETACH: undefined,
   AG_RECONCILE: undefined,
+  AG_PINS_OUTDATED:
+    'run `ambit agent --node NAME --uninstall` (detaches and unpins; established connections keep flowing) and start the agent again',
   AG_RESTORE_CACHE: 'check that --state-dir is writable by the agent; a bad cache is ignored and rewritten',
 } as const;
 
