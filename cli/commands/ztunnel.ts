@@ -64,6 +64,7 @@ interface Opts {
   workers: string;
   idleTimeout?: string;
   certTtl?: string;
+  drainLimit?: string;
   logLevel: string;
   originalDestinationMap?: string;
 }
@@ -131,6 +132,10 @@ export function registerZtunnel(program: Command): void {
       '--fd-reserve <n>',
       `file descriptors kept free for dials and readiness: new inbound connections are refused past RLIMIT_NOFILE minus this (default ${D.fdReserve})`,
     )
+    .option(
+      '--drain-limit <duration>',
+      'on SIGTERM: listeners close at once (a new ztunnel on the same ports takes new connections), established ones run until this limit (default 5s)',
+    )
     .option('--log-level <level>', 'pino log level', process.env.AMBIT_LOG_LEVEL ?? 'info')
     .action(
       runAction(async (o: Opts) => {
@@ -139,6 +144,7 @@ export function registerZtunnel(program: Command): void {
           throw ztError('ZT_BAD_FLAG', `--workers: expected a positive integer or auto, got ${o.workers}`);
         const idleTimeoutMs = duration('--idle-timeout', o.idleTimeout);
         const workloadCertTtlMs = duration('--cert-ttl', o.certTtl);
+        const drainLimitMs = duration('--drain-limit', o.drainLimit);
         // The CA backdates certificates 5 min; with a lifetime under ~6 min, half-life falls in the
         // past at issuance and the rotator would renew in a loop.
         if (workloadCertTtlMs !== undefined && workloadCertTtlMs < 6 * 60_000) {
@@ -161,6 +167,7 @@ export function registerZtunnel(program: Command): void {
           ...(o.originalDestinationMap ? { originalDestinationMap: o.originalDestinationMap } : {}),
           ...(idleTimeoutMs ? { idleTimeoutMs } : {}),
           ...(workloadCertTtlMs ? { workloadCertTtlMs } : {}),
+          ...(drainLimitMs ? { drainLimitMs } : {}),
           ...(Object.keys(limits).length > 0 ? { limits } : {}),
         });
       }),

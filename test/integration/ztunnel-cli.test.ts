@@ -45,6 +45,16 @@ describe('ambit ztunnel start-up failures', () => {
     expect(lines[0]).toMatch(/^ambit: ZT_BAD_FLAG: --original-destination-map: bad entry nonsense/);
   }, 30_000);
 
+  it('a bad --drain-limit fails at once with one line naming the flag', async () => {
+    const r = await runCli([...base(`${P}.2`), '--drain-limit', 'soon'], { timeoutMs: 20_000 });
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^ambit: ZT_BAD_FLAG: --drain-limit: expected a duration like 30s, 5m, 1h; got soon/,
+    );
+  }, 30_000);
+
   it('with --workers 2, a port held by another process ends the ztunnel with the worker cause', async () => {
     const holder = net.createServer();
     await new Promise<void>((resolve) => holder.listen({ host: `${P}.4`, port: 15008 }, resolve));
