@@ -18,6 +18,9 @@
 #ifndef AF_INET
 #define AF_INET 2
 #endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
 
 static __always_inline int ambit_steer_source(__u32 saddr, __u32 daddr)
 {
@@ -31,6 +34,42 @@ static __always_inline int ambit_steer_source(__u32 saddr, __u32 daddr)
 	return bpf_map_lookup_elem(&ambit_probe_src, &saddr) == NULL; /* kubelet probes pass */
 }
 
+/* A dual-stack pod's IPv6 address: the same rule with the IPv6 maps (node IPv6 addresses are the
+ * probe sources and where the ztunnel dials IPv6 pods from). */
+static __always_inline int ambit_sk_lookup6(struct bpf_sk_lookup *ctx)
+{
+	struct ambit_ip6 dst = {}, src = {};
+	struct ambit_pod_policy *policy;
+	struct bpf_sock *sk;
+	long err;
+
+	dst.ip[0] = ctx->local_ip6[0];
+	dst.ip[1] = ctx->local_ip6[1];
+	dst.ip[2] = ctx->local_ip6[2];
+	dst.ip[3] = ctx->local_ip6[3];
+	src.ip[0] = ctx->remote_ip6[0];
+	src.ip[1] = ctx->remote_ip6[1];
+	src.ip[2] = ctx->remote_ip6[2];
+	src.ip[3] = ctx->remote_ip6[3];
+	policy = bpf_map_lookup_elem(&ambit_pod_policy6, &dst);
+	if (!policy || policy->mode != AMBIT_MODE_PERMISSIVE)
+		return SK_PASS;
+	if (src.ip[0] == dst.ip[0] && src.ip[1] == dst.ip[1] && src.ip[2] == dst.ip[2] && src.ip[3] == dst.ip[3])
+		return SK_PASS;
+	if (src.ip[0] == 0 && src.ip[1] == 0 && src.ip[2] == 0 && src.ip[3] == bpf_htonl(1))
+		return SK_PASS;
+	if (bpf_map_lookup_elem(&ambit_probe_src6, &src))
+		return SK_PASS;
+	sk = bpf_map_lookup_elem(&ambit_inpod_listener6, &dst);
+	if (!sk)
+		return SK_PASS;
+	err = bpf_sk_assign(ctx, sk, 0);
+	bpf_sk_release(sk);
+	if (err == 0)
+		ambit_count(AMBIT_CTR_PERMISSIVE_CAPTURED);
+	return SK_PASS;
+}
+
 SEC("sk_lookup")
 int ambit_sk_lookup(struct bpf_sk_lookup *ctx)
 {
@@ -39,7 +78,11 @@ int ambit_sk_lookup(struct bpf_sk_lookup *ctx)
 	__u32 daddr = ctx->local_ip4;
 	long err;
 
-	if (ctx->family != AF_INET || ctx->protocol != IPPROTO_TCP)
+	if (ctx->protocol != IPPROTO_TCP)
+		return SK_PASS;
+	if (ctx->family == AF_INET6)
+		return ambit_sk_lookup6(ctx);
+	if (ctx->family != AF_INET)
 		return SK_PASS;
 	policy = bpf_map_lookup_elem(&ambit_pod_policy, &daddr);
 	if (!policy || policy->mode != AMBIT_MODE_PERMISSIVE)

@@ -69,6 +69,15 @@ struct {
 	__type(value, __u64);
 } ambit_inpod_listener SEC(".maps");
 
+/* The same listeners' IPv6 twins (AF_INET6, bound to ::1 in the pod), keyed by the pod's IPv6
+ * address: an IPv6 lookup can only be given an IPv6 socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, 16384);
+	__type(key, struct ambit_ip6);
+	__type(value, __u64);
+} ambit_inpod_listener6 SEC(".maps");
+
 /* Native IPv6 mesh destinations (pod IPv6 addresses with port 0, Service IPv6 ClusterIP:ports). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -238,6 +238,13 @@ export const INPOD_LISTENER_MAP: MapSpec<string, bigint> = {
   value: u64Codec,
 };
 
+/** ambit_inpod_listener's IPv6 twin: key a dual-stack pod's IPv6 address, value its IPv6 listener. */
+export const INPOD_LISTENER6_MAP: MapSpec<string, bigint> = {
+  name: 'ambit_inpod_listener6',
+  key: ipv6KeyCodec,
+  value: u64Codec,
+};
+
 /**
  * Every map, its key and value types forgotten: a codec's encode() is a method (bivariant in its
  * argument) and decode() returns its type, so each MapSpec<K, V> is a MapSpec<unknown, unknown>.
@@ -256,4 +263,5 @@ export const ALL_MAPS: readonly MapSpec<unknown, unknown>[] = [
   ORIG6_BY_TUPLE_MAP,
   POD_POLICY6_MAP,
   PROBE_SRC6_MAP,
+  INPOD_LISTENER6_MAP,
 ];

@@ -75,7 +75,20 @@ describe.skipIf(!enabled)('PERMISSIVE capture into the ztunnel (sk_lookup + in-p
         namespace: 'perm',
         selector: { app: 'srv' },
         action: 'ALLOW',
-        rules: [{ from: [{ source: { ipBlocks: [`${cluster.pod('plain-far').ip}/32`] } }] }],
+        rules: [
+          {
+            from: [
+              {
+                source: {
+                  ipBlocks: [
+                    `${cluster.pod('plain-far').ip}/32`,
+                    `${cluster.pod('plain-far').ip6 ?? ''}/128`,
+                  ],
+                },
+              },
+            ],
+          },
+        ],
       },
     ]);
     writePeerAuthentications(cluster.configDir, { strict: 'STRICT' });
@@ -195,6 +208,36 @@ describe.skipIf(!enabled)('PERMISSIVE capture into the ztunnel (sk_lookup + in-p
     await until(
       'the inbound (HBONE) access line on node 1',
       () => access(1).find((a) => a.direction === 'inbound' && a.dst?.ip === dst && a.decision === 'forward'),
+      5000,
+    );
+  });
+
+  it('IPv6 plaintext to the dual-stack PERMISSIVE pod is captured too: the named client admitted, another refused', async () => {
+    const srv6 = cluster.pod('srv').ip6 ?? '';
+    const far6 = cluster.pod('plain-far').ip6 ?? '';
+    const near6 = cluster.pod('plain-near').ip6 ?? '';
+    expect(
+      await cluster.runInPod('plain-far', srv6, ECHO_PORT, ['--send', 'allowed6\n', '--timeout', '5000']),
+    ).toMatchObject({ ok: true, reply: 'allowed6\n' });
+    const denied = await cluster.runInPod('plain-near', srv6, ECHO_PORT, [
+      '--send',
+      'denied6\n',
+      '--timeout',
+      '3000',
+    ]);
+    expect(denied.ok).toBe(false);
+    const orig = `[${srv6}]:${ECHO_PORT}`;
+    await until(
+      'IPv6 inbound-plaintext access lines (forward for plain-far, reject:policy for plain-near)',
+      () => {
+        const lines = access(1).filter(
+          (a) => a.direction === 'inbound-plaintext' && a.originalDestination === orig,
+        );
+        return (
+          lines.some((a) => a.src.ip === far6 && a.decision === 'forward') &&
+          lines.some((a) => a.src.ip === near6 && a.decision === 'reject:policy')
+        );
+      },
       5000,
     );
   });

@@ -41,11 +41,13 @@ class FakeKernel implements InpodKernel {
   readonly ports = new Map<string, number>();
   closed = false;
   constructor(private readonly port: () => number) {}
-  open(podIp: string): { listenerFd: number; undo(): void } {
+  readonly ips6: string[][] = [];
+  open(podIp: string, _netns: string, podIps6: readonly string[]): { listenerFds: number[]; undo(): void } {
     const port = this.port();
     this.ports.set(podIp, port);
     this.opened.push(podIp);
-    return { listenerFd: reusePortListener('127.0.0.1', port), undo: () => this.undone.push(podIp) };
+    this.ips6.push([...podIps6]);
+    return { listenerFds: [reusePortListener('127.0.0.1', port)], undo: () => this.undone.push(podIp) };
   }
   close(): void {
     this.closed = true;
@@ -94,7 +96,7 @@ describe('InpodCapture', () => {
     });
     stops.push(() => capture.stop());
     const a = workload({ name: 'a', ip: '10.1.0.5', node: 'n1' });
-    const b = workload({ name: 'b', ip: '10.1.0.6', node: 'n1' });
+    const b = workload({ name: 'b', ip: '10.1.0.6', ips: ['10.1.0.6', 'FD00:0::6'], node: 'n1' });
     snapshots.set(snapshotOf([a, b]));
     capture.start();
     expect(capture.captured()).toEqual(['10.1.0.5']);
@@ -103,6 +105,7 @@ describe('InpodCapture', () => {
     netnsOf.set('b', OWN);
     timers.shift()?.();
     expect(capture.captured()).toEqual(['10.1.0.5', '10.1.0.6']);
+    expect(kernel.ips6).toEqual([[], ['fd00::6']]); // a dual-stack pod's IPv6 addresses, canonical
     expect(timers).toHaveLength(0);
 
     snapshots.set(snapshotOf([b]));

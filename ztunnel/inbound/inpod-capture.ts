@@ -18,7 +18,8 @@ import type { Workload } from '../../core/model/mesh.js';
 import type { SnapshotWatch } from '../state/snapshot-watch.js';
 import type { ZtunnelSnapshot } from '../state/ztunnel-snapshot.js';
 import { PinnedMap } from '../../core/bpf-maps/pinned-map.js';
-import { INPOD_LISTENER_MAP } from '../../core/bpf-maps/map-codecs.js';
+import { INPOD_LISTENER6_MAP, INPOD_LISTENER_MAP } from '../../core/bpf-maps/map-codecs.js';
+import { canonicalIpv6 } from '../../core/bpf-maps/ipv6.js';
 import { attachSkLookup, closeFd, openSkLookupProgram } from '../../core/bpf-maps/netns-link.js';
 import { listenInNetns, netnsInode, OWN_NETNS } from '../net/netns-listener.js';
 import { findPodNetns, type PodNetnsFinder } from './pod-netns.js';
@@ -27,38 +28,55 @@ import type { OriginalDestinationResolver } from '../outbound/original-destinati
 
 /** Where the in-pod listener binds inside the pod: loopback, a port the kernel picks (no clash with the app). */
 export const INPOD_LISTEN_ADDRESS = '127.0.0.1';
+/** The IPv6 twin for a dual-stack pod (an IPv6 lookup can only be given an IPv6 socket). */
+export const INPOD_LISTEN_ADDRESS6 = '::1';
 
 /** The kernel side of one pod's capture, injectable for unit tests. */
 export interface InpodKernel {
-  /** Listener fd in the pod's netns, entered in the map, sk_lookup linked; returns how to undo it. */
-  open(podIp: string, netnsPath: string): { listenerFd: number; undo(): void };
+  /**
+   * Listener fds in the pod's netns (IPv4, plus IPv6 when the pod has IPv6 addresses), entered in
+   * the maps, sk_lookup linked; returns them and how to undo the link.
+   */
+  open(podIp: string, netnsPath: string, podIps6: readonly string[]): { listenerFds: number[]; undo(): void };
   close(): void;
 }
 
 export class BpfInpodKernel implements InpodKernel {
   private prog: number | undefined;
   private map: PinnedMap<string, bigint> | undefined;
+  private map6: PinnedMap<string, bigint> | undefined;
   private readonly ownIno = netnsInode(OWN_NETNS);
 
   constructor(private readonly node: string) {}
 
-  open(podIp: string, netnsPath: string): { listenerFd: number; undo(): void } {
+  open(
+    podIp: string,
+    netnsPath: string,
+    podIps6: readonly string[],
+  ): { listenerFds: number[]; undo(): void } {
     this.prog ??= openSkLookupProgram(this.node);
     this.map ??= PinnedMap.open(this.node, INPOD_LISTENER_MAP);
+    if (podIps6.length > 0) this.map6 ??= PinnedMap.open(this.node, INPOD_LISTENER6_MAP);
     const map = this.map;
+    const map6 = this.map6;
     const what = `the netns of pod ${podIp} (${netnsPath})`;
     if (netnsInode(netnsPath) === this.ownIno)
       throw new Error(`${what} is the ztunnel's own network namespace (a host-network pod): not captured`);
     const nsFd = openSync(netnsPath, 'r');
     let listenerFd = -1;
+    let fd6 = -1;
     try {
       listenerFd = listenInNetns(nsFd, INPOD_LISTEN_ADDRESS, 0, what);
       map.update(podIp, BigInt(listenerFd));
+      if (map6 && podIps6.length > 0) {
+        fd6 = listenInNetns(nsFd, INPOD_LISTEN_ADDRESS6, 0, what);
+        for (const ip6 of podIps6) map6.update(ip6, BigInt(fd6));
+      }
       const link = attachSkLookup(this.prog, nsFd, what);
       // Not deleted from the map on undo: closing the listener removes it from the SOCKHASH, and
       // an explicit delete would remove a newer ztunnel's socket during an upgrade (both processes
       // run for a while, and the newer one overwrote the entry).
-      return { listenerFd, undo: () => closeFd(link) };
+      return { listenerFds: fd6 >= 0 ? [listenerFd, fd6] : [listenerFd], undo: () => closeFd(link) };
     } catch (err) {
       if (listenerFd >= 0) {
         try {
@@ -68,6 +86,7 @@ export class BpfInpodKernel implements InpodKernel {
         }
         closeFd(listenerFd);
       }
+      if (fd6 >= 0) closeFd(fd6); // closing removes it from the SOCKHASH
       throw err;
     } finally {
       closeSync(nsFd);
@@ -79,6 +98,8 @@ export class BpfInpodKernel implements InpodKernel {
     this.prog = undefined;
     this.map?.close();
     this.map = undefined;
+    this.map6?.close();
+    this.map6 = undefined;
   }
 }
 
@@ -118,7 +139,7 @@ export interface InpodCaptureOptions {
 interface Held {
   uid: string;
   netnsIno: number;
-  server: net.Server;
+  servers: net.Server[];
   undo(): void;
 }
 
@@ -188,17 +209,24 @@ export class InpodCapture {
       const netnsPath = this.findNetns(w);
       if (!netnsPath) throw new Error('no process of the pod found in its cgroup yet');
       const netnsIno = netnsInode(netnsPath);
-      const k = this.kernel.open(ip, netnsPath);
-      const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) =>
-        this.o.handle(s, localAddressResolver(s)),
-      );
-      server.on('error', (err) =>
-        this.o.logger.error({ pod, ip, err: err.message }, 'in-pod listener error'),
-      );
-      server.listen({ fd: k.listenerFd });
-      this.held.set(ip, { uid: w.uid, netnsIno, server, undo: k.undo });
+      const ips6 = w.ips.filter((a) => net.isIPv6(a)).map(canonicalIpv6);
+      const k = this.kernel.open(ip, netnsPath, ips6);
+      const servers = k.listenerFds.map((fd) => {
+        const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) =>
+          this.o.handle(s, localAddressResolver(s)),
+        );
+        server.on('error', (err) =>
+          this.o.logger.error({ pod, ip, err: err.message }, 'in-pod listener error'),
+        );
+        server.listen({ fd });
+        return server;
+      });
+      this.held.set(ip, { uid: w.uid, netnsIno, servers, undo: k.undo });
       this.lastError.delete(ip);
-      this.o.logger.info({ pod, ip }, 'PERMISSIVE capture in place (in-pod listener, sk_lookup linked)');
+      this.o.logger.info(
+        { pod, ip, ...(ips6.length > 0 ? { ips6 } : {}) },
+        'PERMISSIVE capture in place (in-pod listener, sk_lookup linked)',
+      );
       return true;
     } catch (err) {
       const msg = (err as Error).message;
@@ -213,7 +241,7 @@ export class InpodCapture {
   private release(ip: string, h: Held): void {
     this.held.delete(ip);
     h.undo();
-    h.server.close();
+    for (const s of h.servers) s.close();
     this.o.logger.info({ ip }, 'PERMISSIVE capture removed');
   }
 
