@@ -63,6 +63,8 @@ function newZtunnel(f: ZtunnelFlags, logger: Logger, worker: number | undefined)
     resolver: f.originalDestinationMap
       ? StaticBySourceResolver.parse(f.originalDestinationMap)
       : new BpfOriginalDestinationResolver(f.node, logger),
+    // the kernel capture needs the agent's pins, as the resolver does; the static map stands in for both
+    inpodCapture: !f.originalDestinationMap,
     meshAddress: f.meshAddress,
     logger,
     ...(f.address ? { address: f.address } : {}),
