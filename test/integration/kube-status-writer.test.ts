@@ -243,6 +243,8 @@ describe('KubeStatusWriter against the stand-in API server', () => {
       'Accepted=True/Accepted@2',
       'ResolvedRefs=True/ResolvedRefs@2',
     ]);
+    // the stand-in applies the PUT before b has read its response: wait for b to count it
+    await until('b counted its write', () => b.writer.writes >= 1);
     expect(b.writer.writes).toBe(1);
   });
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { endGracefully, resetOnProcessDeath, socketFd } from './abortive-close.js';
-import { until } from '../../test/support/until.js';
+import { until } from '../../local-cluster/until.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const viteNode = path.join(here, '../../node_modules/.bin/vite-node');
