@@ -7,6 +7,7 @@
 import { Socket } from 'node:net';
 import { constants as h2c, type Http2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
+import { endGracefully } from '../net/abortive-close.js';
 
 export const TCP_KEEPALIVE_MS = 60_000;
 
@@ -46,6 +47,16 @@ function reset(l: Leg): void {
   if (l.destroyed) return;
   if (isH2(l)) l.destroy(new Error('the other leg of the tunnel was reset'));
   else l.resetAndDestroy();
+}
+
+/**
+ * Ends a leg's writable side: an h2 stream with END_STREAM, a TCP socket with a FIN after its
+ * SO_LINGER 0 (net/abortive-close.ts: a reset if the process dies) is turned back off, so the close
+ * that follows lets every queued byte out.
+ */
+function finish(l: Leg): void {
+  if (isH2(l)) l.end();
+  else endGracefully(l);
 }
 
 /**
@@ -103,7 +114,7 @@ function forward(from: Leg, to: Leg, add: (n: number) => void, discard: () => bo
   });
   const onEnd = () => {
     if (corked) uncork();
-    if (!dst.destroyed && !dst.writableEnded) dst.end();
+    if (!dst.destroyed && !dst.writableEnded) finish(to);
   };
   // a FIN that arrived while the socket was held paused (a SOCKS5 client sending greeting,
   // CONNECT and FIN at once) was emitted before this listener existed: carry it now (fuzzing)
@@ -148,7 +159,7 @@ export function splice(
           reset(to);
         } else if (!to.destroyed) {
           // Clean close: what the other side still sends has nowhere to go; finish it politely.
-          if (!to.writableEnded) to.end();
+          if (!to.writableEnded) finish(to);
           if (!to.readableEnded) (to as Duplex).resume();
           if (isH2(to)) to.once('end', () => to.close());
           else to.once('end', () => to.destroy());

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { decideInbound, type InboundDecision, type InboundFacts } from './decide-inbound.js';
 import { splice } from '../hbone/splice.js';
 import { connectUpstream } from '../net/upstream-connect.js';
+import { resetOnProcessDeath } from '../net/abortive-close.js';
 import { normalizeAddress } from '../net/peer-address.js';
 import { formatAuthority } from '../hbone/hbone-headers.js';
 import type { HbonePeer } from '../hbone/hbone-server.js';
@@ -51,6 +52,9 @@ export class InboundProxy {
   }
 
   handlePlaintext(socket: Socket, resolver: OriginalDestinationResolver): void {
+    // captured plaintext (15006, in-pod listeners): a SIGKILLed ztunnel resets it, never a bare FIN
+    // that a half-closed client would read as a complete reply (the splice turns it off to end)
+    resetOnProcessDeath(socket);
     const src = { ip: normalizeAddress(socket.remoteAddress), port: socket.remotePort ?? 0 };
     const orig = resolver.resolve({ sourceIp: src.ip, sourcePort: src.port });
     if (!orig) {

@@ -1,5 +1,6 @@
 // Dials a TCP upstream (a local pod from the mesh address, or a passthrough destination) with a
-// 10 s connect timeout, half-open allowed and keepalive on. Resolves with the connected socket.
+// 10 s connect timeout, half-open allowed and keepalive on, SO_LINGER 0 (net/abortive-close.ts).
+// Resolves with the connected socket.
 // A source address is bound with IP_BIND_ADDRESS_NO_PORT (see net/libc.ts): the port is picked at
 // connect(), per destination, instead of one port range shared by every connection from the mesh
 // address and a bind() that slows down with TIME_WAIT.
@@ -7,6 +8,7 @@ import net from 'node:net';
 import { ztError } from '../errors.js';
 import { TCP_KEEPALIVE_MS } from '../hbone/splice.js';
 import { boundNoPortSocket } from './libc.js';
+import { resetOnProcessDeath } from './abortive-close.js';
 
 /** net.Socket options Node accepts but does not type: `manualStart` keeps it from reading before connect(). */
 type FdSocketOptions = net.SocketConstructorOpts & net.TcpSocketConnectOpts & { manualStart: boolean };
@@ -50,6 +52,8 @@ export function connectUpstream(
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     socket.once('connect', () => {
       clearTimeout(timer);
+      // a pod (or passthrough destination) reads a reset, not an EOF, if this process dies
+      resetOnProcessDeath(socket);
       opts.signal?.removeEventListener('abort', onAbort);
       socket.removeListener('error', onError);
       resolve(socket);

@@ -14,6 +14,7 @@ import { HboneTunnelError } from '../hbone/tunnel-error.js';
 import { baggage, formatAuthority, formatForwarded, traceparent } from '../hbone/hbone-headers.js';
 import { connectUpstream } from '../net/upstream-connect.js';
 import { normalizeAddress } from '../net/peer-address.js';
+import { endGracefully, resetOnProcessDeath } from '../net/abortive-close.js';
 import type { WorkloadCertificates } from '../identity/workload-certificates.js';
 import type { SnapshotWatch } from '../state/snapshot-watch.js';
 import type { ZtunnelSnapshot } from '../state/ztunnel-snapshot.js';
@@ -68,6 +69,8 @@ export class OutboundProxy {
 
   async handle(socket: Socket, src: Address, dst: Address, hooks: OutboundHooks = {}): Promise<void> {
     socket.on('error', () => undefined);
+    // captured (15001) and SOCKS5 clients: if this process dies, they read a reset, not an EOF
+    resetOnProcessDeath(socket);
     const startedAt = Date.now();
     // The one read of the snapshot for this connection: the decision and the idle timeout.
     const snap = this.o.snapshots.get();
@@ -182,7 +185,7 @@ export class OutboundProxy {
     conn.refuse(RESPONSE_FLAGS[reason], 'refused', { via, error });
     if (hooks.refused) {
       hooks.refused(OUTBOUND_ANSWERS[reason]);
-      if (!socket.destroyed) socket.end();
+      if (!socket.destroyed) endGracefully(socket);
     } else if (!socket.destroyed) socket.resetAndDestroy();
   }
 

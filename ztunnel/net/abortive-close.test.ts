@@ -1,0 +1,102 @@
+// SO_LINGER 0 on loopback: a process killed with SIGKILL resets the connection its peer had
+// half-closed (without it the peer reads a clean EOF, the reply silently missing), and the
+// graceful path (endGracefully) still delivers every byte and a FIN.
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { endGracefully, resetOnProcessDeath, socketFd } from './abortive-close.js';
+import { until } from '../../test/support/until.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const viteNode = path.join(here, '../../node_modules/.bin/vite-node');
+const children: ChildProcess[] = [];
+const servers: net.Server[] = [];
+
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const s of servers.splice(0)) s.close();
+});
+
+/** How the client's half-closed connection ends once the server process is SIGKILLed. */
+async function killedServerOutcome(linger: boolean): Promise<{ ending: string; reply: number }> {
+  const child = spawn(
+    viteNode,
+    [path.join(here, 'abortive-close.child.ts'), ...(linger ? ['--linger'] : [])],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  children.push(child);
+  let out = '';
+  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  await until('the child to listen', () => /port \d+/.test(out), 30_000);
+  const port = Number(/port (\d+)/.exec(out)?.[1]);
+  const client = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+  let ending = '';
+  let reply = 0;
+  client.on('data', (b: Buffer) => (reply += b.length));
+  client.on('end', () => (ending ||= 'eof'));
+  client.on('error', (e: NodeJS.ErrnoException) => (ending ||= e.code ?? e.message));
+  client.on('close', () => (ending ||= 'closed'));
+  client.end(Buffer.alloc(1000, 1));
+  await until('the child to read the request', () => out.includes('read 1000'), 10_000);
+  child.kill('SIGKILL');
+  await until('the client to see the end', () => ending !== '', 10_000);
+  client.destroy();
+  return { ending, reply };
+}
+
+describe('SO_LINGER 0 (resetOnProcessDeath)', () => {
+  it('a SIGKILLed process resets the connection its peer half-closed', async () => {
+    expect(await killedServerOutcome(true)).toEqual({ ending: 'ECONNRESET', reply: 0 });
+  }, 60_000);
+
+  it('without it the peer reads a clean EOF with the reply missing (the silent loss)', async () => {
+    expect(await killedServerOutcome(false)).toEqual({ ending: 'eof', reply: 0 });
+  }, 60_000);
+
+  it('endGracefully still delivers every byte and a FIN after a half-close', async () => {
+    const size = 16 * 1024 * 1024;
+    let serverClosedClean: boolean | undefined;
+    let serverEnded = false;
+    const server = net.createServer({ allowHalfOpen: true }, (s) => {
+      resetOnProcessDeath(s);
+      expect(socketFd(s)).toBeGreaterThan(0);
+      let req = 0;
+      s.on('data', (b: Buffer) => (req += b.length));
+      s.on('end', () => {
+        s.write(Buffer.alloc(size, req % 251));
+        endGracefully(s);
+        serverEnded = true;
+      });
+      s.on('close', (hadError) => (serverClosedClean = !hadError));
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen({ host: '127.0.0.1', port: 0 }, r));
+    const { port } = server.address() as net.AddressInfo;
+    const client = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    let got = 0;
+    let ended = false;
+    let error: string | undefined;
+    client.pause();
+    client.on('data', (b: Buffer) => (got += b.length));
+    client.on('end', () => (ended = true));
+    client.on('error', (e: NodeJS.ErrnoException) => (error = e.code));
+    client.end(Buffer.alloc(1000, 1));
+    // the reply fills the server's kernel send queue before end(): the close that follows the
+    // FIN must still let every queued byte out
+    await until('the server to end', () => serverEnded, 20_000);
+    client.resume();
+    await until('the client to end', () => ended || error !== undefined, 20_000);
+    await until('the server to close', () => serverClosedClean !== undefined, 20_000);
+    expect({ got, ended, error, serverClosedClean }).toEqual({
+      got: size,
+      ended: true,
+      error: undefined,
+      serverClosedClean: true,
+    });
+    client.destroy();
+  }, 60_000);
+});
