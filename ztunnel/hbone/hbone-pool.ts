@@ -108,32 +108,58 @@ export class HbonePool {
       );
     } catch (err) {
       this.release(conn);
+      // a session that got GOAWAY (or closed) between acquire() and request(): nothing was sent
+      conn.retired = true;
+      this.forget(conn);
       throw new HboneTunnelError('ZT_TUNNEL_REQUEST', `HBONE request failed: ${(err as Error).message}`, {
         cause: err,
+        unprocessed: true,
       });
     }
     stream.once('close', () => this.release(conn));
+    // the caller's splice listens from the answer on; an error in between must not go uncaught
+    stream.on('error', () => undefined);
     const response = new Promise<void>((resolve, reject) => {
-      const fail = (e: Error) => {
+      // 'error' (with the RST code already set) and then 'close' end a stream before its answer
+      const fail = (e?: Error) => {
         stream.off('response', onResponse);
+        stream.off('error', fail);
+        stream.off('close', fail);
+        if (stream.rstCode === h2c.NGHTTP2_REFUSED_STREAM) {
+          // Refused unprocessed (a draining server's GOAWAY, or its RST_STREAM): no new tunnel
+          // on this connection; the caller may send the CONNECT again on a fresh one.
+          conn.retired = true;
+          this.forget(conn);
+          reject(
+            new HboneTunnelError(
+              'ZT_TUNNEL_RESET',
+              `HBONE CONNECT refused unprocessed (REFUSED_STREAM) by ${formatAuthority(t.gateway.ip, t.gateway.port)}`,
+              { unprocessed: true, cause: e },
+            ),
+          );
+          return;
+        }
         reject(
           e instanceof HboneTunnelError
             ? e
-            : new HboneTunnelError('ZT_TUNNEL_RESET', e.message, { cause: e }),
+            : new HboneTunnelError(
+                'ZT_TUNNEL_RESET',
+                e?.message ?? `HBONE stream closed before a response (code ${stream.rstCode})`,
+                { cause: e },
+              ),
         );
       };
       const onResponse = (headers: http2.IncomingHttpHeaders) => {
         stream.off('error', fail);
-        stream.off('close', onClose);
+        stream.off('close', fail);
         const status = Number(headers[':status']);
         if (status === 200) return resolve();
         stream.close(h2c.NGHTTP2_CANCEL);
         reject(new HboneTunnelError('ZT_TUNNEL_REFUSED', `HBONE CONNECT answered ${status}`, { status }));
       };
-      const onClose = () => fail(new Error(`HBONE stream closed before a response (code ${stream.rstCode})`));
       stream.once('response', onResponse);
       stream.once('error', fail);
-      stream.once('close', onClose);
+      stream.once('close', fail);
     });
     response.catch(() => undefined);
     return { stream, response };

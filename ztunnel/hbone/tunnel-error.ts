@@ -21,10 +21,21 @@ export class HboneTunnelError extends ZtunnelError {
   declare readonly code: HboneTunnelCode;
   /** The CONNECT's answer, for ZT_TUNNEL_REFUSED. */
   readonly status: number | undefined;
+  /**
+   * The server never processed the CONNECT (RST_STREAM REFUSED_STREAM, a stream above a GOAWAY's
+   * last stream id, or a session that would not open a stream): RFC 9113 §8.7 makes it safe to
+   * send again on another connection, nothing reached the destination.
+   */
+  readonly unprocessed: boolean;
 
-  constructor(code: HboneTunnelCode, message: string, opts: { status?: number; cause?: unknown } = {}) {
+  constructor(
+    code: HboneTunnelCode,
+    message: string,
+    opts: { status?: number; cause?: unknown; unprocessed?: boolean } = {},
+  ) {
     super(code, message, { cause: opts.cause, hint: HINTS[code] });
     this.status = opts.status;
+    this.unprocessed = opts.unprocessed ?? false;
   }
 }
 

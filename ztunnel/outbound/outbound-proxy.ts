@@ -9,6 +9,7 @@ import { decideOutbound, type OutboundDecision } from './decide-outbound.js';
 import type { LoadBalancerState } from './endpoint-picker.js';
 import type { OriginalDestinationResolver } from './original-destination.js';
 import { splice, type SpliceResult } from '../hbone/splice.js';
+import { openReplayable, type OpenedTunnel } from '../hbone/replayable-connect.js';
 import type { HbonePool } from '../hbone/hbone-pool.js';
 import { HboneTunnelError } from '../hbone/tunnel-error.js';
 import { baggage, formatAuthority, formatForwarded, traceparent } from '../hbone/hbone-headers.js';
@@ -212,56 +213,47 @@ export class OutboundProxy {
         via,
         (err as Error).message,
       );
-    let opened;
+    let opened: OpenedTunnel;
     try {
       const tlsMaterial = await this.o.certificates.get(d.source.identity);
-      opened = await this.o.pool.openEarly({
-        sourceIdentity: d.source.identity,
-        secureContext: tlsMaterial.secureContext,
-        serverIdentity: d.serverIdentity,
-        gateway: d.gateway,
-        authority: d.authority,
-        headers: {
-          forwarded: formatForwarded(src.ip, src.port, d.forwardedHost),
-          traceparent: traceparent(),
-          baggage: baggage(d.source),
+      opened = await openReplayable(
+        this.o.pool,
+        {
+          sourceIdentity: d.source.identity,
+          secureContext: tlsMaterial.secureContext,
+          serverIdentity: d.serverIdentity,
+          gateway: d.gateway,
+          authority: d.authority,
+          headers: {
+            forwarded: formatForwarded(src.ip, src.port, d.forwardedHost),
+            traceparent: traceparent(),
+            baggage: baggage(d.source),
+          },
         },
-      });
-      if (!early) await opened.response;
+        socket,
+        {
+          early,
+          onReplay: (err) => {
+            this.o.logger.debug({ via, error: err.message }, 'HBONE CONNECT refused unprocessed; sent again');
+          },
+        },
+      );
     } catch (err) {
+      if (socket.destroyed) {
+        conn.discard();
+        return;
+      }
       failed(err);
       return;
     }
-    const { stream, response } = opened;
+    const { stream, earlyBytes } = opened;
     if (socket.destroyed) {
       stream.close();
       conn.discard();
       return;
     }
-    if (!early) {
-      hooks.ready?.();
-      await this.carry(socket, stream, conn, via, idle);
-      return;
-    }
-    // Early: a refusal must reset the client before the stream's end could reach it as a FIN,
-    // so this listener runs synchronously inside the 'response' event.
-    let refused = false;
-    stream.once('response', (h) => {
-      if (Number(h[':status']) !== 200) {
-        refused = true;
-        socket.resetAndDestroy();
-      }
-    });
-    const splicing = splice(socket, stream, idle ? { idleTimeoutMs: idle } : {});
-    try {
-      await response;
-    } catch (err) {
-      if (!refused) socket.resetAndDestroy();
-      await splicing;
-      failed(err);
-      return;
-    }
-    await this.carry(socket, stream, conn, via, idle, splicing);
+    hooks.ready?.();
+    await this.carry(socket, stream, conn, via, idle, earlyBytes);
   }
 
   private async passthrough(
@@ -295,10 +287,11 @@ export class OutboundProxy {
     conn: ProxiedConnection,
     via: string,
     idle: number | undefined,
-    started?: Promise<SpliceResult>,
+    earlyBytes = 0,
   ): Promise<void> {
     conn.open();
-    const r: SpliceResult = await (started ?? splice(socket, upstream, idle ? { idleTimeoutMs: idle } : {}));
+    const r: SpliceResult = await splice(socket, upstream, idle ? { idleTimeoutMs: idle } : {});
+    r.received += earlyBytes;
     const flags: ResponseFlag = r.outcome === 'idle-timeout' ? 'IDLE_TIMEOUT' : '-';
     conn.close({
       flags,
