@@ -25,6 +25,9 @@ import { TCP_KEEPALIVE_MS } from './splice.js';
 
 export const HBONE_CONNECT_TIMEOUT_MS = 10_000;
 
+/** CONNECTs per tunnel: the first, and one more after an unprocessed refusal. */
+export const CONNECT_ATTEMPTS = 2;
+
 export interface HboneTarget {
   sourceIdentity: string;
   /** The TLS material of the source identity (kept current by the certificate store). */
@@ -75,11 +78,23 @@ export class HbonePool {
     return this.count;
   }
 
-  /** Opens one tunnel; resolves once the server answered 200 (upstream TCP is up). */
-  async open(t: HboneTarget): Promise<ClientHttp2Stream> {
-    const { stream, response } = await this.openEarly(t);
-    await response;
-    return stream;
+  /**
+   * Opens one tunnel; resolves once the server answered 200 (upstream TCP is up). A CONNECT the
+   * server refused unprocessed (HboneTunnelError.unprocessed: a draining server's GOAWAY or
+   * REFUSED_STREAM) is sent again once on a fresh connection (CONNECT_ATTEMPTS): nothing was
+   * written behind it, so nothing can arrive twice.
+   */
+  async open(t: HboneTarget, onReplay?: (err: HboneTunnelError) => void): Promise<ClientHttp2Stream> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { stream, response } = await this.openEarly(t);
+        await response;
+        return stream;
+      } catch (err) {
+        if (attempt >= CONNECT_ATTEMPTS || !(err instanceof HboneTunnelError && err.unprocessed)) throw err;
+        onReplay?.(err);
+      }
+    }
   }
 
   /**

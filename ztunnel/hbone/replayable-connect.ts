@@ -12,13 +12,10 @@
 import type { Socket } from 'node:net';
 import type { ClientHttp2Stream } from 'node:http2';
 import { HboneTunnelError } from './tunnel-error.js';
-import type { HbonePool, HboneTarget } from './hbone-pool.js';
+import { CONNECT_ATTEMPTS, type HbonePool, type HboneTarget } from './hbone-pool.js';
 
 /** Client bytes held for a replay before the answer; the socket waits (paused) beyond it. */
 export const EARLY_REPLAY_LIMIT = 64 * 1024;
-
-/** Attempts per tunnel: the first and one replay. */
-export const CONNECT_ATTEMPTS = 2;
 
 export interface OpenedTunnel {
   stream: ClientHttp2Stream;
@@ -50,14 +47,13 @@ export async function openReplayable(
   opts: ReplayOptions,
 ): Promise<OpenedTunnel> {
   if (!opts.early) {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return { stream: await pool.open(target), earlyBytes: 0, attempts: attempt };
-      } catch (err) {
-        if (attempt >= CONNECT_ATTEMPTS || !isUnprocessed(err) || client.destroyed) throw err;
-        opts.onReplay?.(err);
-      }
-    }
+    // nothing is forwarded before the answer: the pool's own replay is all it takes
+    let attempts = 1;
+    const stream = await pool.open(target, (err) => {
+      attempts++;
+      opts.onReplay?.(err);
+    });
+    return { stream, earlyBytes: 0, attempts };
   }
   const held: Buffer[] = [];
   let heldBytes = 0;
