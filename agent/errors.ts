@@ -18,6 +18,8 @@ const HINTS = {
   AG_PINS_OUTDATED:
     'run `ambit agent --node NAME --uninstall` (detaches and unpins; established connections keep flowing) and start the agent again',
   AG_RESTORE_CACHE: 'check that --state-dir is writable by the agent; a bad cache is ignored and rewritten',
+  AG_GATE: "give `ambit cni gate` the agent's --state-dir and --node",
+  AG_GATE_NOT_READY: 'the pod must not start yet: retry (the kubelet retries a failed CNI ADD)',
 } as const;
 
 export type AgentErrorCode = keyof typeof HINTS;

@@ -5,14 +5,18 @@
 // Reconciles run one at a time; a target that arrives during a run is applied right after
 // (only the newest). Stopping the agent leaves everything in place: established and new
 // connections keep working without it. uninstall() removes what start() made, and the cache.
+// It also answers the pod start gate (pod-gate.ts): the plan it last applied and one cgroup's
+// attachments, and a reconcile on demand.
 import { existsSync } from 'node:fs';
+import { ATTACH_KINDS, type AttachKind } from './attach-kinds.js';
+import { gatePlanFrom, type CgroupFacts, type GatePlan, type PodGateAgent } from './pod-gate.js';
 import type { Logger } from 'pino';
 import type { MeshState } from '../core/model/mesh.js';
 import { DEFAULT_MESH_ADDRESS } from '../core/bpf-maps/mesh-address.js';
 import { pinRoot } from '../core/bpf-maps/pin-paths.js';
 import { PROGRAMS } from './attach-kinds.js';
 import { ensureLoaded, removePins, type ProgramIds } from './bpffs.js';
-import { bpftool } from './bpftool.js';
+import { bpftool, bpftoolJson } from './bpftool.js';
 import { findCgroup2Root } from './cgroup-root.js';
 import { readAttachments, readKernelState } from './kernel-state.js';
 import { NodeMaps } from './node-maps.js';
@@ -47,7 +51,7 @@ export const DEFAULT_RESYNC_MS = 10_000;
 /** What a reconcile aims at: a mesh state, or the restore cache's desired state until one comes. */
 type Target = { kind: 'mesh'; state: MeshState } | { kind: 'restore'; desired: DesiredKernelState };
 
-export class NodeAgent {
+export class NodeAgent implements PodGateAgent {
   readonly node: string;
   readonly meshAddress: string;
   private readonly cgroupRoot: string;
@@ -59,6 +63,7 @@ export class NodeAgent {
   private lastTarget?: Target | undefined;
   private retryTimer?: NodeJS.Timeout | undefined;
   private resyncTimer?: NodeJS.Timeout | undefined;
+  private gate?: GatePlan | undefined;
 
   constructor(private readonly opts: NodeAgentOptions) {
     this.node = opts.node;
@@ -172,6 +177,12 @@ export class NodeAgent {
             })
           : { desired: target.desired, skipped: [] };
       if (target.kind === 'mesh') this.saveRestoreCache(desired);
+      this.gate = gatePlanFrom(
+        target.kind,
+        desired.attachments,
+        skipped,
+        target.kind === 'mesh' ? notEnrolledHere(target.state, this.node) : [],
+      );
       const facts = { meshAddress: this.meshAddress, nodeAddresses: nodeAddresses(this.meshAddress) };
       const plan = planFor(desired, facts, current, skipped);
       for (const s of plan.skipped) this.opts.logger.warn(s, 'pod not enrolled');
@@ -198,6 +209,30 @@ export class NodeAgent {
         'restore cache not written; capture after a reboot waits for the controller',
       );
     }
+  }
+
+  /** The plan last carried out (or being carried out), as the pod gate reads it. */
+  gatePlan(): GatePlan | undefined {
+    return this.gate;
+  }
+
+  /** Whether a pod cgroup exists and which of this node's programs are attached to it. */
+  async cgroupFacts(cgroup: string): Promise<CgroupFacts> {
+    const { ids } = this.started();
+    if (!existsSync(cgroup)) return { exists: false, attached: new Set() };
+    const byId = new Map<number, AttachKind>(ATTACH_KINDS.map((k) => [ids[k], k]));
+    const progs = await bpftoolJson<{ id: number }[]>(['cgroup', 'show', cgroup]);
+    const attached = new Set<AttachKind>();
+    for (const p of progs) {
+      const kind = byId.get(p.id);
+      if (kind) attached.add(kind);
+    }
+    return { exists: true, attached };
+  }
+
+  /** Reconciles the last target now (a gate request for a pod not attached yet). */
+  async reconcileNow(): Promise<void> {
+    if (this.lastTarget) await this.applyTarget(this.lastTarget);
   }
 
   /** Removes every attachment of our programs, the mesh address and the pins. */
@@ -251,6 +286,11 @@ function discoverPodCgroups(state: MeshState, node: string, cgroupRoot: string):
     if (hit) found.set(w.uid, hit.path);
   }
   return found;
+}
+
+/** This node's pods a mesh state lists as outside the mesh (a whole state does; an agent's view does not). */
+function notEnrolledHere(state: MeshState, node: string): string[] {
+  return state.workloads.filter((w) => w.node === node && !w.enrolled).map((w) => `${w.namespace}/${w.name}`);
 }
 
 function summarize(plan: ReconcilePlan): Record<string, unknown> {

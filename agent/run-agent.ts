@@ -1,10 +1,15 @@
 // Runs the agent process: start the NodeAgent (which first re-applies its restore cache in
 // --state-dir), feed it mesh states from the discovery client (or a state file), stop on
 // SIGINT/SIGTERM leaving the kernel state in place. `uninstall` removes this node's programs,
-// pins, mesh address and restore cache instead.
+// pins, mesh address and restore cache instead. The pod start gate's socket
+// (<state-dir>/agent-<node>.gate.sock, pod-gate-server.ts) listens from before the agent starts:
+// until a plan is applied it answers "not yet", so a pod asking early waits instead of failing open.
 import { createLogger, exitAfterFlush } from '../core/telemetry/logger.js';
 import { NodeAgent } from './node-agent.js';
 import { RestoreCache } from './restore-cache.js';
+import { PodGate } from './pod-gate.js';
+import { podGateSocketPath } from './pod-gate-protocol.js';
+import { PodGateServer } from './pod-gate-server.js';
 import { discoverySource } from './discovery-source.js';
 import { stateFileSource, type MeshStateSource } from './state-file-source.js';
 
@@ -35,6 +40,11 @@ export async function runAgent(o: RunAgentOptions): Promise<void> {
     await agent.uninstall();
     return;
   }
+  const gate = await PodGateServer.listen({
+    socketPath: podGateSocketPath(o.stateDir, o.node),
+    gate: new PodGate(agent),
+    logger,
+  });
   await agent.start();
   const onState = (s: Parameters<NodeAgent['apply']>[0]) => agent.apply(s);
   const source: MeshStateSource = o.stateFile
@@ -50,6 +60,7 @@ export async function runAgent(o: RunAgentOptions): Promise<void> {
   const stop = async (signal: string): Promise<void> => {
     logger.info({ signal }, 'agent stopping; programs stay attached');
     await source.close().catch(() => undefined);
+    await gate.close().catch(() => undefined);
     agent.close();
     exitAfterFlush(logger, 0);
   };

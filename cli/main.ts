@@ -9,6 +9,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerDemo } from './commands/demo.js';
 import { registerBpf } from './commands/bpf.js';
 import { registerToken } from './commands/token.js';
+import { registerCni } from './commands/cni.js';
 
 const program = new Command('ambit')
   .description('Ambit: a sidecarless service mesh (controller, node agent, ztunnel, waypoint)')
@@ -23,5 +24,6 @@ registerInspect(program);
 registerToken(program);
 registerBpf(program);
 registerDemo(program);
+registerCni(program);
 
 await program.parseAsync(process.argv);
