@@ -234,7 +234,7 @@ export class OutboundProxy {
         {
           early,
           onReplay: (err) => {
-            this.o.logger.debug({ via, error: err.message }, 'HBONE CONNECT refused unprocessed; sent again');
+            this.o.logger.info({ via, error: err.message }, 'HBONE CONNECT refused unprocessed; sent again');
           },
         },
       );
