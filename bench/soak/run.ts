@@ -104,7 +104,8 @@ function controllerLevels(ctl: ControllerHarness): LogLevels {
   return levels(lines);
 }
 
-async function main(): Promise<void> {
+/** Runs the soak; resolves with the verdict (true: PASS). */
+async function main(): Promise<boolean> {
   const minutes = numberFlag('--minutes', 20);
   const runSec = minutes * 60;
   const sampleSec = numberFlag('--sample-seconds', Math.max(2, Math.min(10, Math.round(runSec / 40))));
@@ -160,7 +161,7 @@ async function main(): Promise<void> {
     });
     spawned.add(wp.child);
     cleanups.push(() => wp.stop());
-    if (interrupted) return;
+    if (interrupted) return false;
 
     const ctx: LaneContext = { tally, socks5: SOCKS5, clientIp: CLIENT, timeoutMs: 10_000 };
     // One probe per path until it answers: the mesh must have converged before the clock starts.
@@ -274,13 +275,15 @@ async function main(): Promise<void> {
         samples: sampler.series,
       }) + '\n',
     );
+    return verdict.pass;
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   }
 }
 
+// exit status: 0 PASS, 3 FAIL (the verdict's reasons are printed), 1 the soak itself failed
 main().then(
-  () => process.exit(0),
+  (pass) => process.exit(pass ? 0 : 3),
   (err: Error) => {
     process.stderr.write(`bench/soak failed: ${err.stack ?? err.message}\n`);
     killAll();
