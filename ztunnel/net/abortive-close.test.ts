@@ -6,8 +6,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { endGracefully, resetOnProcessDeath, socketFd } from './abortive-close.js';
-import { until } from '../../test/support/until.js';
+import { constants } from 'node:os';
+import { endGracefully, pendingSocketError, resetOnProcessDeath, socketFd } from './abortive-close.js';
+import { until } from '../../local-cluster/until.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const viteNode = path.join(here, '../../node_modules/.bin/vite-node');
@@ -19,14 +20,22 @@ afterEach(() => {
   for (const s of servers.splice(0)) s.close();
 });
 
+const errnoName = (n: number): string | undefined =>
+  n === 0 ? undefined : Object.entries(constants.errno).find(([, v]) => v === n)?.[0];
+
 /** How the client's half-closed connection ends once the server process is SIGKILLed. */
-async function killedServerOutcome(linger: boolean): Promise<{ ending: string; reply: number }> {
+async function killedServerOutcome(
+  linger: boolean,
+  replyBytes = 0,
+): Promise<{ ending: string; reply: number; queued: number }> {
   const child = spawn(
     viteNode,
-    [path.join(here, 'abortive-close.child.ts'), ...(linger ? ['--linger'] : [])],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
+    [
+      path.join(here, 'abortive-close.child.ts'),
+      ...(linger ? ['--linger'] : []),
+      ...(replyBytes > 0 ? ['--reply', String(replyBytes)] : []),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   children.push(child);
   let out = '';
@@ -36,25 +45,67 @@ async function killedServerOutcome(linger: boolean): Promise<{ ending: string; r
   const client = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
   let ending = '';
   let reply = 0;
+  // not reading before the kill: a reply stays queued in the child (its kernel buffers fill)
+  client.pause();
   client.on('data', (b: Buffer) => (reply += b.length));
-  client.on('end', () => (ending ||= 'eof'));
+  // Node (libuv) reports a reset behind unread data as EOF: SO_ERROR says which it was
+  client.on('end', () => (ending ||= errnoName(pendingSocketError(client)) ?? 'eof'));
   client.on('error', (e: NodeJS.ErrnoException) => (ending ||= e.code ?? e.message));
   client.on('close', () => (ending ||= 'closed'));
   client.end(Buffer.alloc(1000, 1));
   await until('the child to read the request', () => out.includes('read 1000'), 10_000);
   child.kill('SIGKILL');
+  await new Promise<void>((r) => child.once('exit', () => r()));
+  client.resume();
   await until('the client to see the end', () => ending !== '', 10_000);
   client.destroy();
-  return { ending, reply };
+  return { ending, reply, queued: Number(/queued (\d+)/.exec(out)?.[1] ?? 0) };
 }
 
 describe('SO_LINGER 0 (resetOnProcessDeath)', () => {
   it('a SIGKILLed process resets the connection its peer half-closed', async () => {
-    expect(await killedServerOutcome(true)).toEqual({ ending: 'ECONNRESET', reply: 0 });
+    expect(await killedServerOutcome(true)).toEqual({ ending: 'ECONNRESET', reply: 0, queued: 0 });
   }, 60_000);
 
   it('without it the peer reads a clean EOF with the reply missing (the silent loss)', async () => {
-    expect(await killedServerOutcome(false)).toEqual({ ending: 'eof', reply: 0 });
+    expect(await killedServerOutcome(false)).toEqual({ ending: 'eof', reply: 0, queued: 0 });
+  }, 60_000);
+
+  it('endGracefully with bytes still queued in the process: a SIGKILL resets, never a FIN after part of them', async () => {
+    const size = 32 * 1024 * 1024;
+    const r = await killedServerOutcome(true, size);
+    // the process still held part of the reply when it died (the client had not read any)
+    expect(r.queued).toBeGreaterThan(0);
+    expect(r.reply).toBeLessThan(size);
+    expect(r.ending).toBe('ECONNRESET');
+  }, 60_000);
+
+  it("a reset right behind data reads as 'end' in Node; pendingSocketError tells it apart", async () => {
+    let resetDone = false;
+    const server = net.createServer((s) => {
+      s.write(Buffer.alloc(100_000, 1), () =>
+        setTimeout(() => {
+          s.resetAndDestroy();
+          resetDone = true;
+        }, 50),
+      );
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen({ host: '127.0.0.1', port: 0 }, r));
+    const { port } = server.address() as net.AddressInfo;
+    const client = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    client.pause(); // the reset arrives while the bytes wait unread
+    let got = 0;
+    let ending = '';
+    client.on('data', (b: Buffer) => (got += b.length));
+    client.on('end', () => (ending = `end, SO_ERROR ${errnoName(pendingSocketError(client)) ?? 0}`));
+    client.on('error', (e: NodeJS.ErrnoException) => (ending ||= e.code ?? e.message));
+    await until('the server to reset', () => resetDone, 5_000);
+    await new Promise((r) => setTimeout(r, 100)); // the RST on its way over loopback
+    client.resume();
+    await until('the client to see the end', () => ending !== '', 10_000);
+    client.destroy();
+    expect({ got, ending }).toEqual({ got: 100_000, ending: 'end, SO_ERROR ECONNRESET' });
   }, 60_000);
 
   it('endGracefully still delivers every byte and a FIN after a half-close', async () => {

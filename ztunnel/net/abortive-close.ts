@@ -5,11 +5,22 @@
 // seen in the SIGKILL and node-reboot faults). With linger 0 the close is a reset.
 // The graceful path must undo it before it ends a socket: close(2) with linger 0 after shutdown()
 // still aborts (a FIN_WAIT socket is reset, queued send data not yet sent is dropped), so
-// endGracefully() turns linger back off, then end()s: FIN after every byte, as before.
+// endGracefully() turns linger back off at the shutdown() that follows the last queued byte: FIN
+// after every byte, as before. Rule for callers: destroy()/resetAndDestroy() where the connection
+// is aborted (a reset is the truth), endGracefully() where it ended cleanly.
+// The other half, reading: libuv reports a reset that arrives right behind data (or while the
+// socket is paused with data queued) as EOF, not ECONNRESET (a partial read plus POLLHUP is taken for
+// EOF), so a proxy that trusts 'end' would pass a peer's reset on as a FIN. pendingSocketError()
+// reads SO_ERROR at 'end' to tell the two apart.
+import koffi from 'koffi';
 import type { Socket } from 'node:net';
 import { SOL_SOCKET, lib } from './libc.js';
 
 export const SO_LINGER = 13;
+export const SO_ERROR = 4;
+
+type GetSockOpt = (fd: number, level: number, name: number, value: Buffer, len: number[]) => number;
+let getsockopt: GetSockOpt | undefined;
 
 /** struct linger { int l_onoff; int l_linger; } */
 function linger(onoff: 0 | 1, seconds: number): Buffer {
@@ -44,10 +55,35 @@ export function resetOnProcessDeath(socket: Socket): void {
   if (fd !== undefined) setLinger(fd, true);
 }
 
-/** end() with the default linger back on, so the FIN follows every queued byte. */
+/**
+ * end() that still resets if the process dies before every byte is out, and FINs after them once
+ * they are. Linger 0 stays on while Node still holds queued bytes (a FIN then would be a clean EOF
+ * with them missing) and is turned off right before Node calls shutdown(SHUT_WR), i.e. once every
+ * byte has reached the kernel, which delivers them and the FIN even if the process dies after.
+ */
 export function endGracefully(socket: Socket): void {
-  const fd = socketFd(socket);
-  // a socket the kernel no longer has (fd gone) has nothing to restore
-  if (fd !== undefined) setLinger(fd, false);
+  if (!socket.writableEnded) {
+    const final = socket._final;
+    socket._final = (callback) => {
+      const fd = socketFd(socket);
+      // a socket the kernel no longer has (fd gone) has nothing to restore
+      if (fd !== undefined) setLinger(fd, false);
+      final.call(socket, callback);
+    };
+  }
   socket.end();
+}
+
+/**
+ * The error the kernel holds for the socket (SO_ERROR, e.g. 104 ECONNRESET), cleared by the read;
+ * 0 when none or the socket is gone. Non-zero at 'end' means the peer reset, not a FIN.
+ */
+export function pendingSocketError(socket: Socket): number {
+  const fd = socketFd(socket);
+  if (fd === undefined) return 0;
+  const call: GetSockOpt = (getsockopt ??= koffi
+    .load('libc.so.6')
+    .func('int getsockopt(int, int, int, void *, _Inout_ uint32_t *)'));
+  const v = Buffer.alloc(4);
+  return call(fd, SOL_SOCKET, SO_ERROR, v, [4]) === 0 ? v.readInt32LE(0) : 0;
 }

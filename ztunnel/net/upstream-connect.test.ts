@@ -1,17 +1,30 @@
 // connectUpstream from a source address: bound with IP_BIND_ADDRESS_NO_PORT through koffi, then
-// connected by Node. Real sockets on loopback.
+// connected by Node; SO_LINGER 0 on the connected socket (a destroy() resets the pod, an
+// endGracefully() FINs). Real sockets on loopback.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { connectUpstream } from './upstream-connect.js';
+import { endGracefully } from './abortive-close.js';
+import { until } from '../../local-cluster/until.js';
 
 let server: net.Server;
 let port: number;
 const seen: string[] = [];
+/** How each accepted connection ended, by the client's port: 'eof <bytes>' or the error code. */
+const endings = new Map<number, string>();
 
 beforeAll(async () => {
   server = net.createServer({ allowHalfOpen: true }, (s) => {
-    seen.push(`${s.remoteAddress}:${s.remotePort}`);
-    s.on('data', (d: Buffer) => s.end(d));
+    const from = s.remotePort ?? 0;
+    seen.push(`${s.remoteAddress}:${from}`);
+    let got = 0;
+    s.on('data', (d: Buffer) => {
+      got += d.length;
+      if (d.toString() === 'ping') s.end(d);
+    });
+    s.on('end', () => endings.set(from, `eof ${got}`));
+    // the ztunnel resets an upstream it aborts (SO_LINGER 0): the pod reads ECONNRESET
+    s.on('error', (e: NodeJS.ErrnoException) => endings.set(from, e.code ?? e.message));
   });
   await new Promise<void>((r) => server.listen({ host: '127.0.10.50', port: 0 }, r));
   port = (server.address() as net.AddressInfo).port;
@@ -46,6 +59,24 @@ describe('connectUpstream', () => {
     );
     expect(new Set(socks.map((s) => s.localPort)).size).toBe(50);
     for (const s of socks) s.destroy();
+  });
+
+  it('an aborted upstream (destroy) resets the pod; endGracefully ends it with a FIN after every byte', async () => {
+    const aborted = await connectUpstream({ ip: '127.0.10.50', port }, { localAddress: '127.0.10.51' });
+    const ended = await connectUpstream({ ip: '127.0.10.50', port }, { localAddress: '127.0.10.51' });
+    const size = 8 * 1024 * 1024;
+    ended.write(Buffer.alloc(size, 3));
+    endGracefully(ended);
+    const a = aborted.localPort ?? 0;
+    await until('the pod to accept', () => seen.includes(`127.0.10.51:${a}`), 5_000);
+    aborted.destroy();
+    const e = ended.localPort ?? 0;
+    await until('both endings', () => endings.has(a) && endings.has(e), 10_000);
+    expect({ aborted: endings.get(a), ended: endings.get(e) }).toEqual({
+      aborted: 'ECONNRESET',
+      ended: `eof ${size}`,
+    });
+    ended.destroy();
   });
 
   it('a refused connection rejects with ZT_UPSTREAM_CONNECT naming the destination', async () => {
