@@ -2,12 +2,15 @@
 // bounded backpressure (stop reading the source once 1 MiB waits on a TCP destination or 256 KiB on
 // an h2 stream, resume on drain), half-close (EOF -> end(), which
 // is FIN on TCP and an empty DATA+END_STREAM on h2) and reset propagation (a TCP reset or an h2
-// RST_STREAM other than NO_ERROR/CANCEL resets the other leg; NO_ERROR/CANCEL reads as EOF).
+// RST_STREAM other than NO_ERROR/CANCEL resets the other leg; NO_ERROR/CANCEL reads as EOF; an h2
+// session that dies before a stream ended both ways resets it too, and so does a TCP reset that
+// Node reported as EOF, told apart by SO_ERROR). TCP legs carry SO_LINGER 0
+// (net/abortive-close.ts): destroy() is a reset, and a clean end goes through endGracefully().
 // Never cuts a quiet connection unless an idle timeout is given.
 import { Socket } from 'node:net';
 import { constants as h2c, type Http2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { endGracefully } from '../net/abortive-close.js';
+import { endGracefully, pendingSocketError } from '../net/abortive-close.js';
 
 export const TCP_KEEPALIVE_MS = 60_000;
 
@@ -36,6 +39,22 @@ function h2Reset(l: Leg): boolean {
     l.rstCode !== h2c.NGHTTP2_NO_ERROR &&
     l.rstCode !== h2c.NGHTTP2_CANCEL
   );
+}
+
+/**
+ * Watches whether an h2 leg's tunnel dies under it: its session is destroyed (the peer process died
+ * and its TLS connection closed, a PING timeout, a local hard stop) before END_STREAM went both
+ * ways. Node reads that as RST_STREAM CANCEL (socket closed) or NO_ERROR (session destroyed), both
+ * of which would otherwise pass for EOF and end the TCP leg with a FIN: a client that had
+ * half-closed would read a complete-looking reply with its tail missing. A reset is the truth.
+ */
+function tunnelDeath(l: Http2Stream): () => boolean {
+  const session = l.session;
+  let peerEnded = l.readableEnded;
+  let weEnded = l.writableFinished;
+  l.once('end', () => (peerEnded ||= session?.destroyed !== true));
+  l.once('finish', () => (weEnded ||= session?.destroyed !== true));
+  return () => session?.destroyed === true && !(peerEnded && weEnded);
 }
 
 /**
@@ -148,12 +167,26 @@ export function splice(
     let serverGone = false;
 
     const wire = (from: Leg, to: Leg) => {
+      const died = isH2(from) ? tunnelDeath(from) : () => false;
+      let resetReadAsEof = false;
       from.on('error', (e: Error) => {
         error ??= e;
       });
+      if (!isH2(from)) {
+        // Registered before forward()'s 'end' listener, so the other leg is reset before a FIN
+        // could be sent for it.
+        from.once('end', () => {
+          const errno = pendingSocketError(from);
+          if (errno === 0) return;
+          resetReadAsEof = true;
+          error ??= new Error(`connection ended by the kernel error ${errno} (a reset read as EOF)`);
+          reset(to);
+          from.destroy();
+        });
+      }
       from.on('close', (hadError?: boolean) => {
-        const h2Abnormal = h2Reset(from);
-        const tcpAbnormal = !isH2(from) && hadError === true;
+        const h2Abnormal = h2Reset(from) || died();
+        const tcpAbnormal = !isH2(from) && (hadError === true || resetReadAsEof);
         if (h2Abnormal || tcpAbnormal || (error && !from.readableEnded)) {
           if (outcome !== 'idle-timeout') outcome = 'reset';
           reset(to);
@@ -161,8 +194,9 @@ export function splice(
           // Clean close: what the other side still sends has nowhere to go; finish it politely.
           if (!to.writableEnded) finish(to);
           if (!to.readableEnded) (to as Duplex).resume();
+          // A TCP leg closes itself once its peer's FIN is read and our FIN is out (autoDestroy);
+          // a destroy() at its 'end' would drop what Node still queues for it, then FIN anyway.
           if (isH2(to)) to.once('end', () => to.close());
-          else to.once('end', () => to.destroy());
         }
         if (from === client) clientGone = true;
         else serverGone = true;
