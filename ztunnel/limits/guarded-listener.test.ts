@@ -38,26 +38,32 @@ async function start(o: { maxConnections: number; handshake?: boolean; handshake
   /** Resolves once the server has handed on its n-th connection. */
   const handedOn = (n: number) =>
     new Promise<void>((r) => (handled.length >= n ? r() : waiting.push(() => handedOn(n).then(r))));
+  const errors = new Map<net.Socket, string>();
   const connect = async () => {
     const c = net.connect({ host: '127.0.0.1', port });
-    c.on('error', () => undefined);
+    c.on('error', (e: NodeJS.ErrnoException) => errors.set(c, e.code ?? e.message));
     clients.push(c);
-    await new Promise((r) => c.once('connect', r));
+    // a refused one may be reset before Node reports it connected
+    await new Promise((r) => {
+      c.once('connect', r);
+      c.once('close', r);
+    });
     return c;
   };
-  return { gate, handled, limits, connect, handedOn };
+  return { gate, handled, limits, connect, handedOn, errors };
 }
 
 /** Resolves on the socket's 'close' event (after the listener's own 'close' handler has run). */
 const closed = (s: net.Socket) => new Promise((r) => s.once('close', r));
 
 describe('guardedServer', () => {
-  it('hands admitted connections on, closes refused ones, and gives the ticket back on close', async () => {
+  it('hands admitted connections on, resets refused ones, and gives the ticket back on close', async () => {
     const g = await start({ maxConnections: 1 });
     await g.connect();
     await g.handedOn(1);
     const refused = await g.connect();
     if (!refused.closed) await closed(refused);
+    expect(g.errors.get(refused)).toBe('ECONNRESET');
     expect(g.limits).toEqual(['connections']);
     expect(g.handled).toHaveLength(1);
     expect(g.handled[0]?.source).toBe('127.0.0.1');

@@ -1,4 +1,4 @@
-// A net.Server whose accepted connections pass a ConnectionGate first: refused ones are closed
+// A net.Server whose accepted connections pass a ConnectionGate first: refused ones are reset
 // at once (and reported once per peer per minute by the caller), admitted ones are handed on with
 // their ticket, which is released when the socket closes. With a handshake timeout, a connection
 // that has not called ticket.handshakeDone() in time is closed and reported. Knows no protocol.
@@ -25,7 +25,9 @@ export function guardedServer(o: GuardedListenerOptions): net.Server {
     if (a.kind === 'refuse') {
       o.onLimit(a.limit, source);
       socket.on('error', () => undefined);
-      socket.destroy();
+      // a refusal is a reset (as Istio's ztunnel does): a FIN would let a client that already sent
+      // its request and half-closed read a clean, empty reply
+      socket.resetAndDestroy();
       return;
     }
     const { ticket } = a;
