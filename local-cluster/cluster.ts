@@ -6,6 +6,8 @@
 // and on demand each waypoint instance (`ambit waypoint` in its pod's netns, outside any cgroup the
 // kernel captures, with a token scoped to its Gateway).
 // teardown() removes all of it, also after a failure or Ctrl-C (signal handlers + prefix sweep).
+// A node can be power-cut (node-reboot.ts) and its pods restarted the way a kubelet does after
+// boot: through the agent's pod start gate (`ambit cni gate`, pod-gate-call.ts), then the app.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,6 +20,8 @@ import { writeExtraManifests, writeManifests, writePodReadiness } from './manife
 import { until } from './until.js';
 import { encodeL7Spec, type L7ClientResult, type L7ClientSpec } from './l7-client.js';
 import { ManagedProcess, spawnIn } from './processes.js';
+import { powerOffNode } from './node-reboot.js';
+import { callPodGateUntilPassed, type PodGateTimings } from './pod-gate-call.js';
 import {
   CONTROL_ADDRESS,
   CONTROL_ADDRESS6,
@@ -49,6 +53,15 @@ export interface PodRunResult {
   error?: string;
 }
 
+/** A pod restarted through the gate: the gate's timings, then its app's start and readiness. */
+export interface PodStartThroughGate {
+  gate: PodGateTimings;
+  /** epoch ms the app process was spawned (never before gate.passedAt) */
+  appStartedAt: number;
+  appReadyAt: number;
+  app: ManagedProcess;
+}
+
 export class LocalCluster {
   readonly cgroupRoot = cgroup2Root();
   readonly tmp: string;
@@ -63,6 +76,8 @@ export class LocalCluster {
   private readonly waypointTokens = new Map<string, string>();
   /** `<namespace>/<pod>` written with Ready=False (setPodReady) */
   private readonly notReady = new Set<string>();
+  /** pod name -> its sample app process (the latest one, after restarts) */
+  private readonly podApps = new Map<string, ManagedProcess>();
   private signalHandler?: (sig: NodeJS.Signals) => void;
   private tornDown = false;
 
@@ -210,22 +225,85 @@ export class LocalCluster {
     this.progress('starting the sample HTTP (8080), TCP echo (9000) and gRPC (7070) app in every pod');
     const started = this.topology.pods
       .filter((p) => p.waypoint === undefined)
-      .map((p) =>
-        this.track(
-          spawnIn(
-            { netns: p.netns, cgroup: this.podCgroup(p) },
-            `app ${p.spec.name}`,
-            [process.execPath, distScript('local-cluster/pod-app'), p.spec.name, p.netns],
-            {
-              ...process.env,
-              AMBIT_POD_NAME: p.spec.name,
-              AMBIT_POD_NAMESPACE: p.spec.namespace,
-              ...p.spec.env,
-            },
-          ),
-        ),
-      );
+      .map((p) => this.spawnPodApp(p));
     await Promise.all(started.map((proc) => proc.waitForLine(/^ready /, 15_000)));
+  }
+
+  private spawnPodApp(p: PodPlan): ManagedProcess {
+    const proc = this.track(
+      spawnIn(
+        { netns: p.netns, cgroup: this.podCgroup(p) },
+        `app ${p.spec.name}`,
+        [process.execPath, distScript('local-cluster/pod-app'), p.spec.name, p.netns],
+        {
+          ...process.env,
+          AMBIT_POD_NAME: p.spec.name,
+          AMBIT_POD_NAMESPACE: p.spec.namespace,
+          ...p.spec.env,
+        },
+      ),
+    );
+    this.podApps.set(p.spec.name, proc);
+    return proc;
+  }
+
+  /** (Re)starts a pod's sample app, as the kubelet starts its containers; resolves once it listens. */
+  async startPodApp(pod: string): Promise<{ app: ManagedProcess; startedAt: number; readyAt: number }> {
+    const p = this.pod(pod);
+    if (p.waypoint !== undefined) throw new Error(`pod ${pod} runs a waypoint (startWaypoint), not the app`);
+    const old = this.podApps.get(pod);
+    if (old?.running) throw new Error(`pod ${pod}: its app is still running`);
+    if (old) this.untrack(old);
+    const startedAt = Date.now();
+    const app = this.spawnPodApp(p);
+    await app.waitForLine(/^ready /, 15_000);
+    return { app, startedAt, readyAt: Date.now() };
+  }
+
+  /**
+   * Asks node-side `ambit cni gate` for a pod until it passes (the kubelet retrying a failed
+   * sandbox set-up), without starting anything; node i's agent answers on its state-dir socket.
+   */
+  async podGate(pod: string, o: { timeoutMs?: number; retryMs?: number } = {}): Promise<PodGateTimings> {
+    const p = this.pod(pod);
+    return callPodGateUntilPassed({
+      netns: p.node.netns,
+      stateDir: this.stateDir,
+      node: p.node.name,
+      pod: `${p.spec.namespace}/${p.spec.name}`,
+      ...o,
+      track: (proc) => this.track(proc),
+      untrack: (proc) => this.untrack(proc),
+    });
+  }
+
+  /** A kubelet starting a pod after boot: the gate first (retried until it passes), then the app. */
+  async startPodThroughGate(
+    pod: string,
+    o: { timeoutMs?: number; retryMs?: number; onGatePassed?: (t: PodGateTimings) => void } = {},
+  ): Promise<PodStartThroughGate> {
+    const { onGatePassed, ...call } = o;
+    const gate = await this.podGate(pod, call);
+    onGatePassed?.(gate);
+    const { app, startedAt, readyAt } = await this.startPodApp(pod);
+    return { gate, appStartedAt: startedAt, appReadyAt: readyAt, app };
+  }
+
+  /**
+   * Node i loses power (node-reboot.ts): its agent, ztunnel and pod processes are SIGKILLed, our
+   * programs' attachments, its pins and its mesh address are gone. Pod netns and cgroups stay (the
+   * sandboxes the kubelet re-creates with the same IPs). Boot it with startPodThroughGate,
+   * startAgent and startZtunnel.
+   */
+  async powerOffNode(i: number): Promise<void> {
+    const node = this.node(i);
+    await powerOffNode({
+      node,
+      pods: this.topology.pods
+        .filter((p) => p.node === node)
+        .map((plan) => ({ plan, cgroup: this.podCgroup(plan) })),
+      meshAddress: this.meshAddress,
+    });
   }
 
   track(proc: ManagedProcess): ManagedProcess {
