@@ -4,6 +4,7 @@
 // pins, mesh address and restore cache instead. The pod start gate's socket
 // (<state-dir>/agent-<node>.gate.sock, pod-gate-server.ts) listens from before the agent starts:
 // until a plan is applied it answers "not yet", so a pod asking early waits instead of failing open.
+import { rmSync } from 'node:fs';
 import { createLogger, exitAfterFlush } from '../core/telemetry/logger.js';
 import { NodeAgent } from './node-agent.js';
 import { RestoreCache } from './restore-cache.js';
@@ -36,12 +37,14 @@ export async function runAgent(o: RunAgentOptions): Promise<void> {
     restoreCache: new RestoreCache(o.stateDir, o.node),
     logger,
   });
+  const socketPath = podGateSocketPath(o.stateDir, o.node);
   if (o.uninstall) {
     await agent.uninstall();
+    rmSync(socketPath, { force: true }); // what a killed agent left
     return;
   }
   const gate = await PodGateServer.listen({
-    socketPath: podGateSocketPath(o.stateDir, o.node),
+    socketPath,
     gate: new PodGate(agent),
     logger,
   });

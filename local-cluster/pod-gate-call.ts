@@ -14,6 +14,8 @@ export interface PodGateTimings {
   attempts: number;
   /** the last refusal's one-line cause ('' when the first attempt passed) */
   lastRefusal: string;
+  /** what the passing attempt printed (capture in place, from the restore cache or the mesh state) */
+  passedWith: string;
   /** every distinct refusal cause seen (the reason word of AG_GATE_NOT_READY), in order */
   refusals: string[];
 }
@@ -54,8 +56,18 @@ export async function callPodGateUntilPassed(o: PodGateCallOptions): Promise<Pod
     );
     const code = await proc.wait();
     o.untrack(proc);
-    if (code === 0)
-      return { pod: o.pod, firstAttemptAt, passedAt: Date.now(), attempts, lastRefusal, refusals };
+    if (code === 0) {
+      const passedWith = proc.lines.join(' ').trim();
+      return {
+        pod: o.pod,
+        firstAttemptAt,
+        passedAt: Date.now(),
+        attempts,
+        lastRefusal,
+        refusals,
+        passedWith,
+      };
+    }
     lastRefusal = proc.errLines.join(' ').trim() || `exit ${code}`;
     const reason = /AG_GATE_NOT_READY: ([a-z-]+)/.exec(lastRefusal)?.[1] ?? lastRefusal;
     if (refusals[refusals.length - 1] !== reason) refusals.push(reason);

@@ -210,6 +210,7 @@ describe.skipIf(!enabled)(
         passedMs: rel(g.passedAt),
         attempts: g.attempts,
         refusals: g.refusals,
+        from: /restore cache/.test(g.passedWith) ? 'restore cache' : 'mesh state',
       });
       reportFault({
         fault: 'node reboot (all node processes killed, pods restarted through the gate)',
