@@ -5,6 +5,7 @@
 // (<state-dir>/agent-<node>.gate.sock, pod-gate-server.ts) listens from before the agent starts:
 // until a plan is applied it answers "not yet", so a pod asking early waits instead of failing open.
 import { rmSync } from 'node:fs';
+import type { Logger } from 'pino';
 import { createLogger, exitAfterFlush } from '../core/telemetry/logger.js';
 import { NodeAgent } from './node-agent.js';
 import { RestoreCache } from './restore-cache.js';
@@ -37,17 +38,12 @@ export async function runAgent(o: RunAgentOptions): Promise<void> {
     restoreCache: new RestoreCache(o.stateDir, o.node),
     logger,
   });
-  const socketPath = podGateSocketPath(o.stateDir, o.node);
   if (o.uninstall) {
     await agent.uninstall();
-    rmSync(socketPath, { force: true }); // what a killed agent left
+    removeGateSocket(o.stateDir, o.node); // what a killed agent left
     return;
   }
-  const gate = await PodGateServer.listen({
-    socketPath,
-    gate: new PodGate(agent),
-    logger,
-  });
+  const gate = await startPodGate(o, agent, logger);
   await agent.start();
   const onState = (s: Parameters<NodeAgent['apply']>[0]) => agent.apply(s);
   const source: MeshStateSource = o.stateFile
@@ -63,7 +59,7 @@ export async function runAgent(o: RunAgentOptions): Promise<void> {
   const stop = async (signal: string): Promise<void> => {
     logger.info({ signal }, 'agent stopping; programs stay attached');
     await source.close().catch(() => undefined);
-    await gate.close().catch(() => undefined);
+    await gate?.close().catch(() => undefined);
     agent.close();
     exitAfterFlush(logger, 0);
   };
@@ -71,4 +67,33 @@ export async function runAgent(o: RunAgentOptions): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM'));
   await source.start();
   logger.info('first mesh state applied');
+}
+
+/**
+ * The pod start gate's server. A gate that cannot listen (a state dir path too long for a unix
+ * socket, no permission) costs the gate, not the agent: pods asking it then wait (fail closed).
+ */
+async function startPodGate(
+  o: RunAgentOptions,
+  agent: NodeAgent,
+  logger: Logger,
+): Promise<PodGateServer | undefined> {
+  try {
+    return await PodGateServer.listen({
+      socketPath: podGateSocketPath(o.stateDir, o.node),
+      gate: new PodGate(agent),
+      logger,
+    });
+  } catch (err) {
+    logger.error({ err }, 'pod gate not started: pods asking it (ambit cni gate) will wait');
+    return undefined;
+  }
+}
+
+function removeGateSocket(stateDir: string, node: string): void {
+  try {
+    rmSync(podGateSocketPath(stateDir, node), { force: true });
+  } catch {
+    // no such socket could have been made
+  }
 }
