@@ -65,6 +65,7 @@ interface Opts {
   idleTimeout?: string;
   certTtl?: string;
   drainLimit?: string;
+  readyFile?: string;
   logLevel: string;
   originalDestinationMap?: string;
 }
@@ -136,6 +137,10 @@ export function registerZtunnel(program: Command): void {
       '--drain-limit <duration>',
       'on SIGTERM: listeners close at once (a new ztunnel on the same ports takes new connections), established ones run until this limit (default 5s)',
     )
+    .option(
+      '--ready-file <path>',
+      'keep this file while this process is ready (as /healthz/ready), remove it on drain and exit: a readiness probe no other ztunnel on the same ports can answer',
+    )
     .option('--log-level <level>', 'pino log level', process.env.AMBIT_LOG_LEVEL ?? 'info')
     .action(
       runAction(async (o: Opts) => {
@@ -168,6 +173,7 @@ export function registerZtunnel(program: Command): void {
           ...(idleTimeoutMs ? { idleTimeoutMs } : {}),
           ...(workloadCertTtlMs ? { workloadCertTtlMs } : {}),
           ...(drainLimitMs ? { drainLimitMs } : {}),
+          ...(o.readyFile ? { readyFile: o.readyFile } : {}),
           ...(Object.keys(limits).length > 0 ? { limits } : {}),
         });
       }),

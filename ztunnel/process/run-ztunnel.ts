@@ -26,6 +26,7 @@ import { WorkerSupervisor, type WorkerHandle } from './worker-supervisor.js';
 import type { ListenerLimits } from '../limits/listener-limits.js';
 import { DEFAULT_DRAIN_LIMIT_MS, enableRequestMigration } from './listener-handoff.js';
 import { reusePortListener } from '../net/reuseport-socket.js';
+import { ReadyFile } from './ready-file.js';
 
 export interface ZtunnelFlags {
   node: string;
@@ -46,6 +47,8 @@ export interface ZtunnelFlags {
   limits?: Partial<ListenerLimits>;
   /** SIGTERM: how long established connections may run on before the process exits. */
   drainLimitMs?: number;
+  /** A file present while this process is ready, removed on drain and exit (ready-file.ts). */
+  readyFile?: string;
 }
 
 function newZtunnel(f: ZtunnelFlags, logger: Logger, worker: number | undefined): Ztunnel {
@@ -77,11 +80,18 @@ function newZtunnel(f: ZtunnelFlags, logger: Logger, worker: number | undefined)
   });
 }
 
-function onSignals(logger: Logger, stop: () => Promise<void>, drainLimitMs: number): void {
+function onSignals(
+  logger: Logger,
+  stop: () => Promise<void>,
+  drainLimitMs: number,
+  readyFile: ReadyFile | undefined,
+): void {
   let stopping = false;
   const handler = () => {
     if (stopping) return;
     stopping = true;
+    // first: from here on this process is not the one a readiness probe should count
+    readyFile?.withdraw();
     logger.info({ drainLimitMs }, 'ztunnel draining: listeners closed, established connections run on');
     const hard = setTimeout(() => process.exit(0), drainLimitMs);
     hard.unref();
@@ -89,6 +99,15 @@ function onSignals(logger: Logger, stop: () => Promise<void>, drainLimitMs: numb
   };
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
+}
+
+/** The --ready-file, following `ready`; cleared now (a killed predecessor's) and on any exit. */
+function startReadyFile(f: ZtunnelFlags, logger: Logger, ready: () => boolean): ReadyFile | undefined {
+  if (!f.readyFile) return undefined;
+  const readyFile = new ReadyFile({ path: f.readyFile, ready, logger });
+  readyFile.start();
+  process.on('exit', () => readyFile.withdraw());
+  return readyFile;
 }
 
 export async function runZtunnel(f: ZtunnelFlags): Promise<void> {
@@ -99,8 +118,10 @@ export async function runZtunnel(f: ZtunnelFlags): Promise<void> {
   if (f.workers <= 1) {
     enableRequestMigration(logger);
     const z = newZtunnel(f, logger, undefined);
-    onSignals(logger, () => z.stop(), drainLimitMs);
+    const readyFile = startReadyFile(f, logger, () => z.ready());
+    onSignals(logger, () => z.stop(), drainLimitMs, readyFile);
     await z.start();
+    readyFile?.sync(); // at once, beside the "ztunnel ready" line, not a sync period later
     return;
   }
   const workerId = process.env.AMBIT_ZTUNNEL_WORKER;
@@ -195,6 +216,8 @@ async function runPrimary(f: ZtunnelFlags, logger: Logger, drainLimitMs: number)
       }),
   });
   const allReady = () => supervisor.allReady();
+  // the workers get the same argv but leave the file to the primary, which answers for them all
+  const readyFile = startReadyFile(f, logger, allReady);
   const clusterMetrics = async (): Promise<string> => {
     return AggregatorRegistry.aggregate(await supervisor.metrics()).metrics();
   };
@@ -257,6 +280,7 @@ async function runPrimary(f: ZtunnelFlags, logger: Logger, drainLimitMs: number)
       await supervisor.stop();
     },
     drainLimitMs,
+    readyFile,
   );
   try {
     await supervisor.start();
@@ -264,4 +288,5 @@ async function runPrimary(f: ZtunnelFlags, logger: Logger, drainLimitMs: number)
     closeServers();
     throw err;
   }
+  readyFile?.sync();
 }
