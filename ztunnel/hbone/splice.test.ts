@@ -87,6 +87,50 @@ describe('splice', () => {
     expect(podError).toBe('EPIPE');
   });
 
+  it('an HBONE session that dies under open streams resets each pod (a sending one too), no FIN first', async () => {
+    // pods that send as fast as they are read, forever: the client side never grants window
+    const pods = new Map<net.Socket, string>();
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    const pod = net.createServer((s) => {
+      pods.set(s, 'open');
+      s.on('end', () => pods.set(s, 'eof'));
+      s.on('error', (e: NodeJS.ErrnoException) => pods.set(s, e.code ?? e.message));
+      const pump = () => {
+        while (!s.destroyed && s.write(chunk));
+      };
+      s.on('drain', pump);
+      pump();
+    });
+    const podPort = await listen(pod);
+    const results: SpliceResult[] = [];
+    const h2 = http2.createServer();
+    h2.on('stream', (stream) => {
+      void connectUpstream({ ip: '127.0.0.1', port: podPort }).then(async (upstream) => {
+        stream.respond({ ':status': 200 });
+        results.push(await splice(stream, upstream));
+      });
+    });
+    const h2Port = await listen(h2);
+    let raw: net.Socket | undefined;
+    const session = http2.connect(`http://127.0.0.1:${h2Port}`, {
+      createConnection: () => (raw = net.connect({ host: '127.0.0.1', port: h2Port })),
+    });
+    session.on('error', () => undefined);
+    cleanups.push(() => session.destroy());
+    for (let i = 0; i < 10; i++) {
+      const req = session.request({ ':method': 'CONNECT', ':authority': `127.0.0.1:${podPort}` });
+      req.on('error', () => undefined);
+      req.pause();
+    }
+    await until('10 pods connected', () => pods.size >= 10, 10_000);
+    await new Promise((r) => setTimeout(r, 300)); // buffers fill, the streams stall
+    raw?.destroy();
+    await until('every splice to end', () => results.length === 10, 10_000);
+    await until('every pod to see the end', () => ![...pods.values()].includes('open'), 10_000);
+    expect(new Set(results.map((r) => r.outcome))).toEqual(new Set(['reset']));
+    expect(new Set(pods.values())).toEqual(new Set(['ECONNRESET']));
+  });
+
   it('a stream that ends both ways still ends the pod with a FIN', async () => {
     let podEnding: (() => string | undefined) | undefined;
     const pod = net.createServer({ allowHalfOpen: true }, (s) => {

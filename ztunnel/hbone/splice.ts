@@ -10,7 +10,7 @@
 import { Socket } from 'node:net';
 import { constants as h2c, type Http2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { endGracefully, pendingSocketError } from '../net/abortive-close.js';
+import { endGracefully, pendingSocketError, resetOnProcessDeath } from '../net/abortive-close.js';
 
 export const TCP_KEEPALIVE_MS = 60_000;
 
@@ -65,7 +65,12 @@ function tunnelDeath(l: Http2Stream): () => boolean {
 function reset(l: Leg): void {
   if (l.destroyed) return;
   if (isH2(l)) l.destroy(new Error('the other leg of the tunnel was reset'));
-  else l.resetAndDestroy();
+  else if (l.writableEnded) {
+    // libuv refuses resetAndDestroy() while our FIN waits behind queued bytes (EINVAL: an 'error'
+    // and never a 'close', the fd kept): linger 0 and a plain destroy() are the same reset
+    resetOnProcessDeath(l);
+    l.destroy();
+  } else l.resetAndDestroy();
 }
 
 /**
@@ -131,8 +136,13 @@ function forward(from: Leg, to: Leg, add: (n: number) => void, discard: () => bo
       dst.once('drain', onDrain);
     }
   });
+  // An aborted h2 stream also emits 'end' (Node pushes EOF when it closes a stream for a dead
+  // session or an error RST_STREAM), before 'close': that is no EOF to pass on, the 'close' handler
+  // resets the other leg instead.
+  const session = isH2(from) ? from.session : undefined;
   const onEnd = () => {
     if (corked) uncork();
+    if (isH2(from) && (session?.destroyed === true || h2Reset(from))) return;
     if (!dst.destroyed && !dst.writableEnded) finish(to);
   };
   // a FIN that arrived while the socket was held paused (a SOCKS5 client sending greeting,
