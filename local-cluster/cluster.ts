@@ -326,8 +326,14 @@ export class LocalCluster {
     sh('mv', ['-f', tmp, this.stateFile]);
   }
 
-  /** `ambit agent` in node i's netns; with the state file when `stateFile` is true. */
-  async startAgent(i: number, o: { stateFile?: boolean; resyncMs?: number } = {}): Promise<ManagedProcess> {
+  /**
+   * `ambit agent` in node i's netns; with the state file when `stateFile` is true. Resolves once
+   * a line matching `waitFor` is printed (default: the first mesh state is applied).
+   */
+  async startAgent(
+    i: number,
+    o: { stateFile?: boolean; resyncMs?: number; waitFor?: RegExp } = {},
+  ): Promise<ManagedProcess> {
     const n = this.node(i);
     const args = [
       process.execPath,
@@ -346,7 +352,8 @@ export class LocalCluster {
     if (o.stateFile) args.push('--state-file', this.stateFile);
     if (o.resyncMs !== undefined) args.push('--resync', String(o.resyncMs));
     const proc = this.track(spawnIn({ netns: n.netns }, `agent ${n.name}`, args));
-    await proc.waitForLine(/first mesh state applied/, 30_000);
+    // default: a mesh state applied; a boot with the controller down waits for the restore instead
+    await proc.waitForLine(o.waitFor ?? /first mesh state applied/, 30_000);
     return proc;
   }
 

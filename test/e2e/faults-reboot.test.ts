@@ -13,7 +13,8 @@
 // connect that escaped capture shows). Shown: no node-1 pod process starts before its gate passes
 // (and the gate passes only with every program attached); the STRICT pod never accepts plaintext;
 // no connection bypasses the mesh (refused until the ztunnel is up: fail closed); from node 1's
-// readiness on every new connection succeeds; no byte is lost and nothing hangs.
+// readiness on every new connection succeeds; no byte is lost and nothing hangs. A second reboot
+// with the controller down through the boot shows the gate passing on the restore cache alone.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +36,7 @@ import {
   type ConnectionRecord,
   type FaultLoadSpec,
 } from '../support/fault-load.js';
+import { until } from '../support/until.js';
 import { kernelTestsEnabled } from './kernel-env.js';
 
 const enabled = kernelTestsEnabled();
@@ -93,6 +95,7 @@ describe.skipIf(!enabled)(
     let prefix = '';
     let work = '';
     let script = '';
+    let controller: ManagedProcess | undefined;
 
     const cgroupOf = (pod: string) => cluster.podCgroup(cluster.pod(pod));
     const attachedTypes = (pod: string): string[] => {
@@ -112,7 +115,7 @@ describe.skipIf(!enabled)(
       cluster = await LocalCluster.create({ spec, signalHandlers: false });
       prefix = cluster.prefix;
       writePeerAuthentications(cluster.configDir, { mesh: 'STRICT' });
-      await cluster.startController();
+      controller = await cluster.startController();
       await cluster.startAgent(1);
       await cluster.startAgent(2);
       await cluster.startZtunnel(1);
@@ -267,6 +270,58 @@ describe.skipIf(!enabled)(
       expect(s.bytesLost, failuresText(mesh, rebootAt)).toBe(0);
       expect(s.lost).toBe(0);
       expect(s.hung, failuresText(mesh, rebootAt)).toBe(0);
+    });
+
+    it('with the controller down through the boot, the pods pass the gate on the restore cache alone', async () => {
+      const plaintext = FaultLoad.start(cluster, script, 'plain-2', {
+        host: cluster.pod('strict-1').ip,
+        port: ECHO_PORT,
+        durationMs: 120_000,
+        short: { perSecond: 5, bytes: 64 },
+        connectTimeoutMs: 500,
+        stallMs: 2_000,
+        drainMs: 2_000,
+      });
+      await controller?.stop();
+      await cluster.powerOffNode(1);
+      const started = NODE1_PODS.map((pod) => cluster.startPodThroughGate(pod));
+      await sleep(AGENT_LATE_MS);
+      const agent = await cluster.startAgent(1, { waitFor: /"msg":"restore cache applied"/ });
+      const pods = await Promise.all(started);
+      // no controller and no ztunnel: client-1's connect is refused, never sent in plaintext
+      const server = cluster.pod('server-2').ip;
+      const early = await cluster.runInPod('client-1', server, ECHO_PORT, ['--timeout', '1000']);
+      controller = await cluster.startController();
+      await agent.waitForLine(/first mesh state applied/, 30_000);
+      await cluster.startZtunnel(1);
+      const late = await until(
+        'client-1 to reach server-2 through the mesh',
+        async () => {
+          const r = await cluster.runInPod('client-1', server, ECHO_PORT, ['--timeout', '1000']);
+          return r.ok ? r : undefined;
+        },
+        15_000,
+        200,
+      );
+      const p = await plaintext.stop();
+      const gates = pods.map((x) => ({
+        pod: x.gate.pod,
+        attempts: x.gate.attempts,
+        refusals: x.gate.refusals,
+        passed: x.gate.passedWith,
+      }));
+      console.log(
+        `controller down through the boot: ${JSON.stringify(gates)}; client-1 before the ztunnel: ${early.error ?? 'ok'}`,
+      );
+      for (const x of pods) {
+        expect(x.gate.passedWith, x.gate.pod).toMatch(/capture in place .*from the restore cache/);
+        expect(x.gate.refusals.length, x.gate.pod).toBeGreaterThan(0);
+        expect(x.appStartedAt).toBeGreaterThanOrEqual(x.gate.passedAt);
+      }
+      expect(early.ok, 'a connect that escaped capture reached server-2 in plaintext').toBe(false);
+      expect(late.ok).toBe(true);
+      expect(p.connections.filter((c) => c.outcome === 'ok')).toEqual([]);
+      expect(p.connections.length).toBeGreaterThan(0);
     });
   },
 );
