@@ -1,24 +1,33 @@
 // The kustomize base deploy/daemonset: the real `kubectl kustomize` renders it, every rendered
 // object validates against the maintained Kubernetes and Gateway API schemas (kubernetes-models,
 // @kubernetes-models/gateway-api), and the base keeps the contract: ports per component (DESIGN.md
-// §4), node credentials by projected token, least-privilege RBAC, the DaemonSet's privilege,
-// mounts and rollout, the controller's replicas, probes and disruption budget.
-import { readFileSync } from 'node:fs';
+// §4), node credentials by projected token, least-privilege RBAC, the DaemonSets' privilege,
+// mounts and rollouts, the controller's replicas, probes and disruption budget, and what lets a
+// ztunnel upgrade hand its listeners over with no connection refused (issue 11): a surge rollout
+// with no hostPorts, a readiness probe only the new process answers, tcp_migrate_req on the node.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { BASE_DIR, field, find, modelFor, renderBase, type K8sObject } from './deploy-render.test-helper.js';
+import { NODE_SERVICE_ACCOUNT } from '../../controller/kube/token-review-decision.js';
+import { durationToMs } from '../../core/model/resources/values.js';
 
 interface Container {
   name: string;
   image?: string;
+  command?: string[];
   args?: string[];
   env?: { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
-  ports?: { name: string; containerPort: number }[];
+  ports?: { name: string; containerPort: number; hostPort?: number }[];
   readinessProbe?: Record<string, unknown>;
   livenessProbe?: Record<string, unknown>;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  lifecycle?: Record<string, unknown>;
   securityContext?: {
+    runAsUser?: number;
     privileged?: boolean;
     capabilities?: { add?: string[]; drop?: string[] };
     allowPrivilegeEscalation?: boolean;
@@ -41,13 +50,36 @@ interface Rule {
 const objects = renderBase();
 const podSpec = (o: K8sObject) => field(o, 'spec', 'template', 'spec') as Record<string, unknown>;
 const containersOf = (o: K8sObject) => (podSpec(o).containers ?? []) as Container[];
+const initContainersOf = (o: K8sObject) => (podSpec(o).initContainers ?? []) as Container[];
 const daemonSet = find(objects, 'DaemonSet', 'ambit-node');
+const ztunnelSet = find(objects, 'DaemonSet', 'ambit-ztunnel');
 const deployment = find(objects, 'Deployment', 'ambit-controller');
-const containers = new Map([...containersOf(daemonSet), ...containersOf(deployment)].map((c) => [c.name, c]));
+const workloads = [daemonSet, ztunnelSet, deployment];
+/** Every container and init container of the base by name (names are unique across workloads). */
+const containers = new Map(
+  workloads.flatMap((w) => [...initContainersOf(w), ...containersOf(w)]).map((c) => [c.name, c]),
+);
 function container(name: string): Container {
   const c = containers.get(name);
   if (!c) throw new Error(`no container ${name}`);
   return c;
+}
+/** The workload (DaemonSet or Deployment) whose pod template holds container `name`. */
+function ownerOf(name: string): K8sObject {
+  const w = workloads.find((o) => [...initContainersOf(o), ...containersOf(o)].some((c) => c.name === name));
+  if (!w) throw new Error(`no workload runs container ${name}`);
+  return w;
+}
+interface Volume {
+  name: string;
+  hostPath?: { path: string; type?: string };
+  emptyDir?: Record<string, unknown>;
+  [source: string]: unknown;
+}
+const volumesOf = (o: K8sObject) => (podSpec(o).volumes ?? []) as Volume[];
+/** The volume behind a container's mount, from the pod spec of the workload that runs it. */
+function volumeOf(containerName: string, mountName: string): Volume | undefined {
+  return volumesOf(ownerOf(containerName)).find((v) => v.name === mountName);
 }
 const argAfter = (c: Container, flag: string) => c.args?.[(c.args?.indexOf(flag) ?? -2) + 1];
 const CLUSTER_SCOPED = new Set([
@@ -69,6 +101,7 @@ describe('deploy/daemonset renders and validates', () => {
         'CustomResourceDefinition/peerauthentications.security.ambit.dev',
         'CustomResourceDefinition/trafficpolicies.networking.ambit.dev',
         'DaemonSet/ambit-node',
+        'DaemonSet/ambit-ztunnel',
         'Deployment/ambit-controller',
         'GatewayClass/ambit-waypoint',
         'Namespace/ambit-system',
@@ -114,7 +147,8 @@ describe('deploy/daemonset renders and validates', () => {
     };
     expect(k.images.map((i) => i.name)).toEqual(['ambit']);
     const image = `${k.images[0]?.newName}:${k.images[0]?.newTag}`;
-    expect([...containers.values()].map((c) => c.image)).toEqual([image, image, image]);
+    expect(containers.size).toBe(4); // agent, tcp-migrate-req, ztunnel, controller
+    for (const c of containers.values()) expect(c.image, c.name).toBe(image);
   });
 
   it('declares the waypoint GatewayClass for the waypoint controller', () => {
@@ -126,13 +160,11 @@ describe('deploy/daemonset renders and validates', () => {
 
 describe('deploy/daemonset keeps the contract', () => {
   it('keeps the contract ports, each on the component that owns it', () => {
-    // DESIGN.md §4: 15008 HBONE, 15020 metrics, 15021 readiness on the ztunnel; 15010 on the controller.
-    expect(container('ztunnel').ports).toEqual([
-      { name: 'hbone', containerPort: 15008 },
-      { name: 'metrics', containerPort: 15020 },
-      { name: 'ready', containerPort: 15021 },
-    ]);
-    expect(container('ztunnel').readinessProbe?.httpGet).toEqual({ path: '/healthz/ready', port: 15021 });
+    // DESIGN.md §4: the ztunnel listens on 15001/15006/15008/15020/15021 by its own defaults and
+    // declares none of them (they would be hostPorts; see the upgrade tests below); 15010 on the
+    // controller.
+    expect(container('ztunnel').args).not.toContain('--address');
+    expect(container('ztunnel').ports).toBeUndefined();
     expect(container('controller').ports).toEqual([
       { name: 'grpc', containerPort: 15010 },
       { name: 'metrics', containerPort: 15014 },
@@ -145,19 +177,21 @@ describe('deploy/daemonset keeps the contract', () => {
   });
 
   it('nodes bootstrap with a projected service-account token, never the join-token', () => {
-    const volumes = podSpec(daemonSet).volumes as Record<string, unknown>[];
-    const volume = (name: string) => volumes.find((v) => v.name === name);
-    expect(field(volume('token'), 'projected', 'sources', 0, 'serviceAccountToken')).toEqual({
-      audience: 'ambit',
-      expirationSeconds: 3600,
-      path: 'token',
-    });
-    expect(field(volume('root-cert'), 'configMap')).toEqual({
-      name: 'ambit-root-cert',
-      items: [{ key: 'root-cert.pem', path: 'root-cert.pem' }],
-    });
-    expect(field(volume('state'), 'hostPath')).toEqual({ path: '/var/lib/ambit', type: 'DirectoryOrCreate' });
     for (const name of ['agent', 'ztunnel']) {
+      const volume = (v: string) => volumeOf(name, v);
+      expect(field(volume('token'), 'projected', 'sources', 0, 'serviceAccountToken'), name).toEqual({
+        audience: 'ambit',
+        expirationSeconds: 3600,
+        path: 'token',
+      });
+      expect(field(volume('root-cert'), 'configMap'), name).toEqual({
+        name: 'ambit-root-cert',
+        items: [{ key: 'root-cert.pem', path: 'root-cert.pem' }],
+      });
+      expect(field(volume('state'), 'hostPath'), name).toEqual({
+        path: '/var/lib/ambit',
+        type: 'DirectoryOrCreate',
+      });
       const c = container(name);
       expect(argAfter(c, '--controller'), name).toBe('ambit-controller.ambit-system.svc:15010');
       expect(argAfter(c, '--token-file'), name).toBe('/var/run/secrets/ambit/token');
@@ -176,26 +210,28 @@ describe('deploy/daemonset keeps the contract', () => {
         readOnly: true,
       });
     }
-    // the node ServiceAccount's API token is not mounted at all
-    expect(podSpec(daemonSet).automountServiceAccountToken).toBe(false);
-    expect(find(objects, 'ServiceAccount', 'ambit-node').automountServiceAccountToken).toBe(false);
+    // both node DaemonSets run as the node ServiceAccount, the one TokenReview maps to the pod's
+    // node (controller/kube/token-review-decision.ts); its API token is not mounted at all
+    for (const ds of [daemonSet, ztunnelSet]) {
+      expect(podSpec(ds).serviceAccountName, ds.metadata.name).toBe(NODE_SERVICE_ACCOUNT);
+      expect(podSpec(ds).automountServiceAccountToken, ds.metadata.name).toBe(false);
+    }
+    expect(find(objects, 'ServiceAccount', NODE_SERVICE_ACCOUNT).automountServiceAccountToken).toBe(false);
   });
 
-  it('the node DaemonSet runs on every node with named capabilities, not privileged', () => {
-    const spec = podSpec(daemonSet);
-    expect(spec.hostNetwork).toBe(true);
-    expect(spec.dnsPolicy).toBe('ClusterFirstWithHostNet');
-    expect(spec.priorityClassName).toBe('system-node-critical');
-    expect(spec.tolerations).toEqual([{ operator: 'Exists' }]);
-    expect(field(daemonSet, 'spec', 'updateStrategy')).toEqual({
-      type: 'RollingUpdate',
-      rollingUpdate: { maxUnavailable: 1, maxSurge: 0 },
-    });
-    // longer than the ztunnel's 5 s drain
-    expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(5);
+  it('the node DaemonSets run on every node with named capabilities, not privileged', () => {
+    for (const ds of [daemonSet, ztunnelSet]) {
+      const spec = podSpec(ds);
+      const name = ds.metadata.name;
+      expect(spec.hostNetwork, name).toBe(true);
+      expect(spec.dnsPolicy, name).toBe('ClusterFirstWithHostNet');
+      expect(spec.priorityClassName, name).toBe('system-node-critical');
+      expect(spec.tolerations, name).toEqual([{ operator: 'Exists' }]);
+    }
     const caps = (name: string) => container(name).securityContext?.capabilities;
     expect(caps('agent')).toEqual({ drop: ['ALL'], add: ['BPF', 'NET_ADMIN', 'SYS_ADMIN'] });
     expect(caps('ztunnel')).toEqual({ drop: ['ALL'], add: ['BPF'] });
+    expect(caps('tcp-migrate-req')).toEqual({ drop: ['ALL'], add: ['NET_ADMIN'] });
     for (const c of containers.values()) {
       expect(c.securityContext?.privileged, c.name).toBeUndefined();
       expect(c.securityContext?.allowPrivilegeEscalation, c.name).toBe(false);
@@ -207,7 +243,7 @@ describe('deploy/daemonset keeps the contract', () => {
         expect(m.mountPropagation, `${c.name} ${m.name}`).not.toBe('Bidirectional');
     }
     const hostPaths = Object.fromEntries(
-      (spec.volumes as { name: string; hostPath?: { path: string } }[])
+      volumesOf(daemonSet)
         .filter((v) => v.hostPath)
         .map((v) => [v.name, v.hostPath?.path]),
     );
@@ -250,6 +286,122 @@ describe('deploy/daemonset keeps the contract', () => {
     ).toMatchObject({ podAffinityTerm: { topologyKey: 'kubernetes.io/hostname' } });
     const pdb = find(objects, 'PodDisruptionBudget', 'ambit-controller');
     expect(pdb.spec).toEqual({ minAvailable: 1, selector: field(deployment, 'spec', 'selector') });
+  });
+});
+
+describe('a ztunnel upgrade hands the listeners over (issue 11)', () => {
+  const ztunnel = container('ztunnel');
+  const sysctl = container('tcp-migrate-req');
+  const MIGRATE_REQ = '/proc/sys/net/ipv4/tcp_migrate_req';
+
+  it('the ztunnel surges (new pod beside the old), the agent never does', () => {
+    expect(field(ztunnelSet, 'spec', 'updateStrategy')).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+    });
+    // two agents on a node would fight over the pins: the old one goes first
+    expect(field(daemonSet, 'spec', 'updateStrategy')).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxUnavailable: 1, maxSurge: 0 },
+    });
+    expect(containersOf(daemonSet).map((c) => c.name)).toEqual(['agent']);
+    expect(containersOf(ztunnelSet).map((c) => c.name)).toEqual(['ztunnel']);
+  });
+
+  it('the surge pod asks for no hostPort, so the scheduler places it beside the old one', () => {
+    // with hostNetwork every containerPort is a hostPort, which the NodePorts filter lets one pod hold
+    expect(podSpec(ztunnelSet).hostNetwork).toBe(true);
+    for (const c of [...initContainersOf(ztunnelSet), ...containersOf(ztunnelSet)]) {
+      expect(c.ports, c.name).toBeUndefined();
+    }
+  });
+
+  it("readiness is the new process's own: an exec of its ready file in the pod's emptyDir", () => {
+    const readyFile = argAfter(ztunnel, '--ready-file');
+    expect(readyFile).toMatch(/^\//);
+    expect(ztunnel.readinessProbe).toMatchObject({ exec: { command: ['test', '-e', readyFile] } });
+    // an httpGet or tcpSocket to 15021 may be answered by the old process through SO_REUSEPORT
+    expect(ztunnel.readinessProbe?.httpGet).toBeUndefined();
+    expect(ztunnel.readinessProbe?.tcpSocket).toBeUndefined();
+    expect(ztunnel.livenessProbe).toBeUndefined();
+    // the file's directory is this pod's own (an emptyDir), not a hostPath both pods would share
+    const mount = (ztunnel.volumeMounts ?? []).find((m) => path.dirname(readyFile ?? '') === m.mountPath);
+    expect(mount, "the ready file's directory is a mount").toBeDefined();
+    const volume = volumeOf('ztunnel', mount?.name ?? '');
+    expect(volume?.emptyDir).toBeDefined();
+    expect(volume?.hostPath).toBeUndefined();
+    expect(mount?.readOnly).toBeUndefined();
+  });
+
+  it('old and new run as the same user (the kernel groups SO_REUSEPORT sockets per effective UID)', () => {
+    // one pod template makes both, so a fixed runAsUser is the same in both; the pod level sets none
+    expect(ztunnel.securityContext?.runAsUser).toBe(0);
+    expect(field(podSpec(ztunnelSet), 'securityContext', 'runAsUser')).toBeUndefined();
+  });
+
+  it('the old pod drains on SIGTERM within its grace period, with no preStop hook', () => {
+    const drain = argAfter(ztunnel, '--drain-limit');
+    expect(drain).toBeDefined();
+    const drainMs = durationToMs(drain ?? '');
+    expect(drainMs).toBeGreaterThan(5_000);
+    const grace = podSpec(ztunnelSet).terminationGracePeriodSeconds as number;
+    // the margin: the process's own hard exit is at the drain limit, the kubelet's SIGKILL after
+    expect(grace * 1000).toBeGreaterThanOrEqual(drainMs + 5_000);
+    expect(ztunnel.lifecycle?.preStop).toBeUndefined();
+  });
+
+  it("tcp_migrate_req: an init container with NET_ADMIN alone and the host's net.ipv4 sysctls", () => {
+    expect(initContainersOf(ztunnelSet).map((c) => c.name)).toEqual(['tcp-migrate-req']);
+    expect(sysctl.securityContext).toMatchObject({
+      runAsUser: 0,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'], add: ['NET_ADMIN'] },
+    });
+    expect(sysctl.securityContext?.privileged).toBeUndefined();
+    // one mount, the host's /proc/sys/net/ipv4; a net sysctl acts on the writer's network
+    // namespace, the host's since the pod is hostNetwork (checked above)
+    expect(
+      sysctl.volumeMounts?.map((m) => [volumeOf('tcp-migrate-req', m.name)?.hostPath?.path, m.readOnly]),
+    ).toEqual([['/proc/sys/net/ipv4', undefined]]);
+  });
+
+  /** Runs the init container's script with its mount at `dir`; returns the files there after. */
+  function runSysctlScript(dir: string): { out: string; files: Record<string, string> } {
+    const mountPath = sysctl.volumeMounts?.[0]?.mountPath ?? '';
+    expect(sysctl.command?.slice(0, 2)).toEqual(['sh', '-c']);
+    const script = (sysctl.command?.[2] ?? '').replaceAll(mountPath, dir);
+    expect(script).not.toContain('/host/');
+    const out = execFileSync('sh', ['-c', script], { encoding: 'utf8' });
+    const files = Object.fromEntries(
+      readdirSync(dir).map((f) => [f, readFileSync(path.join(dir, f), 'utf8')]),
+    );
+    return { out, files };
+  }
+
+  it('the init container writes 1 to tcp_migrate_req and touches no other sysctl', () => {
+    const mountPath = sysctl.volumeMounts?.[0]?.mountPath ?? '';
+    expect(`${mountPath}/tcp_migrate_req`).toBe(`/host${MIGRATE_REQ}`);
+    const dir = mkdtempSync(path.join(tmpdir(), 'ambit-sysctl-'));
+    try {
+      writeFileSync(path.join(dir, 'tcp_migrate_req'), '0\n');
+      writeFileSync(path.join(dir, 'ip_forward'), '0\n');
+      const { out, files } = runSysctlScript(dir);
+      expect(files).toEqual({ tcp_migrate_req: '1\n', ip_forward: '0\n' });
+      expect(out).toContain('net.ipv4.tcp_migrate_req=1');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('on a kernel without tcp_migrate_req (< 5.14) it says so and lets the pod start', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ambit-sysctl-'));
+    try {
+      const { out, files } = runSysctlScript(dir);
+      expect(files).toEqual({});
+      expect(out).toMatch(/tcp_migrate_req is missing/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
