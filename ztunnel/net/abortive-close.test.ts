@@ -80,6 +80,37 @@ describe('SO_LINGER 0 (resetOnProcessDeath)', () => {
     expect(r.ending).toBe('ECONNRESET');
   }, 60_000);
 
+  it('after our FIN, with every byte acknowledged, a SIGKILL resets the direction still open', async () => {
+    const child = spawn(
+      viteNode,
+      [path.join(here, 'abortive-close.child.ts'), '--linger', '--answer-first'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    children.push(child);
+    let out = '';
+    child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+    await until('the child to listen', () => /port \d+/.test(out), 30_000);
+    const port = Number(/port (\d+)/.exec(out)?.[1]);
+    const client = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    let answer = '';
+    let ended = false;
+    client.on('data', (b: Buffer) => (answer += b.toString()));
+    client.on('end', () => (ended = true));
+    client.on('error', () => undefined);
+    await until('the answer and its FIN', () => ended && out.includes('ended'), 10_000);
+    await new Promise((r) => setTimeout(r, 100)); // the FIN's ACK on its way back
+    child.kill('SIGKILL');
+    // the client (CLOSE_WAIT, it never sent its FIN) holds the reset as EPIPE; without it nothing
+    // would tell it that what it still sends has no reader
+    const err = await until(
+      'the client to hold the reset',
+      () => errnoName(pendingSocketError(client)),
+      10_000,
+    );
+    client.destroy();
+    expect({ answer, err }).toEqual({ answer: 'answer', err: 'EPIPE' });
+  }, 60_000);
+
   it("a reset right behind data reads as 'end' in Node; pendingSocketError tells it apart", async () => {
     let resetDone = false;
     const server = net.createServer((s) => {

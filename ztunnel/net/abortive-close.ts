@@ -21,6 +21,10 @@ export const SO_ERROR = 4;
 
 type GetSockOpt = (fd: number, level: number, name: number, value: Buffer, len: number[]) => number;
 let getsockopt: GetSockOpt | undefined;
+/** TIOCOUTQ, which is SIOCOUTQ for a TCP socket (linux/sockios.h). */
+const SIOCOUTQ = 0x5411;
+type Ioctl = (fd: number, request: number, value: Buffer) => number;
+let ioctl: Ioctl | undefined;
 
 /** struct linger { int l_onoff; int l_linger; } */
 function linger(onoff: 0 | 1, seconds: number): Buffer {
@@ -68,10 +72,33 @@ export function endGracefully(socket: Socket): void {
       const fd = socketFd(socket);
       // a socket the kernel no longer has (fd gone) has nothing to restore
       if (fd !== undefined) setLinger(fd, false);
-      final.call(socket, callback);
+      final.call(socket, (err?: Error | null) => {
+        if (!err) rearmWhenDelivered(socket);
+        callback(err);
+      });
     };
   }
   socket.end();
+}
+
+/**
+ * After our FIN, the other direction may still be open (a pod that read the request to its EOF and
+ * has not answered). If every byte we sent is already acknowledged (at most the FIN itself is not),
+ * linger 0 goes back on: a process death then resets that half-open connection, so the peer learns
+ * its answer has no reader, instead of an orphaned FIN_WAIT socket that resets only its next write.
+ * With bytes still unacknowledged it stays off, so the kernel still delivers them after a death.
+ */
+function rearmWhenDelivered(socket: Socket): void {
+  if (socket.readableEnded) return; // both directions done: nothing left to protect
+  const fd = socketFd(socket);
+  if (fd !== undefined && unacknowledged(fd) <= 1) setLinger(fd, true);
+}
+
+/** ioctl(SIOCOUTQ): bytes sent (and the FIN) not yet acknowledged by the peer; Infinity if unknown. */
+function unacknowledged(fd: number): number {
+  const call: Ioctl = (ioctl ??= koffi.load('libc.so.6').func('int ioctl(int, unsigned long, void *)'));
+  const v = Buffer.alloc(4);
+  return call(fd, SIOCOUTQ, v) === 0 ? v.readInt32LE(0) : Infinity;
 }
 
 /**
