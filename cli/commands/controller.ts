@@ -1,10 +1,9 @@
 // `ambit controller`: flags of DESIGN.md §8; starts the controller component and stops it cleanly
 // on SIGINT/SIGTERM.
+// The component is imported only when the command runs: every `ambit` invocation loads this file,
+// and the controller's code (Kubernetes client, gRPC server, CA) took ~1.2 s to load.
 import type { Command } from 'commander';
-import * as grpc from '@grpc/grpc-js';
 import { runAction } from '../run-action.js';
-import { startController } from '../../controller/controller.js';
-import { createLogger } from '../../core/telemetry/logger.js';
 
 interface ControllerFlags {
   config?: string;
@@ -34,6 +33,9 @@ export function registerController(program: Command): void {
     .option('--metrics-listen <host:port>', 'serve Prometheus /metrics (per-kind watch health) here')
     .action(
       runAction(async (flags: ControllerFlags) => {
+        const grpc = await import('@grpc/grpc-js');
+        const { startController } = await import('../../controller/controller.js');
+        const { createLogger } = await import('../../core/telemetry/logger.js');
         // failures reach the operator as one line (run-action.ts) and pino logs; grpc-js's own stderr lines would add noise
         grpc.setLogVerbosity(grpc.logVerbosity.NONE);
         const logger = createLogger('controller');

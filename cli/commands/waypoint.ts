@@ -2,7 +2,7 @@
 // hands over to waypoint/process/run-waypoint.ts; no logic here.
 import type { Command } from 'commander';
 import { runAction } from '../run-action.js';
-import { DRAIN_GRACE_MS, runWaypoint } from '../../waypoint/process/run-waypoint.js';
+// the proxy's code is imported only when the command runs (every `ambit` invocation loads this file)
 import { duration as durationSchema, durationToMs } from '../../core/model/resources/values.js';
 import { wpError } from '../../waypoint/errors.js';
 
@@ -42,6 +42,7 @@ export function registerWaypoint(program: Command): void {
     )
     .action(
       runAction(async (o: Opts) => {
+        const { DRAIN_GRACE_MS, runWaypoint } = await import('../../waypoint/process/run-waypoint.js');
         const drainMs =
           o.drain === undefined
             ? DRAIN_GRACE_MS
