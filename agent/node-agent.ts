@@ -288,7 +288,7 @@ function discoverPodCgroups(state: MeshState, node: string, cgroupRoot: string):
   return found;
 }
 
-/** This node's pods a mesh state lists as outside the mesh (a whole state does; an agent's view does not). */
+/** This node's pods a mesh state lists as outside the mesh (a whole state and an agent's view both do). */
 function notEnrolledHere(state: MeshState, node: string): string[] {
   return state.workloads.filter((w) => w.node === node && !w.enrolled).map((w) => `${w.namespace}/${w.name}`);
 }

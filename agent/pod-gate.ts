@@ -15,9 +15,9 @@ export interface GatePlan {
   /** `<ns>/<name>` -> why the plan could not place it (no cgroup found, bad path) */
   skipped: ReadonlyMap<string, string>;
   /**
-   * Pods of this node the plan knows to be outside the mesh. A whole mesh state (--state-file)
-   * lists them; an agent's view from the controller lists only enrolled pods (view-for.ts), so
-   * with the controller an unenrolled pod is "unknown" and waits: fail closed.
+   * Pods of this node the plan knows to be outside the mesh: a whole mesh state (--state-file)
+   * and an agent's view from the controller (view-for.ts) both list them. A pod in neither list
+   * is "unknown" and waits: fail closed.
    */
   notEnrolled: ReadonlySet<string>;
 }

@@ -221,7 +221,8 @@ describe('reconcile', () => {
       },
     );
     const view = viewFor({ kind: 'agent', node: 'n1' }, whole);
-    expect(view.workloads.map((w) => w.name)).toEqual(['cart']);
+    // its own node's unenrolled pod too (the pod start gate answers "not enrolled" from it)
+    expect(view.workloads.map((w) => w.name)).toEqual(['cart', 'db']);
     expect(view.meshDestinations.map((d) => d.uid)).toEqual(['web', 'queue']);
     const fromWhole = run(whole);
     expect(run(view)).toEqual(fromWhole);

@@ -146,11 +146,11 @@ describe('viewFor', () => {
   it.each<{ description: string; subscriber: MeshSubscriber; want: Keys }>([
     {
       description:
-        'an agent gets its own node’s enrolled pods, the other enrolled pods as mesh destinations, Service addresses, PeerAuthentications',
+        'an agent gets its own node’s pods (the unenrolled too, for the pod start gate), the other enrolled pods as mesh destinations, Service addresses, PeerAuthentications',
       subscriber: { kind: 'agent', node: 'n1' },
       want: {
         ...NOTHING,
-        workload: ['shop/cart-1'],
+        workload: ['legacy/old-1', 'shop/cart-1'],
         'mesh-destination': ['shop/cartv2-1', 'shop/pay-1'],
         service: ALL_SERVICES,
         'peer-authentication': ['ambit-system/strict'],
@@ -169,10 +169,11 @@ describe('viewFor', () => {
     },
     {
       description:
-        'an agent whose node runs no enrolled pod (the waypoint’s is not enrolled): destinations only',
+        'an agent whose node runs no enrolled pod: the waypoint’s pod (not enrolled) and the destinations',
       subscriber: { kind: 'agent', node: 'n4' },
       want: {
         ...NOTHING,
+        workload: ['shop/gw-1'],
         'mesh-destination': ['shop/cart-1', 'shop/cartv2-1', 'shop/pay-1'],
         service: ALL_SERVICES,
         'peer-authentication': ['ambit-system/strict'],

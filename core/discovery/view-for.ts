@@ -80,20 +80,22 @@ const byUid = (a: { uid: string }, b: { uid: string }): number =>
   a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0;
 
 /**
- * The agent (agent/reconcile.ts, node-agent.ts) reads: its own node's enrolled workloads (cgroups,
- * uid, IPs, labels and namespace for the STRICT mode), the IPs of every other enrolled workload
- * (mesh destinations in the kernel map: only those, as MeshDestination records), every Service's
- * VIPs and TCP ports, and the PeerAuthentications. Workloads that are not enrolled, Service
- * endpoints, nodes, waypoints, authorization policies, routes and traffic policies it never reads.
+ * The agent (agent/reconcile.ts, node-agent.ts) reads: its own node's workloads (cgroups, uid, IPs,
+ * labels and namespace for the STRICT mode of the enrolled ones; the others so the pod start gate
+ * can answer "not enrolled"), the IPs of every other enrolled workload (mesh destinations in the
+ * kernel map: only those, as MeshDestination records), every Service's VIPs and TCP ports, and the
+ * PeerAuthentications. Other nodes' workloads that are not enrolled, Service endpoints, nodes,
+ * waypoints, authorization policies, routes and traffic policies it never reads.
  * A view's own destinations are kept, so viewFor of an agent view is that view.
  */
 function agentView(node: string, state: MeshState): MeshState {
   const own: Workload[] = [];
   const others: MeshDestination[] = [];
   for (const w of state.workloads) {
-    if (!w.enrolled) continue;
+    // its own node's pods whether enrolled or not: the pod start gate (agent/pod-gate.ts) must
+    // tell a pod that stays out of the mesh from one it has not heard of yet
     if (w.node === node) own.push(w);
-    else others.push(destination(w));
+    else if (w.enrolled) others.push(destination(w));
   }
   const meshDestinations =
     state.meshDestinations.length === 0
