@@ -2,14 +2,14 @@
 // `test -e` on `ambit ztunnel --ready-file`): real ztunnels against a real controller on loopback.
 // The file appears once the process is ready (replacing one a killed predecessor left), is gone
 // from the moment SIGTERM starts the drain while an established connection still runs through the
-// old process, and with --workers the primary keeps it for all workers.
+// old process, and with --workers the primary keeps it for all workers. A directory it cannot
+// write in ends `ambit ztunnel` at once with one line naming the flag.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ControllerHarness } from '../support/controller-harness.js';
-import { startControllerHarness } from '../support/controller-harness.js';
+import { runCli, startControllerHarness, type ControllerHarness } from '../support/controller-harness.js';
 import { ztunnelMeshYaml } from '../support/controller-mesh-yaml.js';
 import { socks5Connect } from '../support/socks5-client.js';
 import { echoServer } from '../support/two-node-mesh.js';
@@ -69,6 +69,7 @@ function roundTrip(s: net.Socket, text: string): Promise<string> {
 describe('ambit ztunnel --ready-file', () => {
   it('is written by the ready process, and removed when SIGTERM starts the drain', async () => {
     const file = path.join(dir, 'node-1', 'ready');
+    mkdirSync(path.dirname(file)); // the pod's emptyDir
     await ztunnel(2, []);
     const z1 = await ztunnel(1, ['--ready-file', file, '--drain-limit', '30s'], SOCKS);
     await until('the ready file', () => existsSync(file), 10_000);
@@ -111,4 +112,33 @@ describe('ambit ztunnel --ready-file', () => {
     await z.stop();
     expect(existsSync(file)).toBe(false);
   }, 60_000);
+
+  it.each([1, 2])(
+    'a directory it cannot write in ends the ztunnel (--workers %i) with one line naming the flag',
+    async (workers) => {
+      const r = await runCli(
+        [
+          'ztunnel',
+          '--node',
+          'node-1',
+          '--controller',
+          ctl.address,
+          '--state-dir',
+          ctl.stateDir,
+          '--address',
+          `${P}.2`,
+          '--workers',
+          String(workers),
+          '--ready-file',
+          path.join(dir, 'no-such-dir', 'ready'),
+        ],
+        { timeoutMs: 20_000 },
+      );
+      expect(r.code).toBe(1);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^ambit: ZT_BAD_FLAG: --ready-file: cannot write in .*no-such-dir/);
+    },
+    30_000,
+  );
 });

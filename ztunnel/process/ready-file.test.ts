@@ -1,6 +1,6 @@
 // ReadyFile in a real temp directory on fake time: a file a killed predecessor left is gone at
 // start, the file appears when the process is ready, follows readiness, and is removed for good
-// on drain (withdraw); a path it cannot write fails start with ZT_BAD_FLAG naming the flag.
+// on drain (withdraw); a directory it cannot write in fails start with ZT_BAD_FLAG naming the flag.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -76,12 +76,21 @@ describe('ReadyFile', () => {
     expect(existsSync(file)).toBe(false);
   });
 
-  it('fails start with ZT_BAD_FLAG naming --ready-file when the directory cannot be made', () => {
-    const blocker = path.join(dir, 'not-a-dir');
-    writeFileSync(blocker, '');
-    const bad = new ReadyFile({ path: path.join(blocker, 'ready'), ready: () => true, logger, clock });
+  it.each([
+    { name: 'a missing directory', parent: (d: string) => path.join(d, 'missing') },
+    {
+      name: 'a file where the directory should be',
+      parent: (d: string) => {
+        writeFileSync(path.join(d, 'not-a-dir'), '');
+        return path.join(d, 'not-a-dir');
+      },
+    },
+    // procfs answers ENOENT to mkdir: a recursive mkdir would loop here for ever
+    { name: 'a directory in /proc', parent: () => '/proc/ambit-no-such-dir' },
+  ])('fails start with ZT_BAD_FLAG naming --ready-file: $name', ({ parent }) => {
+    const bad = new ReadyFile({ path: path.join(parent(dir), 'ready'), ready: () => true, logger, clock });
     expect(() => bad.start()).toThrow(
-      expect.objectContaining({ code: 'ZT_BAD_FLAG', message: expect.stringMatching(/--ready-file/) }),
+      expect.objectContaining({ code: 'ZT_BAD_FLAG', message: expect.stringMatching(/^--ready-file: /) }),
     );
   });
 

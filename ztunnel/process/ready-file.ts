@@ -5,7 +5,7 @@
 // by the old process, so the kubelet probes `test -e PATH` in the pod's own emptyDir instead. An
 // emptyDir outlives a container restart, so a file left by a killed process is removed at start.
 // This file owns only the file; readiness itself and the drain stay run-ztunnel's and ztunnel.ts's.
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../../core/policy/clock.js';
@@ -40,13 +40,14 @@ export class ReadyFile {
   }
 
   /**
-   * Removes a file an earlier process left (SIGKILL, OOM), checks the directory is writable, and
-   * starts following readiness. Throws ZT_BAD_FLAG naming the path when it cannot write there.
+   * Removes a file an earlier process left (SIGKILL, OOM), checks the directory exists and is
+   * writable, and starts following readiness. Throws ZT_BAD_FLAG naming the path otherwise.
    */
   start(): void {
     try {
       this.remove();
-      mkdirSync(path.dirname(this.o.path), { recursive: true });
+      // The directory must exist (the pod's emptyDir): no recursive mkdir, which in Node 20
+      // loops for ever on a parent that reports ENOENT to mkdir, as procfs does.
       // a write here proves the directory is writable before the process claims anything
       const probe = `${this.o.path}.probe-${process.pid}`;
       writeFileSync(probe, '');
