@@ -6,7 +6,7 @@
 // ztunnel upgrade hand its listeners over with no connection refused (issue 11): a surge rollout
 // with no hostPorts, a readiness probe only the new process answers, tcp_migrate_req on the node.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -231,7 +231,7 @@ describe('deploy/daemonset keeps the contract', () => {
     const caps = (name: string) => container(name).securityContext?.capabilities;
     expect(caps('agent')).toEqual({ drop: ['ALL'], add: ['BPF', 'NET_ADMIN', 'SYS_ADMIN'] });
     expect(caps('ztunnel')).toEqual({ drop: ['ALL'], add: ['BPF'] });
-    expect(caps('tcp-migrate-req')).toEqual({ drop: ['ALL'], add: ['NET_ADMIN'] });
+    expect(caps('tcp-migrate-req')).toEqual({ drop: ['ALL'] });
     for (const c of containers.values()) {
       expect(c.securityContext?.privileged, c.name).toBeUndefined();
       expect(c.securityContext?.allowPrivilegeEscalation, c.name).toBe(false);
@@ -350,12 +350,15 @@ describe('a ztunnel upgrade hands the listeners over (issue 11)', () => {
     expect(ztunnel.lifecycle?.preStop).toBeUndefined();
   });
 
-  it("tcp_migrate_req: an init container with NET_ADMIN alone and the host's net.ipv4 sysctls", () => {
+  it("tcp_migrate_req: an init container with no capability, as the owner (uid 0) of the host's net.ipv4 sysctls", () => {
     expect(initContainersOf(ztunnelSet).map((c) => c.name)).toEqual(['tcp-migrate-req']);
-    expect(sysctl.securityContext).toMatchObject({
+    // uid 0 owns a netns's sysctl files; CAP_NET_ADMIN would only extend that to other uids, and
+    // in the host's network namespace it would also allow routes, addresses and netfilter
+    expect(sysctl.securityContext).toEqual({
       runAsUser: 0,
       allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'], add: ['NET_ADMIN'] },
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
     });
     expect(sysctl.securityContext?.privileged).toBeUndefined();
     // one mount, the host's /proc/sys/net/ipv4; a net sysctl acts on the writer's network
@@ -371,9 +374,11 @@ describe('a ztunnel upgrade hands the listeners over (issue 11)', () => {
     expect(sysctl.command?.slice(0, 2)).toEqual(['sh', '-c']);
     const script = (sysctl.command?.[2] ?? '').replaceAll(mountPath, dir);
     expect(script).not.toContain('/host/');
-    const out = execFileSync('sh', ['-c', script], { encoding: 'utf8' });
+    const out = execFileSync('sh', ['-c', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const files = Object.fromEntries(
-      readdirSync(dir).map((f) => [f, readFileSync(path.join(dir, f), 'utf8')]),
+      readdirSync(dir, { withFileTypes: true })
+        .filter((f) => f.isFile())
+        .map((f) => [f.name, readFileSync(path.join(dir, f.name), 'utf8')]),
     );
     return { out, files };
   }
@@ -396,9 +401,21 @@ describe('a ztunnel upgrade hands the listeners over (issue 11)', () => {
   it('on a kernel without tcp_migrate_req (< 5.14) it says so and lets the pod start', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ambit-sysctl-'));
     try {
-      const { out, files } = runSysctlScript(dir);
+      const { out, files } = runSysctlScript(dir); // throws on a non-zero exit
       expect(files).toEqual({});
       expect(out).toMatch(/tcp_migrate_req is missing/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('when the write is refused it says so and lets the pod start (a fresh node must get a ztunnel)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ambit-sysctl-'));
+    try {
+      // a directory in the sysctl's place: the write fails whatever the test's privileges
+      mkdirSync(path.join(dir, 'tcp_migrate_req'));
+      const { out } = runSysctlScript(dir); // throws on a non-zero exit
+      expect(out).toMatch(/cannot set net.ipv4.tcp_migrate_req/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
