@@ -1,9 +1,10 @@
 // The ztunnel's readiness as a file (`--ready-file PATH`, issue 11): present while THIS process
 // is ready (the same predicate as its /healthz/ready), absent from the moment it drains or exits.
 // It exists for the Kubernetes surge upgrade (deploy/daemonset/ztunnel.yaml): while an old and a
-// new ztunnel pod share the node's ports through SO_REUSEPORT, an httpGet to :15021 may be answered
-// by the old process, so the kubelet probes `test -e PATH` in the pod's own emptyDir instead. An
-// emptyDir outlives a container restart, so a file left by a killed process is removed at start.
+// new ztunnel pod run on one node, an httpGet to the node's :15021 is answered by the old process
+// (before the new one listens; after, whichever SO_REUSEPORT picks), so the kubelet probes
+// `test -e PATH` in the pod's own emptyDir instead. An emptyDir outlives a container restart, so a
+// file left by a killed process is removed at start.
 // This file owns only the file; readiness itself and the drain stay run-ztunnel's and ztunnel.ts's.
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
