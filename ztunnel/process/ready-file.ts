@@ -47,9 +47,9 @@ export class ReadyFile {
   start(): void {
     try {
       this.remove();
-      // The directory must exist (the pod's emptyDir): no recursive mkdir, which in Node 20
-      // loops for ever on a parent that reports ENOENT to mkdir, as procfs does.
-      // a write here proves the directory is writable before the process claims anything
+      // A write here proves the directory exists and is writable before anything is claimed.
+      // It is not created: the pod's emptyDir is there, and a recursive mkdir in Node 20 loops
+      // for ever under a parent that answers mkdir with ENOENT, as procfs does.
       const probe = `${this.o.path}.probe-${process.pid}`;
       writeFileSync(probe, '');
       rmSync(probe, { force: true });
