@@ -4,7 +4,6 @@ import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { DEFAULT_MESH_ADDRESS } from '../../core/bpf-maps/mesh-address.js';
 import { runAction } from '../run-action.js';
-import { runZtunnel } from '../../ztunnel/process/run-ztunnel.js';
 import { duration as durationSchema, durationToMs } from '../../core/model/resources/values.js';
 import { ztError } from '../../ztunnel/errors.js';
 import { DEFAULT_LISTENER_LIMITS as D, type ListenerLimits } from '../../ztunnel/limits/listener-limits.js';
@@ -159,6 +158,8 @@ export function registerZtunnel(program: Command): void {
           );
         }
         const limits = limitsOf(o);
+        // imported only when the command runs: every `ambit` invocation loads this file
+        const { runZtunnel } = await import('../../ztunnel/process/run-ztunnel.js');
         await runZtunnel({
           node: o.node,
           controller: o.controller,
