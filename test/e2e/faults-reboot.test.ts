@@ -88,6 +88,17 @@ const meshLoad = (host: string, short: number, long: number): FaultLoadSpec => (
   drainMs: 5_000,
 });
 
+/** Plaintext probes from an unenrolled pod: a STRICT destination must refuse every one. */
+const plaintextProbe = (host: string): FaultLoadSpec => ({
+  host,
+  port: ECHO_PORT,
+  durationMs: 120_000,
+  short: { perSecond: 5, bytes: 64 },
+  connectTimeoutMs: 500,
+  stallMs: 2_000,
+  drainMs: 2_000,
+});
+
 describe.skipIf(!enabled)(
   'faults: a node reboots under traffic (everything on it dies, pods restart through the gate)',
   () => {
@@ -136,15 +147,12 @@ describe.skipIf(!enabled)(
         'client-2',
         meshLoad(cluster.pod('strict-1').ip, 5, 0),
       );
-      const plaintext = FaultLoad.start(cluster, script, 'plain-2', {
-        host: cluster.pod('strict-1').ip,
-        port: ECHO_PORT,
-        durationMs: 120_000,
-        short: { perSecond: 5, bytes: 64 },
-        connectTimeoutMs: 500,
-        stallMs: 2_000,
-        drainMs: 2_000,
-      });
+      const plaintext = FaultLoad.start(
+        cluster,
+        script,
+        'plain-2',
+        plaintextProbe(cluster.pod('strict-1').ip),
+      );
       await sleep(3_000);
 
       // power cut
@@ -273,15 +281,12 @@ describe.skipIf(!enabled)(
     });
 
     it('with the controller down through the boot, the pods pass the gate on the restore cache alone', async () => {
-      const plaintext = FaultLoad.start(cluster, script, 'plain-2', {
-        host: cluster.pod('strict-1').ip,
-        port: ECHO_PORT,
-        durationMs: 120_000,
-        short: { perSecond: 5, bytes: 64 },
-        connectTimeoutMs: 500,
-        stallMs: 2_000,
-        drainMs: 2_000,
-      });
+      const plaintext = FaultLoad.start(
+        cluster,
+        script,
+        'plain-2',
+        plaintextProbe(cluster.pod('strict-1').ip),
+      );
       await controller?.stop();
       await cluster.powerOffNode(1);
       const started = NODE1_PODS.map((pod) => cluster.startPodThroughGate(pod));

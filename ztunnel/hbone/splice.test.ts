@@ -37,6 +37,22 @@ function watchEnding(s: net.Socket): () => string | undefined {
   return () => ending;
 }
 
+/**
+ * A destination ztunnel in miniature: each CONNECT stream is answered 200 and spliced to a fresh
+ * upstream socket to the pod; every splice's result is kept.
+ */
+async function destinationZtunnel(podPort: number): Promise<{ port: number; results: SpliceResult[] }> {
+  const results: SpliceResult[] = [];
+  const h2 = http2.createServer();
+  h2.on('stream', (stream) => {
+    void connectUpstream({ ip: '127.0.0.1', port: podPort }).then(async (upstream) => {
+      stream.respond({ ':status': 200 });
+      results.push(await splice(stream, upstream));
+    });
+  });
+  return { port: await listen(h2), results };
+}
+
 describe('splice', () => {
   it('an HBONE session that dies under a half-closed stream resets the pod, not a FIN', async () => {
     // the pod: reads the request to its EOF and would answer later (its answer has nowhere to go)
@@ -50,15 +66,7 @@ describe('splice', () => {
     });
     const podPort = await listen(pod);
     // the destination ztunnel: each CONNECT stream spliced to a fresh upstream socket
-    let result: SpliceResult | undefined;
-    const h2 = http2.createServer();
-    h2.on('stream', (stream) => {
-      void connectUpstream({ ip: '127.0.0.1', port: podPort }).then(async (upstream) => {
-        stream.respond({ ':status': 200 });
-        result = await splice(stream, upstream);
-      });
-    });
-    const h2Port = await listen(h2);
+    const { port: h2Port, results } = await destinationZtunnel(podPort);
     // the source ztunnel, whose TCP connection we close with a plain FIN, as the kernel does when
     // the process is SIGKILLed
     let raw: net.Socket | undefined;
@@ -72,8 +80,8 @@ describe('splice', () => {
     req.end('request');
     await until('the pod to read the request and its EOF', () => podGotRequest, 10_000);
     raw?.destroy();
-    await until('the splice to end', () => result, 10_000);
-    expect(result?.outcome).toBe('reset');
+    await until('the splice to end', () => results[0], 10_000);
+    expect(results[0]?.outcome).toBe('reset');
     // the pod, half-closed by the request's EOF (CLOSE_WAIT), learns of the reset as EPIPE; with a
     // FIN instead nothing would ever tell it that its answer is lost
     const podError = await until(
@@ -102,15 +110,7 @@ describe('splice', () => {
       pump();
     });
     const podPort = await listen(pod);
-    const results: SpliceResult[] = [];
-    const h2 = http2.createServer();
-    h2.on('stream', (stream) => {
-      void connectUpstream({ ip: '127.0.0.1', port: podPort }).then(async (upstream) => {
-        stream.respond({ ':status': 200 });
-        results.push(await splice(stream, upstream));
-      });
-    });
-    const h2Port = await listen(h2);
+    const { port: h2Port, results } = await destinationZtunnel(podPort);
     let raw: net.Socket | undefined;
     const session = http2.connect(`http://127.0.0.1:${h2Port}`, {
       createConnection: () => (raw = net.connect({ host: '127.0.0.1', port: h2Port })),
@@ -139,26 +139,18 @@ describe('splice', () => {
       s.on('end', () => s.end('reply'));
     });
     const podPort = await listen(pod);
-    let result: SpliceResult | undefined;
-    const h2 = http2.createServer();
-    h2.on('stream', (stream) => {
-      void connectUpstream({ ip: '127.0.0.1', port: podPort }).then(async (upstream) => {
-        stream.respond({ ':status': 200 });
-        result = await splice(stream, upstream);
-      });
-    });
-    const h2Port = await listen(h2);
+    const { port: h2Port, results } = await destinationZtunnel(podPort);
     const session = http2.connect(`http://127.0.0.1:${h2Port}`);
     cleanups.push(() => session.destroy());
     const req = session.request({ ':method': 'CONNECT', ':authority': `127.0.0.1:${podPort}` });
     let reply = '';
     req.on('data', (b: Buffer) => (reply += b.toString()));
     req.end('request');
-    await until('the splice to end', () => result, 10_000);
+    await until('the splice to end', () => results[0], 10_000);
     // the session dies right after the stream ended both ways: nothing to reset
     session.destroy();
     await until('the pod to see the end', () => podEnding?.(), 10_000);
-    expect({ outcome: result?.outcome, pod: podEnding?.(), reply }).toEqual({
+    expect({ outcome: results[0]?.outcome, pod: podEnding?.(), reply }).toEqual({
       outcome: 'eof',
       pod: 'eof',
       reply: 'reply',
