@@ -56,6 +56,17 @@ function libc(): NonNullable<typeof cached> {
   return cached;
 }
 
+/** bpf(2) with `cmd` and an attr of `size` bytes at `attr` (a NativeBuffer's ptr): its raw result. */
+export function bpfSyscall(cmd: number, attr: unknown, size: number): number {
+  const { syscall, nr } = libc();
+  return Number(syscall(nr, cmd, attr, size));
+}
+
+/** close(2) of an fd this module or its callers got from bpf(2); a negative fd is ignored. */
+export function closeFd(fd: number): void {
+  if (fd >= 0) libc().close(fd);
+}
+
 /**
  * One open map fd plus its preallocated key/value/attr memory. Not thread-safe and not
  * re-entrant (Node runs it on one thread): each call reuses the same native buffers.

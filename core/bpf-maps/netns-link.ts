@@ -3,11 +3,12 @@
 // (or the process exiting) detaches the program, so whoever holds it decides how long the
 // steering lasts. Also the bare fd helpers the in-pod capture needs (BPF_OBJ_GET of a program).
 import koffi from 'koffi';
-import { allocNative, objGet } from './bpf-syscall.js';
+import { allocNative, bpfSyscall, objGet } from './bpf-syscall.js';
 import { bpfError, errnoName } from './errors.js';
 import { progPinPath } from './pin-paths.js';
 
-const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280 };
+export { closeFd } from './bpf-syscall.js';
+
 const BPF_LINK_CREATE = 28;
 /** enum bpf_attach_type BPF_SK_LOOKUP (uapi linux/bpf.h) */
 export const BPF_SK_LOOKUP = 36;
@@ -15,21 +16,6 @@ const ATTR_SIZE = 128;
 
 /** Pin name of the sk_lookup program under /sys/fs/bpf/ambit/<node>/progs/. */
 export const SK_LOOKUP_PROG = 'sk_lookup';
-
-type SyscallFn = (nr: number, cmd: number, attr: unknown, size: number) => number | bigint;
-let fns: { syscall: SyscallFn; close: (fd: number) => number; nr: number } | undefined;
-function libc(): NonNullable<typeof fns> {
-  if (fns) return fns;
-  const nr = SYS_BPF[process.arch];
-  if (nr === undefined) throw bpfError('BPF_SYSCALL', `bpf(2) syscall number unknown for ${process.arch}`);
-  const lib = koffi.load('libc.so.6');
-  fns = {
-    nr,
-    syscall: lib.func('long syscall(long nr, long cmd, void *attr, unsigned long size)') as SyscallFn,
-    close: lib.func('int close(int fd)') as (fd: number) => number,
-  };
-  return fns;
-}
 
 /** An fd for node's pinned sk_lookup program (BPF_NOT_PINNED until the agent has loaded it). */
 export function openSkLookupProgram(node: string): number {
@@ -42,15 +28,10 @@ export function attachSkLookup(progFd: number, netnsFd: number, what: string): n
   attr.buf.writeUInt32LE(progFd, 0);
   attr.buf.writeUInt32LE(netnsFd, 4);
   attr.buf.writeUInt32LE(BPF_SK_LOOKUP, 8);
-  const { syscall, nr } = libc();
-  const fd = Number(syscall(nr, BPF_LINK_CREATE, attr.ptr, ATTR_SIZE));
+  const fd = bpfSyscall(BPF_LINK_CREATE, attr.ptr, ATTR_SIZE);
   if (fd < 0) {
     const errno = koffi.errno();
     throw bpfError('BPF_SYSCALL', `bpf(BPF_LINK_CREATE sk_lookup) on ${what} failed: ${errnoName(errno)}`);
   }
   return fd;
-}
-
-export function closeFd(fd: number): void {
-  if (fd >= 0) libc().close(fd);
 }

@@ -12,19 +12,14 @@
 // socket is paused with data queued) as EOF, not ECONNRESET (a partial read plus POLLHUP is taken for
 // EOF), so a proxy that trusts 'end' would pass a peer's reset on as a FIN. pendingSocketError()
 // reads SO_ERROR at 'end' to tell the two apart.
-import koffi from 'koffi';
 import type { Socket } from 'node:net';
 import { SOL_SOCKET, lib } from './libc.js';
 
 export const SO_LINGER = 13;
 export const SO_ERROR = 4;
 
-type GetSockOpt = (fd: number, level: number, name: number, value: Buffer, len: number[]) => number;
-let getsockopt: GetSockOpt | undefined;
 /** TIOCOUTQ, which is SIOCOUTQ for a TCP socket (linux/sockios.h). */
 const SIOCOUTQ = 0x5411;
-type Ioctl = (fd: number, request: number, value: Buffer) => number;
-let ioctl: Ioctl | undefined;
 
 /** struct linger { int l_onoff; int l_linger; } */
 function linger(onoff: 0 | 1, seconds: number): Buffer {
@@ -96,9 +91,8 @@ function rearmWhenDelivered(socket: Socket): void {
 
 /** ioctl(SIOCOUTQ): bytes sent (and the FIN) not yet acknowledged by the peer; Infinity if unknown. */
 function unacknowledged(fd: number): number {
-  const call: Ioctl = (ioctl ??= koffi.load('libc.so.6').func('int ioctl(int, unsigned long, void *)'));
   const v = Buffer.alloc(4);
-  return call(fd, SIOCOUTQ, v) === 0 ? v.readInt32LE(0) : Infinity;
+  return lib().ioctl(fd, SIOCOUTQ, v) === 0 ? v.readInt32LE(0) : Infinity;
 }
 
 /**
@@ -108,9 +102,6 @@ function unacknowledged(fd: number): number {
 export function pendingSocketError(socket: Socket): number {
   const fd = socketFd(socket);
   if (fd === undefined) return 0;
-  const call: GetSockOpt = (getsockopt ??= koffi
-    .load('libc.so.6')
-    .func('int getsockopt(int, int, int, void *, _Inout_ uint32_t *)'));
   const v = Buffer.alloc(4);
-  return call(fd, SOL_SOCKET, SO_ERROR, v, [4]) === 0 ? v.readInt32LE(0) : 0;
+  return lib().getsockopt(fd, SOL_SOCKET, SO_ERROR, v, [4]) === 0 ? v.readInt32LE(0) : 0;
 }

@@ -1,5 +1,6 @@
 // The few libc socket calls Node's net does not expose (SO_REUSEPORT listeners, sockets bound
-// with IP_BIND_ADDRESS_NO_PORT), through koffi, and the sockaddr encoding they share.
+// with IP_BIND_ADDRESS_NO_PORT, setns, SO_LINGER / SO_ERROR / SIOCOUTQ), through koffi, bound
+// once, and the sockaddr encoding they share.
 import koffi from 'koffi';
 import { isIP } from 'node:net';
 import { ztError } from '../errors.js';
@@ -24,6 +25,9 @@ export interface Libc {
   listen: (fd: number, backlog: number) => number;
   close: (fd: number) => number;
   setns: (fd: number, nstype: number) => number;
+  /** `len` is in/out: pass [size of value] */
+  getsockopt: (fd: number, level: number, name: number, value: Buffer, len: number[]) => number;
+  ioctl: (fd: number, request: number, value: Buffer) => number;
 }
 
 /** setns(2) nstype for a network namespace. */
@@ -40,6 +44,8 @@ export function lib(): Libc {
     listen: l.func('int listen(int, int)'),
     close: l.func('int close(int)'),
     setns: l.func('int setns(int, int)'),
+    getsockopt: l.func('int getsockopt(int, int, int, void *, _Inout_ uint32_t *)'),
+    ioctl: l.func('int ioctl(int, unsigned long, void *)'),
   };
   return libc;
 }
