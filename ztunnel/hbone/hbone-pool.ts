@@ -12,7 +12,7 @@ import http2, {
 import tls, { type PeerCertificate, type SecureContext } from 'node:tls';
 import { spiffeIdOfCert } from '../../core/identity/spiffe.js';
 import { ztError, ZtunnelError } from '../errors.js';
-import { HboneTunnelError, isTlsHandshakeError } from './tunnel-error.js';
+import { HboneTunnelError, isTlsHandshakeError, isUnprocessed } from './tunnel-error.js';
 import { formatAuthority } from './hbone-headers.js';
 import {
   HBONE_SETTINGS,
@@ -91,7 +91,7 @@ export class HbonePool {
         await response;
         return stream;
       } catch (err) {
-        if (attempt >= CONNECT_ATTEMPTS || !(err instanceof HboneTunnelError && err.unprocessed)) throw err;
+        if (attempt >= CONNECT_ATTEMPTS || !isUnprocessed(err)) throw err;
         onReplay?.(err);
       }
     }
@@ -124,8 +124,7 @@ export class HbonePool {
     } catch (err) {
       this.release(conn);
       // a session that got GOAWAY (or closed) between acquire() and request(): nothing was sent
-      conn.retired = true;
-      this.forget(conn);
+      this.retireOne(conn);
       throw new HboneTunnelError('ZT_TUNNEL_REQUEST', `HBONE request failed: ${(err as Error).message}`, {
         cause: err,
         unprocessed: true,
@@ -143,8 +142,7 @@ export class HbonePool {
         if (stream.rstCode === h2c.NGHTTP2_REFUSED_STREAM) {
           // Refused unprocessed (a draining server's GOAWAY, or its RST_STREAM): no new tunnel
           // on this connection; the caller may send the CONNECT again on a fresh one.
-          conn.retired = true;
-          this.forget(conn);
+          this.retireOne(conn);
           reject(
             new HboneTunnelError(
               'ZT_TUNNEL_RESET',
@@ -224,11 +222,16 @@ export class HbonePool {
       return;
     }
     conn.idleTimer = setTimeout(() => {
-      conn.retired = true;
-      this.forget(conn);
+      this.retireOne(conn);
       conn.session.close();
     }, this.idleMs);
     conn.idleTimer.unref();
+  }
+
+  /** No new tunnel on this connection (its open ones run on); out of the pool's lists. */
+  private retireOne(conn: PooledConnection): void {
+    conn.retired = true;
+    this.forget(conn);
   }
 
   private forget(conn: PooledConnection): void {
@@ -319,14 +322,12 @@ export class HbonePool {
     });
     conn.ready.catch(() => undefined);
     session.once('close', () => {
-      conn.retired = true;
-      this.forget(conn);
+      this.retireOne(conn);
       this.count--;
       this.opts.onConnectionCount?.(this.count);
     });
     session.on('goaway', () => {
-      conn.retired = true;
-      this.forget(conn);
+      this.retireOne(conn);
     });
     return conn;
   }

@@ -11,7 +11,7 @@
 // is dropped and the caller splices the socket and the stream from where the early copy ended.
 import type { Socket } from 'node:net';
 import type { ClientHttp2Stream } from 'node:http2';
-import { HboneTunnelError } from './tunnel-error.js';
+import { isUnprocessed, type HboneTunnelError } from './tunnel-error.js';
 import { CONNECT_ATTEMPTS, type HbonePool, type HboneTarget } from './hbone-pool.js';
 
 /** Client bytes held for a replay before the answer; the socket waits (paused) beyond it. */
@@ -30,10 +30,6 @@ export interface ReplayOptions {
   early: boolean;
   /** called before a replay with the refusal that caused it */
   onReplay?: (err: HboneTunnelError) => void;
-}
-
-export function isUnprocessed(err: unknown): err is HboneTunnelError {
-  return err instanceof HboneTunnelError && err.unprocessed;
 }
 
 /**

@@ -39,6 +39,11 @@ export class HboneTunnelError extends ZtunnelError {
   }
 }
 
+/** An HBONE refusal the server never acted on: safe to send again on another connection. */
+export function isUnprocessed(err: unknown): err is HboneTunnelError {
+  return err instanceof HboneTunnelError && err.unprocessed;
+}
+
 /** What the TLS socket knew when the connection failed. */
 export interface TlsSocketState {
   /** The certificate verification error Node recorded (`socket.authorizationError`), if any. */
