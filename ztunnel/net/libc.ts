@@ -4,6 +4,7 @@
 import koffi from 'koffi';
 import { isIP } from 'node:net';
 import { ztError } from '../errors.js';
+import { writeIpv6 } from '../../core/bpf-maps/ipv6.js';
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -62,12 +63,7 @@ export function sockaddr(ip: string, port: number): { buf: Buffer; family: numbe
     const b = Buffer.alloc(28);
     b.writeUInt16LE(AF_INET6, 0);
     b.writeUInt16BE(port, 2);
-    const full = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
-    const [head, tail] = full.includes('::') ? full.split('::') : [full, undefined];
-    const h = head ? head.split(':') : [];
-    const t = tail ? tail.split(':') : [];
-    const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-    groups.forEach((g, i) => b.writeUInt16BE(parseInt(g || '0', 16), 8 + i * 2));
+    writeIpv6(b, 8, ip); // sin6_addr
     return { buf: b, family: AF_INET6 };
   }
   throw ztError('ZT_LISTEN', `not an IP address: ${ip}`);
