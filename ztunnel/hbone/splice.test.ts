@@ -53,6 +53,26 @@ async function destinationZtunnel(podPort: number): Promise<{ port: number; resu
   return { port: await listen(h2), results };
 }
 
+/**
+ * The source ztunnel's HBONE session to `port`, with its TCP socket: destroying that socket closes
+ * it with a plain FIN, as the kernel does when the process is SIGKILLed.
+ */
+function sourceZtunnel(port: number): { session: http2.ClientHttp2Session; raw: () => net.Socket } {
+  let socket: net.Socket | undefined;
+  const session = http2.connect(`http://127.0.0.1:${port}`, {
+    createConnection: () => (socket = net.connect({ host: '127.0.0.1', port })),
+  });
+  session.on('error', () => undefined);
+  cleanups.push(() => session.destroy());
+  return {
+    session,
+    raw: () => {
+      if (!socket) throw new Error('the session has no socket yet');
+      return socket;
+    },
+  };
+}
+
 describe('splice', () => {
   it('an HBONE session that dies under a half-closed stream resets the pod, not a FIN', async () => {
     // the pod: reads the request to its EOF and would answer later (its answer has nowhere to go)
@@ -69,17 +89,12 @@ describe('splice', () => {
     const { port: h2Port, results } = await destinationZtunnel(podPort);
     // the source ztunnel, whose TCP connection we close with a plain FIN, as the kernel does when
     // the process is SIGKILLed
-    let raw: net.Socket | undefined;
-    const session = http2.connect(`http://127.0.0.1:${h2Port}`, {
-      createConnection: () => (raw = net.connect({ host: '127.0.0.1', port: h2Port })),
-    });
-    session.on('error', () => undefined);
-    cleanups.push(() => session.destroy());
+    const { session, raw } = sourceZtunnel(h2Port);
     const req = session.request({ ':method': 'CONNECT', ':authority': `127.0.0.1:${podPort}` });
     req.on('error', () => undefined);
     req.end('request');
     await until('the pod to read the request and its EOF', () => podGotRequest, 10_000);
-    raw?.destroy();
+    raw().destroy();
     await until('the splice to end', () => results[0], 10_000);
     expect(results[0]?.outcome).toBe('reset');
     // the pod, half-closed by the request's EOF (CLOSE_WAIT), learns of the reset as EPIPE; with a
@@ -111,12 +126,7 @@ describe('splice', () => {
     });
     const podPort = await listen(pod);
     const { port: h2Port, results } = await destinationZtunnel(podPort);
-    let raw: net.Socket | undefined;
-    const session = http2.connect(`http://127.0.0.1:${h2Port}`, {
-      createConnection: () => (raw = net.connect({ host: '127.0.0.1', port: h2Port })),
-    });
-    session.on('error', () => undefined);
-    cleanups.push(() => session.destroy());
+    const { session, raw } = sourceZtunnel(h2Port);
     for (let i = 0; i < 10; i++) {
       const req = session.request({ ':method': 'CONNECT', ':authority': `127.0.0.1:${podPort}` });
       req.on('error', () => undefined);
@@ -124,7 +134,7 @@ describe('splice', () => {
     }
     await until('10 pods connected', () => pods.size >= 10, 10_000);
     await new Promise((r) => setTimeout(r, 300)); // buffers fill, the streams stall
-    raw?.destroy();
+    raw().destroy();
     await until('every splice to end', () => results.length === 10, 10_000);
     await until('every pod to see the end', () => ![...pods.values()].includes('open'), 10_000);
     expect(new Set(results.map((r) => r.outcome))).toEqual(new Set(['reset']));

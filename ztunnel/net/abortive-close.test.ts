@@ -23,25 +23,29 @@ afterEach(() => {
 const errnoName = (n: number): string | undefined =>
   n === 0 ? undefined : Object.entries(constants.errno).find(([, v]) => v === n)?.[0];
 
+/** Spawns the child server with `args`; resolves once it listens, with its port and its stdout so far. */
+async function startChild(
+  args: string[],
+): Promise<{ child: ChildProcess; port: number; output: () => string }> {
+  const child = spawn(viteNode, [path.join(here, 'abortive-close.child.ts'), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  let out = '';
+  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  await until('the child to listen', () => /port \d+/.test(out), 30_000);
+  return { child, port: Number(/port (\d+)/.exec(out)?.[1]), output: () => out };
+}
+
 /** How the client's half-closed connection ends once the server process is SIGKILLed. */
 async function killedServerOutcome(
   linger: boolean,
   replyBytes = 0,
 ): Promise<{ ending: string; reply: number; queued: number }> {
-  const child = spawn(
-    viteNode,
-    [
-      path.join(here, 'abortive-close.child.ts'),
-      ...(linger ? ['--linger'] : []),
-      ...(replyBytes > 0 ? ['--reply', String(replyBytes)] : []),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-  await until('the child to listen', () => /port \d+/.test(out), 30_000);
-  const port = Number(/port (\d+)/.exec(out)?.[1]);
+  const { child, port, output } = await startChild([
+    ...(linger ? ['--linger'] : []),
+    ...(replyBytes > 0 ? ['--reply', String(replyBytes)] : []),
+  ]);
   const client = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
   let ending = '';
   let reply = 0;
@@ -53,13 +57,13 @@ async function killedServerOutcome(
   client.on('error', (e: NodeJS.ErrnoException) => (ending ||= e.code ?? e.message));
   client.on('close', () => (ending ||= 'closed'));
   client.end(Buffer.alloc(1000, 1));
-  await until('the child to read the request', () => out.includes('read 1000'), 10_000);
+  await until('the child to read the request', () => output().includes('read 1000'), 10_000);
   child.kill('SIGKILL');
   await new Promise<void>((r) => child.once('exit', () => r()));
   client.resume();
   await until('the client to see the end', () => ending !== '', 10_000);
   client.destroy();
-  return { ending, reply, queued: Number(/queued (\d+)/.exec(out)?.[1] ?? 0) };
+  return { ending, reply, queued: Number(/queued (\d+)/.exec(output())?.[1] ?? 0) };
 }
 
 describe('SO_LINGER 0 (resetOnProcessDeath)', () => {
@@ -81,23 +85,14 @@ describe('SO_LINGER 0 (resetOnProcessDeath)', () => {
   }, 60_000);
 
   it('after our FIN, with every byte acknowledged, a SIGKILL resets the direction still open', async () => {
-    const child = spawn(
-      viteNode,
-      [path.join(here, 'abortive-close.child.ts'), '--linger', '--answer-first'],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    children.push(child);
-    let out = '';
-    child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-    await until('the child to listen', () => /port \d+/.test(out), 30_000);
-    const port = Number(/port (\d+)/.exec(out)?.[1]);
+    const { child, port, output } = await startChild(['--linger', '--answer-first']);
     const client = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
     let answer = '';
     let ended = false;
     client.on('data', (b: Buffer) => (answer += b.toString()));
     client.on('end', () => (ended = true));
     client.on('error', () => undefined);
-    await until('the answer and its FIN', () => ended && out.includes('ended'), 10_000);
+    await until('the answer and its FIN', () => ended && output().includes('ended'), 10_000);
     await new Promise((r) => setTimeout(r, 100)); // the FIN's ACK on its way back
     child.kill('SIGKILL');
     // the client (CLOSE_WAIT, it never sent its FIN) holds the reset as EPIPE; without it nothing
