@@ -15,13 +15,6 @@
 #include <bpf/bpf_endian.h>
 #include "include/ambit_maps.h"
 
-#ifndef AF_INET
-#define AF_INET 2
-#endif
-#ifndef AF_INET6
-#define AF_INET6 10
-#endif
-
 static __always_inline int ambit_steer_source(__u32 saddr, __u32 daddr)
 {
 	__u32 zero = 0;

@@ -13,13 +13,6 @@
 
 #define AMBIT_SOCKOPS_OK 1
 
-#ifndef AF_INET
-#define AF_INET 2
-#endif
-#ifndef AF_INET6
-#define AF_INET6 10
-#endif
-
 /* A native IPv6 destination (connect6): the socket went to the IPv4-mapped mesh address, so its
  * local address is the pod's IPv4 in the last word of local_ip6. */
 static __always_inline void ambit_move_orig_dst6(struct bpf_sock_ops *skops, __u64 cookie)

@@ -9,6 +9,15 @@
 #include <bpf/bpf_helpers.h>
 #include "ambit_types.h"
 
+/* Address families as the sockops and sk_lookup contexts report them (the BPF target has no
+ * libc headers to take them from). */
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
+
 /* Node settings written by the agent (index 0). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
