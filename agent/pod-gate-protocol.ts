@@ -4,6 +4,7 @@
 // Shapes, the socket path and strict decoding only; no socket or kernel code here.
 import path from 'node:path';
 import { z } from 'zod';
+import { decodeJson, type JsonDecoded } from '../core/model/decode-json.js';
 import { agentError } from './errors.js';
 
 /** Why capture for a pod is in place (`ready`) or not yet. */
@@ -65,22 +66,10 @@ const answerSchema = z.discriminatedUnion('ready', [
   }),
 ]);
 
-export type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
+export type Decoded<T> = JsonDecoded<T>;
 
 function decode<T>(schema: z.ZodType<T>, line: string): Decoded<T> {
-  let json: unknown;
-  try {
-    json = JSON.parse(line);
-  } catch (err) {
-    return { ok: false, error: `not JSON (${(err as Error).message})` };
-  }
-  const r = schema.safeParse(json);
-  if (!r.success)
-    return {
-      ok: false,
-      error: r.error.issues.map((i) => `${i.path.join('.') || '(line)'}: ${i.message}`).join('; '),
-    };
-  return { ok: true, value: r.data };
+  return decodeJson(schema, line, '(line)');
 }
 
 /** True for `<namespace>/<name>` with DNS-name parts. */

@@ -17,6 +17,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { decodeJson } from '../core/model/decode-json.js';
 import { isIpv4 } from '../core/bpf-maps/ipv4.js';
 import { isIpv6 } from '../core/bpf-maps/ipv6.js';
 import { resolveCgroupPath } from './cgroup-path.js';
@@ -62,19 +63,9 @@ export type RestoreCacheDecoding = { ok: true; desired: DesiredKernelState } | {
 
 /** Parses and checks a cache file's text; every problem found is named. */
 export function decodeRestoreCache(text: string, node: string, cgroupRoot: string): RestoreCacheDecoding {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, error: `not JSON (${(err as Error).message})` };
-  }
-  const parsed = cacheSchema.safeParse(json);
-  if (!parsed.success)
-    return {
-      ok: false,
-      error: parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; '),
-    };
-  const c = parsed.data;
+  const parsed = decodeJson(cacheSchema, text, '(file)');
+  if (!parsed.ok) return parsed;
+  const c = parsed.value;
   const errors: string[] = [];
   if (c.node !== node) errors.push(`written for node ${c.node}, not ${node}`);
   for (const [cgroup] of c.attachments) {
