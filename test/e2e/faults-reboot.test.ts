@@ -29,6 +29,7 @@ import { ECHO_PORT, type TopologySpec } from '../../local-cluster/topology.js';
 import {
   bundleLoadClient,
   failuresText,
+  lineTime,
   FaultLoad,
   recoveryMs,
   reportFault,
@@ -66,13 +67,6 @@ const AGENT_LATE_MS = 2_500;
 const ZTUNNEL_LATE_MS = 2_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** pino's `time` of the first line matching re, else now. */
-function lineTime(p: ManagedProcess, re: RegExp): number {
-  const line = p.lines.find((l) => re.test(l));
-  const t = line ? (JSON.parse(line) as { time?: number }).time : undefined;
-  return typeof t === 'number' ? t : Date.now();
-}
 
 /** Mesh load: long streams and short echoes; stopped by the test (durationMs is only a bound). */
 const meshLoad = (host: string, short: number, long: number): FaultLoadSpec => ({

@@ -17,6 +17,7 @@ import { ECHO_PORT, meshAndPlainSpec } from '../../local-cluster/topology.js';
 import {
   bundleLoadClient,
   failuresText,
+  lineTime,
   FaultLoad,
   recoveryMs,
   reportFault,
@@ -36,12 +37,7 @@ const spec = meshAndPlainSpec([
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The time a ztunnel logged `ztunnel ready` (pino's epoch ms), else now. */
-function readyAt(z: ManagedProcess): number {
-  const line = [...z.lines].reverse().find((l) => l.includes('"msg":"ztunnel ready"'));
-  if (!line) return Date.now();
-  const t = (JSON.parse(line) as { time?: number }).time;
-  return typeof t === 'number' ? t : Date.now();
-}
+const readyAt = (z: ManagedProcess): number => lineTime(z, /"msg":"ztunnel ready"/);
 
 describe.skipIf(!enabled)('faults: the ztunnel killed, upgraded and held back under load', () => {
   let cluster: LocalCluster;

@@ -145,6 +145,13 @@ export function reportFault(row: FaultRow): void {
 }
 
 /** The failures of a run, short: for an assertion message that says what happened. */
+/** pino's `time` (epoch ms) of a process's first log line matching `re`, else now. */
+export function lineTime(p: { lines: readonly string[] }, re: RegExp): number {
+  const line = p.lines.find((l) => re.test(l));
+  const t = line ? (JSON.parse(line) as { time?: number }).time : undefined;
+  return typeof t === 'number' ? t : Date.now();
+}
+
 export function failuresText(records: ConnectionRecord[], from = 0, max = 8): string {
   const bad = records.filter((r) => r.outcome !== 'ok');
   return bad
