@@ -23,6 +23,7 @@ import { canonicalIpv6 } from '../../core/bpf-maps/ipv6.js';
 import { attachSkLookup, closeFd, openSkLookupProgram } from '../../core/bpf-maps/netns-link.js';
 import { listenInNetns, netnsInode, OWN_NETNS } from '../net/netns-listener.js';
 import { findPodNetns, type PodNetnsFinder } from './pod-netns.js';
+import { findCgroup2Root } from '../../agent/cgroup-root.js';
 import { normalizeAddress } from '../net/peer-address.js';
 import type { OriginalDestinationResolver } from '../outbound/original-destination.js';
 
@@ -155,7 +156,10 @@ export class InpodCapture {
 
   constructor(private readonly o: InpodCaptureOptions) {
     this.kernel = o.kernel ?? new BpfInpodKernel(o.node);
-    this.findNetns = o.findNetns ?? ((w) => findPodNetns(w));
+    // the cgroup v2 mount point is read from mountinfo once, not at every lookup (every pod, every
+    // snapshot and every retry second)
+    let cgroupRoot: string | undefined;
+    this.findNetns = o.findNetns ?? ((w) => findPodNetns(w, (cgroupRoot ??= findCgroup2Root())));
   }
 
   start(): void {
